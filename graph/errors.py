@@ -1,0 +1,45 @@
+"""Domain errors. The HTTP layer translates each into a status code and the one error shape."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class IdgraphError(Exception):
+    """Root of every error idgraph raises on purpose."""
+
+
+class InvalidInput(IdgraphError):
+    """Input that fails validation; nothing was written.
+
+    ``items`` maps a batch item's index to ``{field path: [messages]}``; ``fields`` holds errors
+    that belong to no item (a path parameter, a query argument).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        items: Mapping[int, Mapping[str, list[str]]] | None = None,
+        fields: Mapping[str, list[str]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.items = dict(items or {})
+        self.fields = dict(fields or {})
+
+
+class NotFound(IdgraphError):
+    """A profile, identifier or record that does not exist in this namespace."""
+
+
+class RequestIdReused(IdgraphError):
+    """A request id that was already applied with a different body."""
+
+
+class RulesError(IdgraphError):
+    """A rules file that cannot be used; start-up stops with this message."""
+
+
+class StoreError(IdgraphError):
+    """A database failure, wrapped once at the store boundary."""

@@ -1,0 +1,284 @@
+"""The identity graph's vocabulary as plain data: no I/O, no framework.
+
+Times are ISO-8601 UTC strings with microseconds (``2026-11-23T10:00:00.000000Z``): they sort
+as text, travel through JSON and both stores unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+
+def utc_now() -> str:
+    return format_time(datetime.now(UTC))
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def identifier_key(type_: str, value: str) -> str:
+    """The key of an identifier inside its namespace; ``value`` is already normalized."""
+    return f"{type_}:{value}"
+
+
+@dataclass(frozen=True, slots=True)
+class Identifier:
+    type: str
+    value: str
+
+    @property
+    def key(self) -> str:
+        return identifier_key(self.type, self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Who wrote, when, and through which operation; shared by every change of one request."""
+
+    request_id: str
+    at: str
+    operation: str = "native"
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkItem:
+    """One normalized item of a batch: identifiers seen together, attributes written through
+    the first of them (the item's anchor)."""
+
+    identifiers: tuple[Identifier, ...]
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute:
+    """The current value of one profile attribute and the write it came from."""
+
+    value: Any
+    via: str | None  # identifier key it was written through; None for profile-level writes
+    at: str
+    request_id: str
+
+
+# --- Loaded state: what a store hands the planner -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredIdentifier:
+    key: str
+    type: str
+    value: str
+    profile_id: int
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredProfile:
+    id: int
+    created_at: str
+    recognized: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveLink:
+    id: int
+    a: str
+    b: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sequences:
+    """Next free ids. Read inside the write transaction, so the planner can allocate ids."""
+
+    profile: int = 1
+    link: int = 1
+    merge: int = 1
+
+
+@dataclass(slots=True)
+class GraphState:
+    """Every identifier of every profile a batch touches, with their active links and
+    attributes. Loaded in one round trip per batch; bounded by the per-profile size cap."""
+
+    identifiers: dict[str, StoredIdentifier] = field(default_factory=dict)
+    profiles: dict[int, StoredProfile] = field(default_factory=dict)
+    links: list[ActiveLink] = field(default_factory=list)
+    attributes: dict[int, dict[str, Attribute]] = field(default_factory=dict)
+    sequences: Sequences = field(default_factory=Sequences)
+
+
+# --- Outcomes: what the planner decided for one item, and why -------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    kind: ClassVar[str]
+    profile_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Created(Outcome):
+    kind: ClassVar[str] = "created"
+
+
+@dataclass(frozen=True, slots=True)
+class Linked(Outcome):
+    kind: ClassVar[str] = "linked"
+
+
+@dataclass(frozen=True, slots=True)
+class Merged(Outcome):
+    kind: ClassVar[str] = "merged"
+    absorbed: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Moved(Outcome):
+    kind: ClassVar[str] = "moved"
+    moved_from: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Noop(Outcome):
+    """The graph already says this; attributes sent with the item are still written."""
+
+    kind: ClassVar[str] = "noop"
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict(Outcome):
+    """The rules refused the item: nothing of it is written, its attributes included."""
+
+    kind: ClassVar[str] = "conflict"
+    reason: str = ""
+    profiles: tuple[int, ...] = ()
+
+
+# --- The change set: the final state of everything a plan touched ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewIdentifier:
+    key: str
+    type: str
+    value: str
+    profile_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileRow:
+    id: int
+    created_at: str
+    updated_at: str
+    recognized: bool
+    parent_id: int | None = None  # the profile this one was split from
+
+
+@dataclass(frozen=True, slots=True)
+class NewLink:
+    id: int
+    a: str
+    b: str
+    item_index: int | None
+    merge_id: int | None = None
+    ended_reason: str | None = None  # ended again later in the same request
+
+
+@dataclass(frozen=True, slots=True)
+class MergeRow:
+    id: int
+    survivor: int
+    absorbed: int
+    item_index: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeWrite:
+    profile_id: int
+    via: str | None
+    name: str
+    value: Any  # None records a deletion
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictRow:
+    item_index: int
+    rule: str
+    profiles: tuple[int, ...]
+    identifiers: tuple[Identifier, ...]
+
+
+@dataclass(slots=True)
+class ChangeSet:
+    """Everything one request writes, applied by a store in one transaction.
+
+    Rows are final: a profile created and absorbed within the same request is inserted and
+    then recorded as merged; a link created and ended in the same request carries its end.
+    ``merges`` are in the order they happened, because aliases are flattened in that order.
+    """
+
+    provenance: Provenance
+    new_identifiers: list[NewIdentifier] = field(default_factory=list)
+    relabels: list[tuple[str, int]] = field(default_factory=list)  # (key, new profile id)
+    new_profiles: list[ProfileRow] = field(default_factory=list)
+    updated_profiles: list[ProfileRow] = field(default_factory=list)
+    new_links: list[NewLink] = field(default_factory=list)
+    ended_links: list[tuple[int, str]] = field(default_factory=list)  # (link id, reason)
+    merges: list[MergeRow] = field(default_factory=list)
+    attributes: dict[int, dict[str, Attribute]] = field(default_factory=dict)  # replaced maps
+    attribute_writes: list[AttributeWrite] = field(default_factory=list)
+    conflicts: list[ConflictRow] = field(default_factory=list)
+    sequences: Sequences = field(default_factory=Sequences)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (
+            self.new_identifiers
+            or self.relabels
+            or self.new_profiles
+            or self.updated_profiles
+            or self.new_links
+            or self.ended_links
+            or self.merges
+            or self.attributes
+            or self.attribute_writes
+            or self.conflicts
+        )
+
+
+# --- Read models ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileView:
+    id: int
+    recognized: bool
+    identifiers: tuple[Identifier, ...]
+    attributes: Mapping[str, Any]
+    aliases: tuple[int, ...]
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictRecord:
+    id: int
+    at: str
+    request_id: str
+    item_index: int
+    rule: str
+    profiles: tuple[int, ...]
+    identifiers: tuple[Identifier, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRequest:
+    """An applied request kept for idempotent replay."""
+
+    request_id: str
+    digest: str
+    response: Mapping[str, Any]
