@@ -1,0 +1,333 @@
+"""The in-memory graph a plan is decided on.
+
+It holds the loaded profiles of one batch, is changed item by item by the planner, and turns
+into one change set at the end. Profiles are disjoint sets of identifier keys joined by union
+by size (the smaller side is relabeled, as in the store); unlike a textbook union-find it also
+supports taking an identifier out, because a moved device can split the profile it leaves.
+No I/O and no clock: time and request come in with the Provenance.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict, deque
+from dataclasses import replace
+from typing import Any
+
+from graph.model import (
+    Attribute,
+    AttributeWrite,
+    ChangeSet,
+    ConflictRow,
+    GraphState,
+    Identifier,
+    MergeRow,
+    NewIdentifier,
+    NewLink,
+    ProfileRow,
+    Provenance,
+    Sequences,
+)
+from graph.rules import Rules
+
+
+class WorkingGraph:
+    def __init__(self, state: GraphState, rules: Rules, provenance: Provenance) -> None:
+        self._rules = rules
+        self._provenance = provenance
+        self.attributes: dict[int, dict[str, Attribute]] = {
+            pid: dict(attrs) for pid, attrs in state.attributes.items()
+        }
+        self._profile_of: dict[str, int | None] = {}
+        self._identifier: dict[str, Identifier] = {}
+        self._created_at: dict[str, str] = {}
+        self._members: dict[int, set[str]] = defaultdict(set)
+        self._counts: dict[int, Counter[str]] = defaultdict(Counter)
+        self._adjacent: dict[str, dict[str, int]] = defaultdict(dict)  # key -> {key: link id}
+        self._profile_created: dict[int, str] = {}
+        self._parent: dict[int, int] = {}
+        self._next = {
+            "profile": state.sequences.profile,
+            "link": state.sequences.link,
+            "merge": state.sequences.merge,
+        }
+        # what changed
+        self._new_keys: list[str] = []
+        self._new_profiles: list[int] = []
+        self._touched: set[int] = set()
+        self._absorbed_recognized: dict[int, bool] = {}
+        self._new_links: dict[int, NewLink] = {}
+        self._ended: dict[int, str] = {}
+        self._merges: list[MergeRow] = []
+        self._attributes_changed: set[int] = set()
+        self._attribute_writes: list[AttributeWrite] = []
+        self._conflicts: list[ConflictRow] = []
+        self._load(state)
+        self._loaded_profile_of = dict(self._profile_of)
+        self._touched.clear()
+
+    def _load(self, state: GraphState) -> None:
+        for pid, profile in state.profiles.items():
+            self._profile_created[pid] = profile.created_at
+        for key, stored in state.identifiers.items():
+            self._identifier[key] = Identifier(stored.type, stored.value)
+            self._created_at[key] = stored.created_at
+            self._assign(key, stored.profile_id)
+        for link in state.links:
+            self._adjacent[link.a][link.b] = link.id
+            self._adjacent[link.b][link.a] = link.id
+
+    # --- questions ----------------------------------------------------------------------------
+
+    def knows(self, key: str) -> bool:
+        return key in self._identifier
+
+    def type_of(self, key: str) -> str:
+        return self._identifier[key].type
+
+    def profile_of(self, key: str) -> int | None:
+        return self._profile_of.get(key)
+
+    def profiles_of(self, keys: list[str]) -> list[int]:
+        """The distinct profiles holding any of ``keys``, in the order of ``keys``."""
+        found = (self._profile_of.get(key) for key in keys)
+        return list(dict.fromkeys(pid for pid in found if pid is not None))
+
+    def size(self, pid: int) -> int:
+        return len(self._members[pid])
+
+    def counts(self, pid: int) -> Counter[str]:
+        return self._counts[pid]
+
+    def is_recognized(self, pid: int) -> bool:
+        counts = self._counts[pid]
+        return any(counts[type_] for type_ in self._rules.recognizing_types)
+
+    def is_linked(self, a: str, b: str) -> bool:
+        return b in self._adjacent.get(a, ())
+
+    # --- changes ------------------------------------------------------------------------------
+
+    def add_identifier(self, identifier: Identifier) -> None:
+        """Register a new identifier, not yet in any profile; ``connect`` places it."""
+        key = identifier.key
+        self._identifier[key] = identifier
+        self._created_at[key] = self._provenance.at
+        self._profile_of[key] = None
+        self._new_keys.append(key)
+
+    def connect(self, a: str, b: str, item_index: int) -> bool:
+        """Add an active link a-b, joining their profiles; False if it already existed."""
+        pa, pb = self._profile_of[a], self._profile_of[b]
+        merge_id = None
+        if pa is None and pb is None:
+            pid = self._new_profile()
+            self._assign(a, pid)
+            self._assign(b, pid)
+        elif pa is None:
+            self._assign(a, pb)
+        elif pb is None:
+            self._assign(b, pa)
+        elif pa != pb:
+            merge_id = self._merge(pa, pb, item_index)
+        if self.is_linked(a, b):
+            return False
+        link_id = self._allocate("link")
+        self._new_links[link_id] = NewLink(link_id, a, b, item_index, merge_id)
+        self._adjacent[a][b] = link_id
+        self._adjacent[b][a] = link_id
+        return True
+
+    def detach(self, key: str, reason: str) -> int:
+        """End every active link of ``key`` and take it out of its profile, which splits if
+        that disconnects it. Returns the profile it left; ``connect`` places it again."""
+        pid = self._profile_of[key]
+        for neighbour, link_id in list(self._adjacent[key].items()):
+            self._end_link(link_id, key, neighbour, reason)
+        self._unassign(key)
+        self._split(pid)
+        return pid
+
+    def write_attributes(self, pid: int, via: str | None, attributes: dict[str, Any]) -> None:
+        """``None`` deletes an attribute; every write is kept in the history."""
+        if not attributes:
+            return
+        current = self.attributes.setdefault(pid, {})
+        provenance = self._provenance
+        for name, value in attributes.items():
+            if value is None:
+                current.pop(name, None)
+            else:
+                current[name] = Attribute(value, via, provenance.at, provenance.request_id)
+            self._attribute_writes.append(AttributeWrite(pid, via, name, value))
+        self._attributes_changed.add(pid)
+        self._touched.add(pid)
+
+    def record_conflict(
+        self, item_index: int, rule: str, profiles: list[int], identifiers: tuple[Identifier, ...]
+    ) -> None:
+        self._conflicts.append(ConflictRow(item_index, rule, tuple(profiles), identifiers))
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _allocate(self, sequence: str) -> int:
+        value = self._next[sequence]
+        self._next[sequence] = value + 1
+        return value
+
+    def _new_profile(self, parent: int | None = None) -> int:
+        pid = self._allocate("profile")
+        self._profile_created[pid] = self._provenance.at
+        self._new_profiles.append(pid)
+        if parent is not None:
+            self._parent[pid] = parent
+        return pid
+
+    def _assign(self, key: str, pid: int) -> None:
+        self._profile_of[key] = pid
+        self._members[pid].add(key)
+        self._counts[pid][self._identifier[key].type] += 1
+        self._touched.add(pid)
+
+    def _unassign(self, key: str) -> None:
+        pid = self._profile_of[key]
+        self._members[pid].discard(key)
+        self._counts[pid][self._identifier[key].type] -= 1
+        self._profile_of[key] = None
+        self._touched.add(pid)
+
+    def _merge(self, pa: int, pb: int, item_index: int) -> int:
+        """Union by size: the larger profile survives (the older on a tie), the smaller side is
+        relabeled and its id becomes an alias. Returns the merge id."""
+        survivor, absorbed = sorted((pa, pb), key=self._survivor_order)
+        self._absorbed_recognized[absorbed] = self.is_recognized(absorbed)
+        self._merge_attributes(survivor, absorbed)
+        for key in list(self._members[absorbed]):
+            self._unassign(key)
+            self._assign(key, survivor)
+        merge_id = self._allocate("merge")
+        self._merges.append(MergeRow(merge_id, survivor, absorbed, item_index))
+        return merge_id
+
+    def _survivor_order(self, pid: int) -> tuple[int, str, int]:
+        return (-len(self._members[pid]), self._profile_created[pid], pid)
+
+    def _merge_attributes(self, survivor: int, absorbed: int) -> None:
+        """A recognized profile's values win over an anonymous one's, which fill the gaps;
+        between equals the latest write wins."""
+        ours = self.attributes.get(survivor, {})
+        theirs = self.attributes.pop(absorbed, {})
+        if not theirs:
+            return
+        ours_recognized, theirs_recognized = (
+            self.is_recognized(survivor),
+            self.is_recognized(absorbed),
+        )
+        merged = dict(ours)
+        for name, attribute in theirs.items():
+            kept = merged.get(name)
+            if kept is None or _takes_precedence(
+                attribute, kept, theirs_recognized, ours_recognized
+            ):
+                merged[name] = attribute
+        self.attributes[survivor] = merged
+        self._attributes_changed.update((survivor, absorbed))
+
+    def _end_link(self, link_id: int, a: str, b: str, reason: str) -> None:
+        del self._adjacent[a][b]
+        del self._adjacent[b][a]
+        if link_id in self._new_links:
+            self._new_links[link_id] = replace(self._new_links[link_id], ended_reason=reason)
+        else:
+            self._ended[link_id] = reason
+
+    def _split(self, pid: int) -> None:
+        """Give every part of ``pid`` that is no longer connected its own profile. The part
+        holding the profile's oldest identifier keeps the id; the others take the attributes
+        written through their own identifiers."""
+        remaining = self._members[pid]
+        if not remaining:
+            return
+        parts = self._components(remaining)
+        if len(parts) == 1:
+            return
+        keeper = min(parts, key=lambda part: min((self._created_at[k], k) for k in part))
+        for part in parts:
+            if part is keeper:
+                continue
+            new_pid = self._new_profile(parent=pid)
+            for key in part:
+                self._unassign(key)
+                self._assign(key, new_pid)
+            self._carry_attributes(pid, new_pid, part)
+
+    def _components(self, keys: set[str]) -> list[set[str]]:
+        unseen = set(keys)
+        parts = []
+        while unseen:
+            start = unseen.pop()
+            part, queue = {start}, deque([start])
+            while queue:
+                for neighbour in self._adjacent[queue.popleft()]:
+                    if neighbour in unseen:
+                        unseen.discard(neighbour)
+                        part.add(neighbour)
+                        queue.append(neighbour)
+            parts.append(part)
+        return parts
+
+    def _carry_attributes(self, source: int, target: int, part: set[str]) -> None:
+        attributes = self.attributes.get(source, {})
+        carried = {name: attr for name, attr in attributes.items() if attr.via in part}
+        if not carried:
+            return
+        for name in carried:
+            del attributes[name]
+        self.attributes[target] = carried
+        self._attributes_changed.update((source, target))
+
+    # --- the result ---------------------------------------------------------------------------
+
+    def change_set(self) -> ChangeSet:
+        at = self._provenance.at
+        changes = ChangeSet(provenance=self._provenance)
+        changes.new_identifiers = [
+            NewIdentifier(key, self._identifier[key].type, self._identifier[key].value, pid)
+            for key in self._new_keys
+            if (pid := self._profile_of[key]) is not None
+        ]
+        changes.relabels = [
+            (key, pid)
+            for key, loaded in self._loaded_profile_of.items()
+            if (pid := self._profile_of[key]) != loaded
+        ]
+        new = set(self._new_profiles)
+        changes.new_profiles = [self._profile_row(pid, at) for pid in self._new_profiles]
+        changes.updated_profiles = [
+            self._profile_row(pid, at) for pid in sorted(self._touched - new)
+        ]
+        changes.new_links = list(self._new_links.values())
+        changes.ended_links = list(self._ended.items())
+        changes.merges = list(self._merges)
+        changes.attributes = {
+            pid: dict(self.attributes.get(pid, {})) for pid in sorted(self._attributes_changed)
+        }
+        changes.attribute_writes = list(self._attribute_writes)
+        changes.conflicts = list(self._conflicts)
+        changes.sequences = Sequences(**self._next)
+        return changes
+
+    def _profile_row(self, pid: int, at: str) -> ProfileRow:
+        if pid in self._absorbed_recognized:
+            recognized = self._absorbed_recognized[pid]
+        else:
+            recognized = self.is_recognized(pid)
+        created = self._profile_created[pid]
+        return ProfileRow(pid, created, at, recognized, self._parent.get(pid))
+
+
+def _takes_precedence(
+    candidate: Attribute, kept: Attribute, candidate_recognized: bool, kept_recognized: bool
+) -> bool:
+    if candidate_recognized != kept_recognized:
+        return candidate_recognized
+    return candidate.at > kept.at
