@@ -1,0 +1,120 @@
+"""The SQLite schema as numbered migrations; ``PRAGMA user_version`` holds the last applied.
+
+Never edit a released migration: append a new one, so that a file written by one version
+opens in the next. Version 1 already keeps what lineage, undo and purge will need: links are
+ended (never deleted) with time, reason and request; every merge is a row; every attribute
+write is kept with the identifier it came through.
+"""
+
+MIGRATIONS: list[str] = [
+    # 1: the core write path
+    """
+    CREATE TABLE profiles (
+        id          INTEGER PRIMARY KEY,
+        ns          TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        recognized  INTEGER NOT NULL DEFAULT 0,
+        merged_into INTEGER,               -- the survivor, flattened: never an alias itself
+        parent_id   INTEGER,               -- the profile this one was split from
+        request_id  TEXT NOT NULL
+    );
+    CREATE INDEX profiles_merged_into ON profiles (merged_into) WHERE merged_into IS NOT NULL;
+
+    CREATE TABLE identifiers (
+        ns          TEXT NOT NULL,
+        key         TEXT NOT NULL,         -- '<type>:<normalized value>'
+        type        TEXT NOT NULL,
+        value       TEXT NOT NULL,
+        profile_id  INTEGER,
+        created_at  TEXT NOT NULL,
+        request_id  TEXT NOT NULL,
+        PRIMARY KEY (ns, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX identifiers_profile ON identifiers (ns, profile_id);
+
+    CREATE TABLE links (
+        id               INTEGER PRIMARY KEY,
+        ns               TEXT NOT NULL,
+        a_key            TEXT NOT NULL,
+        b_key            TEXT NOT NULL,
+        operation        TEXT NOT NULL,
+        source           TEXT,
+        request_id       TEXT NOT NULL,
+        item_index       INTEGER,
+        merge_id         INTEGER,          -- the merge this link caused, if any
+        created_at       TEXT NOT NULL,
+        ended_at         TEXT,
+        end_reason       TEXT,
+        ended_request_id TEXT
+    );
+    CREATE INDEX links_a ON links (ns, a_key);
+    CREATE INDEX links_b ON links (ns, b_key);
+
+    CREATE TABLE merges (
+        id                INTEGER PRIMARY KEY,
+        ns                TEXT NOT NULL,
+        survivor          INTEGER NOT NULL,
+        absorbed          INTEGER NOT NULL,
+        request_id        TEXT NOT NULL,
+        item_index        INTEGER,
+        created_at        TEXT NOT NULL,
+        undone_at         TEXT,
+        undone_request_id TEXT
+    );
+    CREATE INDEX merges_survivor ON merges (ns, survivor);
+    CREATE INDEX merges_absorbed ON merges (ns, absorbed);
+
+    CREATE TABLE attributes (
+        ns          TEXT NOT NULL,
+        profile_id  INTEGER NOT NULL,
+        name        TEXT NOT NULL,
+        value       TEXT NOT NULL,         -- JSON
+        via_key     TEXT,
+        request_id  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        PRIMARY KEY (ns, profile_id, name)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE attribute_writes (
+        id          INTEGER PRIMARY KEY,
+        ns          TEXT NOT NULL,
+        profile_id  INTEGER NOT NULL,
+        via_key     TEXT,
+        name        TEXT NOT NULL,
+        value       TEXT,                  -- JSON; NULL records a deletion
+        operation   TEXT NOT NULL,
+        source      TEXT,
+        request_id  TEXT NOT NULL,
+        written_at  TEXT NOT NULL
+    );
+    CREATE INDEX attribute_writes_profile ON attribute_writes (ns, profile_id);
+
+    CREATE TABLE conflicts (
+        id          INTEGER PRIMARY KEY,
+        ns          TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        request_id  TEXT NOT NULL,
+        item_index  INTEGER NOT NULL,
+        rule        TEXT NOT NULL,
+        profiles    TEXT NOT NULL,         -- JSON list of profile ids
+        identifiers TEXT NOT NULL          -- JSON list of [type, value]
+    );
+    CREATE INDEX conflicts_ns ON conflicts (ns, id);
+
+    CREATE TABLE requests (
+        ns          TEXT NOT NULL,
+        request_id  TEXT NOT NULL,
+        digest      TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        response    TEXT NOT NULL,         -- JSON
+        PRIMARY KEY (ns, request_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE sequences (
+        name TEXT PRIMARY KEY,
+        next INTEGER NOT NULL
+    );
+    INSERT INTO sequences (name, next) VALUES ('profile', 1), ('link', 1), ('merge', 1);
+    """,
+]
