@@ -1,0 +1,140 @@
+"""One error shape for every failure: ``{"error": {"code", "message", "details"}}``.
+
+``details.items`` maps a batch item's index to ``{field path: [messages]}`` and
+``details.fields`` holds problems outside the items (a path parameter, a query argument, the
+body itself), so a client can show every problem of a 10,000-item batch at once. The message
+names the first problem in words: ``items[3].identifiers[1].value: not a valid email address``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import marshmallow as ma
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from graph.errors import InvalidInput, NotFound, RequestIdReused, StoreError
+
+log = logging.getLogger("idgraph")
+
+
+class ErrorBodySchema(ma.Schema):
+    code = ma.fields.String(metadata={"description": "machine-readable code, e.g. invalid_input"})
+    message = ma.fields.String(metadata={"description": "the first problem, in words"})
+    details = ma.fields.Dict(
+        metadata={"description": "items: {index: {field: [messages]}}, fields: {field: [...]}"}
+    )
+
+
+class ErrorSchema(ma.Schema):
+    error = ma.fields.Nested(ErrorBodySchema)
+
+
+def error_response(
+    status: int, code: str, message: str, details: Mapping[str, Any] | None = None
+) -> tuple[Response, int]:
+    body = {"error": {"code": code, "message": message, "details": dict(details or {})}}
+    return jsonify(body), status
+
+
+def invalid_input_response(
+    items: Mapping[int | str, Mapping[str, list[str]]], fields: Mapping[str, list[str]]
+) -> tuple[Response, int]:
+    details: dict[str, Any] = {}
+    if items:
+        details["items"] = {str(index): dict(errors) for index, errors in items.items()}
+    if fields:
+        details["fields"] = dict(fields)
+    return error_response(400, "invalid_input", _first_problem(details), details)
+
+
+def validation_details(messages: Mapping[str, Any]) -> tuple[dict[str, dict], dict[str, list]]:
+    """Split webargs/marshmallow messages (``{location: {field: nested...}}``) into per-item
+    and other field errors, with dotted field paths."""
+    flat: dict[str, list[str]] = {}
+    for nested in messages.values():  # drop the location level (json, query, ...)
+        _flatten(nested, "", flat)
+    items: dict[str, dict[str, list[str]]] = {}
+    fields: dict[str, list[str]] = {}
+    for path, problems in flat.items():
+        match = re.fullmatch(r"items\.(\d+)\.(.+)", path)
+        if match:
+            items.setdefault(match[1], {})[match[2]] = problems
+        else:
+            fields[path or "body"] = problems
+    return items, fields
+
+
+def _flatten(messages: Any, path: str, into: dict[str, list[str]]) -> None:
+    if isinstance(messages, Mapping):
+        for key, nested in messages.items():
+            _flatten(nested, f"{path}.{key}" if path else str(key), into)
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        into[path] = list(messages)
+    else:
+        into[path] = [str(messages)]
+
+
+def _first_problem(details: Mapping[str, Any]) -> str:
+    problems = [
+        (f"items.{index}.{path}", messages)
+        for index, errors in details.get("items", {}).items()
+        for path, messages in errors.items()
+    ] + list(details.get("fields", {}).items())
+    if not problems:
+        return "invalid input"
+    path, messages = problems[0]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"{_readable_path(path)}: {messages[0]}{more}"
+
+
+def _readable_path(path: str) -> str:
+    """``items.3.identifiers.1.value`` -> ``items[3].identifiers[1].value``"""
+    return re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", path)
+
+
+def _code(exception: HTTPException) -> str:
+    return re.sub(r"\W+", "_", (exception.name or "error").lower()).strip("_")
+
+
+def handle_http_exception(exception: HTTPException) -> tuple[Response, int]:
+    """Every HTTPException, including webargs' validation aborts, in the one shape."""
+    data = getattr(exception, "data", None) or {}
+    if "messages" in data:
+        items, fields = validation_details(data["messages"])
+        response, status = invalid_input_response(items, fields)
+    else:
+        message = data.get("message") or exception.description or exception.name
+        response, status = error_response(exception.code or 500, _code(exception), message)
+    for name, value in (data.get("headers") or {}).items():
+        response.headers[name] = value
+    if exception.code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="idgraph"'
+    return response, status
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(
+        InvalidInput, lambda error: invalid_input_response(error.items, error.fields)
+    )
+    app.register_error_handler(NotFound, lambda error: error_response(404, "not_found", str(error)))
+    app.register_error_handler(
+        RequestIdReused, lambda error: error_response(409, "request_id_reused", str(error))
+    )
+    app.register_error_handler(StoreError, _store_unavailable)
+    app.register_error_handler(Exception, _internal_error)
+
+
+def _store_unavailable(error: StoreError) -> tuple[Response, int]:
+    log.error("store error: %s", error)
+    return error_response(503, "store_unavailable", "the store is not available; retry later")
+
+
+def _internal_error(error: Exception) -> tuple[Response, int]:
+    log.exception("unhandled error", exc_info=error)
+    return error_response(500, "internal_error", "internal error; see the server log")

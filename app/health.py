@@ -1,0 +1,23 @@
+"""GET /healthz: 200 once the store answers, 503 while it does not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+
+from app.blueprint import Blueprint
+from app.context import service
+from app.schemas import HealthSchema
+
+blp = Blueprint("health", __name__, description="Liveness of the service and its store.")
+
+
+@blp.route("/healthz")
+class Health(MethodView):
+    @blp.response(200, HealthSchema)
+    def get(self) -> Any:
+        """200 once the store answers; 503 with the error shape when it does not."""
+        store = service().store
+        store.ping()
+        return {"status": "ok", "store": store.url.split(":", 1)[0]}

@@ -1,0 +1,117 @@
+"""The native API, namespace in the path: ``/v1/{ns}/...``. Views only translate HTTP to
+service calls and back; every decision is in graph/."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask.views import MethodView
+
+from app.blueprint import Blueprint
+from app.context import service, settings
+from app.schemas import (
+    AttributesSchema,
+    ConflictArgsSchema,
+    ConflictPageSchema,
+    DryRunArgsSchema,
+    LinkBatchSchema,
+    LinkResultSchema,
+    ProfileSchema,
+)
+from graph.errors import InvalidInput
+from graph.model import format_time
+from graph.service import LinkRequest
+
+NAMESPACE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+blp = Blueprint(
+    "native",
+    __name__,
+    url_prefix="/v1/<ns>",
+    description="Native identity API: link identifiers, read profiles, list refused links.",
+)
+
+
+@blp.url_value_preprocessor
+def _check_namespace(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    namespace = (values or {}).get("ns", "")
+    if not NAMESPACE.fullmatch(namespace):
+        raise InvalidInput(
+            "ns: not a valid namespace",
+            fields={"ns": ["a namespace is 1-128 of letters, digits, '.', '_', ':', '-'"]},
+        )
+
+
+@blp.route("/links")
+class Links(MethodView):
+    @blp.arguments(DryRunArgsSchema, location="query")
+    @blp.arguments(LinkBatchSchema)
+    @blp.response(200, LinkResultSchema)
+    def post(self, query: dict, batch: dict, ns: str) -> Any:
+        """Link identifiers seen together: one transaction, one outcome per item.
+
+        Outcomes: created, linked, merged, moved, noop, conflict (with the rule as reason).
+        With ``?dry_run=true`` the same decisions are answered and nothing is written.
+        """
+        limit = settings().max_batch_items
+        if len(batch["items"]) > limit:
+            raise InvalidInput(
+                "items: too many", fields={"items": [f"at most {limit} items per batch"]}
+            )
+        requests = [
+            LinkRequest([(i["type"], i["value"]) for i in item["identifiers"]], item["attributes"])
+            for item in batch["items"]
+        ]
+        result = service().link(
+            ns,
+            requests,
+            source=batch["source"],
+            request_id=batch["request_id"],
+            dry_run=query["dry_run"],
+        )
+        headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+        return {**result.as_record(), "dry_run": result.dry_run}, 200, headers
+
+
+@blp.route("/conflicts")
+class Conflicts(MethodView):
+    @blp.arguments(ConflictArgsSchema, location="query")
+    @blp.response(200, ConflictPageSchema)
+    def get(self, args: dict, ns: str) -> Any:
+        """Links the rules refused, oldest first: time, request, item, rule, profiles."""
+        since = format_time(args["since"]) if args["since"] else None
+        return service().conflicts(ns, since=since, cursor=args["cursor"], limit=args["limit"])
+
+
+@blp.route("/identifiers/<type>/<path:value>")
+class IdentifierProfile(MethodView):
+    @blp.response(200, ProfileSchema)
+    def get(self, ns: str, type: str, value: str) -> Any:
+        """The profile an identifier belongs to; the value is normalized like a write."""
+        return service().profile_by_identifier(ns, type, value)
+
+
+@blp.route("/profiles/<profile_id>")
+class Profile(MethodView):
+    @blp.response(200, ProfileSchema)
+    def get(self, ns: str, profile_id: str) -> Any:
+        """A profile by id; an absorbed id answers its survivor, which lists it in aliases."""
+        return service().profile(ns, _profile_id(profile_id))
+
+
+@blp.route("/profiles/<profile_id>/attributes")
+class ProfileAttributes(MethodView):
+    @blp.arguments(AttributesSchema)
+    @blp.response(200, ProfileSchema)
+    def patch(self, attributes: dict, ns: str, profile_id: str) -> Any:
+        """Set attributes of a profile: only the names sent change; null deletes one."""
+        return service().update_attributes(ns, _profile_id(profile_id), attributes)
+
+
+def _profile_id(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 18:
+        raise InvalidInput(
+            "profile_id: not a profile id", fields={"profile_id": ["a profile id is a number"]}
+        )
+    return int(raw)

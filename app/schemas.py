@@ -1,0 +1,124 @@
+"""Marshmallow schemas of the native API: they validate requests at the edge and generate the
+OpenAPI document. Value normalization (emails, phones, blocked values) happens in
+graph.normalize, because it depends on the namespace's rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+OUTCOMES = ("created", "linked", "merged", "moved", "noop", "conflict")
+
+
+class IdentifierSchema(ma.Schema):
+    type = fields.String(
+        required=True,
+        metadata={"description": "email, phone, uuid, browserId, customId, ext:<system>, ..."},
+    )
+    value = fields.String(required=True, metadata={"example": "ann@example.com"})
+
+
+class LinkItemSchema(ma.Schema):
+    identifiers = fields.List(
+        fields.Nested(IdentifierSchema),
+        required=True,
+        validate=validate.Length(min=2, error="an item needs at least 2 identifiers seen together"),
+        metadata={"description": "identifiers seen together; the first is the item's anchor"},
+    )
+    attributes = fields.Dict(
+        keys=fields.String(),
+        load_default=dict,
+        metadata={"description": "written through the first identifier; null deletes"},
+    )
+
+
+class LinkBatchSchema(ma.Schema):
+    items = fields.List(
+        fields.Nested(LinkItemSchema),
+        required=True,
+        validate=validate.Length(min=1, error="send at least one item"),
+    )
+    source = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=128),
+        metadata={"description": "the system that saw these identifiers, kept as provenance"},
+    )
+    request_id = fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^[\w.:-]{1,128}$", error="1-128 of letters, digits, _ . : -"),
+        metadata={"description": "replaying an applied request_id answers the first results"},
+    )
+
+
+class DryRunArgsSchema(ma.Schema):
+    dry_run = fields.Boolean(
+        load_default=False,
+        metadata={"description": "decide and answer the outcomes, write nothing"},
+    )
+
+
+class ItemResultSchema(ma.Schema):
+    index = fields.Integer(required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    profile_id = fields.Integer(allow_none=True)
+    reason = fields.String(metadata={"description": "the rule that refused a conflict"})
+    profiles = fields.List(fields.Integer(), metadata={"description": "profiles of a conflict"})
+    absorbed = fields.List(fields.Integer(), metadata={"description": "ids a merge absorbed"})
+    moved_from = fields.List(fields.Integer(), metadata={"description": "profiles a move left"})
+
+
+class LinkResultSchema(ma.Schema):
+    request_id = fields.String(required=True)
+    dry_run = fields.Boolean(required=True)
+    results = fields.List(fields.Nested(ItemResultSchema), required=True)
+
+
+class ProfileSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    recognized = fields.Boolean(required=True)
+    identifiers = fields.List(fields.Nested(IdentifierSchema), required=True)
+    attributes = fields.Dict(required=True)
+    aliases = fields.List(
+        fields.Integer(), required=True, metadata={"description": "absorbed ids resolving here"}
+    )
+    created_at = fields.String(required=True)
+    updated_at = fields.String(required=True)
+
+
+class ConflictSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    at = fields.String(required=True)
+    request_id = fields.String(required=True)
+    item_index = fields.Integer(required=True)
+    rule = fields.String(required=True, metadata={"example": "unique_type:email"})
+    profiles = fields.List(fields.Integer(), required=True)
+    identifiers = fields.List(fields.Nested(IdentifierSchema), required=True)
+
+
+class ConflictPageSchema(ma.Schema):
+    conflicts = fields.List(fields.Nested(ConflictSchema), required=True)
+    next_cursor = fields.String(allow_none=True, metadata={"description": "pass as ?cursor="})
+
+
+class ConflictArgsSchema(ma.Schema):
+    since = fields.AwareDateTime(
+        load_default=None,
+        default_timezone=dt.UTC,
+        metadata={"description": "ISO-8601 (UTC if no offset); conflicts at or after it"},
+    )
+    cursor = fields.String(load_default=None)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class AttributesSchema(ma.Schema):
+    """Any attribute names; values are JSON. ``null`` deletes, an empty string is refused."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+
+class HealthSchema(ma.Schema):
+    status = fields.String(required=True)
+    store = fields.String(required=True)

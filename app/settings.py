@@ -1,0 +1,111 @@
+"""Every setting idgraph reads, declared once with its default and a one-line help.
+
+All come from the environment; the README's configuration table lists the same names (a test
+checks that it does).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    env: str
+    field: str
+    help: str
+    parse: Callable[[str], Any] = str
+
+    @property
+    def default(self) -> Any:
+        return Settings.__dataclass_fields__[self.field].default
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "IDGRAPH_STORE",
+        "store",
+        "Where the graph lives: sqlite:///relative/path.db or sqlite:////absolute/path.db.",
+    ),
+    Setting(
+        "IDGRAPH_RULES",
+        "rules",
+        "A TOML or JSON rules file overriding the identity rules, per namespace.",
+    ),
+    Setting("HOST", "host", "Address `idgraph serve` binds to."),
+    Setting("PORT", "port", "Port `idgraph serve` listens on.", int),
+    Setting(
+        "IDGRAPH_ADMIN_TOKEN",
+        "admin_token",
+        "Bearer token with every right. Unset: local open mode, loopback addresses only.",
+    ),
+    Setting(
+        "IDGRAPH_MAX_BODY_BYTES",
+        "max_body_bytes",
+        "Largest request body accepted; larger ones get 413.",
+        int,
+    ),
+    Setting(
+        "IDGRAPH_MAX_BATCH_ITEMS",
+        "max_batch_items",
+        "Most items in one batch; more gets 400.",
+        int,
+    ),
+    Setting("IDGRAPH_THREADS", "threads", "Request threads of `idgraph serve`.", int),
+    Setting("IDGRAPH_LOG_LEVEL", "log_level", "debug, info, warning or error."),
+)
+
+
+class SettingsError(ValueError):
+    """A setting with a value that cannot be used; start-up stops with this message."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The defaults of every setting; SETTINGS says where each comes from."""
+
+    store: str = "sqlite:///var/idgraph.db"
+    rules: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    admin_token: str | None = None
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_batch_items: int = 10_000
+    threads: int = 8
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = environ.get(setting.env)
+            if raw is None or raw == "":
+                continue
+            try:
+                values[setting.field] = setting.parse(raw)
+            except ValueError as error:
+                raise SettingsError(f"{setting.env}={raw!r}: {error}") from error
+        values.update({name: value for name, value in overrides.items() if value is not None})
+        return cls(**values)
+
+    @property
+    def open_mode(self) -> bool:
+        """No admin token: unauthenticated requests, accepted from loopback only."""
+        return not self.admin_token
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+assert {s.field for s in SETTINGS} == {f.name for f in fields(Settings)}, "declare settings once"
