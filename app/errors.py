@@ -61,9 +61,10 @@ def validation_details(messages: Mapping[str, Any]) -> tuple[dict[str, dict], di
     items: dict[str, dict[str, list[str]]] = {}
     fields: dict[str, list[str]] = {}
     for path, problems in flat.items():
-        match = re.fullmatch(r"items\.(\d+)\.(.+)", path)
+        path = re.sub(r"\.?_schema$", "", path)  # marshmallow's key for the object itself
+        match = re.fullmatch(r"items\.(\d+)(?:\.(.+))?", path)
         if match:
-            items.setdefault(match[1], {})[match[2]] = problems
+            items.setdefault(match[1], {})[match[2] or "item"] = problems
         else:
             fields[path or "body"] = problems
     return items, fields
@@ -110,6 +111,9 @@ def handle_http_exception(exception: HTTPException) -> tuple[Response, int]:
     else:
         message = data.get("message") or exception.description or exception.name
         response, status = error_response(exception.code or 500, _code(exception), message)
+    for name, value in exception.get_headers():  # e.g. Allow on a 405
+        if name.lower() != "content-type":
+            response.headers[name] = value
     for name, value in (data.get("headers") or {}).items():
         response.headers[name] = value
     if exception.code == 401:

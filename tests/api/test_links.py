@@ -1,0 +1,134 @@
+"""POST /v1/{ns}/links: outcomes per item, dry runs, replays, and the conflict log."""
+
+from __future__ import annotations
+
+from apitools import identifiers
+
+NS = "shop"
+
+
+def uid(n: int) -> str:
+    return f"uuid:00000000-0000-4000-8000-{n:012d}"
+
+
+def test_new_identifiers_seen_together_create_a_profile(api):
+    [(outcome, pid)] = api.outcomes(NS, ("email:Ann@Example.com", "browserId:b1"))
+    assert outcome == "created"
+    assert api.members(NS, "browserId:b1") == {"email:ann@example.com", "browserId:b1"}
+    assert api.profile(NS, "email:ann@example.com").json["id"] == pid
+
+
+def test_a_new_identifier_seen_with_a_known_one_is_linked(api):
+    [(_, pid)] = api.outcomes(NS, ("email:a@x.io", "browserId:b1"))
+    assert api.outcomes(NS, ("browserId:b1", uid(9))) == [("linked", pid)]
+    assert len(api.members(NS, "email:a@x.io")) == 3
+
+
+def test_repeating_a_known_link_is_a_noop(api):
+    [(_, pid)] = api.outcomes(NS, ("email:a@x.io", "browserId:b1"))
+    assert api.outcomes(NS, ("browserId:b1", "email:A@X.io")) == [("noop", pid)]
+
+
+def test_two_profiles_seen_together_merge_and_the_absorbed_id_resolves(api):
+    [(_, small)] = api.outcomes(NS, (uid(1), "browserId:b1"))
+    [(_, large), _] = api.outcomes(
+        NS, ("email:a@x.io", "browserId:b2"), ("email:a@x.io", "browserId:b3")
+    )
+    response = api.link(NS, ("browserId:b1", "email:a@x.io"))
+    [result] = response.json["results"]
+    assert result == {"index": 0, "outcome": "merged", "profile_id": large, "absorbed": [small]}
+    survivor = api.get(f"/v1/{NS}/profiles/{small}").json
+    assert survivor["id"] == large and survivor["aliases"] == [small]
+    assert len(survivor["identifiers"]) == 5
+
+
+def test_a_shared_browser_moves_to_its_newest_user(api):
+    [(_, first)] = api.outcomes(NS, ("browserId:b1", "ext:crm:u1"))
+    response = api.link(NS, ("browserId:b1", "ext:crm:u2"))
+    [result] = response.json["results"]
+    assert result["outcome"] == "moved" and result["moved_from"] == [first]
+    assert api.members(NS, "browserId:b1") == {"browserId:b1", "ext:crm:u2"}
+    assert api.members(NS, "ext:crm:u1") == {"ext:crm:u1"}
+
+
+def test_two_emails_never_merge_and_the_refusal_is_logged(api):
+    [(_, a), (_, b)] = api.outcomes(NS, ("email:a@x.io", uid(1)), ("email:b@x.io", uid(2)))
+    response = api.link(NS, (uid(2), "email:a@x.io"), request_id="crm-42")
+    [result] = response.json["results"]
+    assert result["outcome"] == "conflict" and result["reason"] == "unique_type:email"
+    assert set(result["profiles"]) == {a, b}
+    [logged] = api.get(f"/v1/{NS}/conflicts").json["conflicts"]
+    assert logged["request_id"] == "crm-42" and logged["item_index"] == 0
+    assert logged["rule"] == "unique_type:email" and set(logged["profiles"]) == {a, b}
+    assert logged["identifiers"] == identifiers(uid(2), "email:a@x.io")
+    assert "T" in logged["at"]
+
+
+def test_attributes_of_a_conflicting_item_are_not_saved(api):
+    api.outcomes(NS, ("email:a@x.io", uid(1)), ("email:b@x.io", uid(2)))
+    item = {"identifiers": identifiers(uid(2), "email:a@x.io"), "attributes": {"city": "Oslo"}}
+    assert api.outcomes(NS, item)[0][0] == "conflict"
+    assert api.profile(NS, "email:a@x.io").json["attributes"] == {}
+    assert api.profile(NS, "email:b@x.io").json["attributes"] == {}
+
+
+def test_items_are_decided_in_order_each_seeing_the_ones_before(api):
+    outcomes = api.outcomes(
+        NS,
+        ("email:a@x.io", uid(1)),
+        (uid(1), "customId:c1"),
+        ("email:b@x.io", "customId:c1"),
+    )
+    assert [kind for kind, _ in outcomes] == ["created", "linked", "conflict"]
+
+
+def test_dry_run_answers_the_same_outcomes_and_writes_nothing(api):
+    api.outcomes(NS, ("email:a@x.io", uid(1)), ("email:b@x.io", uid(2)))
+    batch = [(uid(1), "browserId:b1"), (uid(2), "email:a@x.io"), ("email:c@x.io", uid(3))]
+    dry = api.link(NS, *batch, dry_run=True).json
+    assert dry["dry_run"] is True
+    assert [r["outcome"] for r in dry["results"]] == ["linked", "conflict", "created"]
+    assert api.profile(NS, "email:c@x.io").status_code == 404
+    assert api.profile(NS, "browserId:b1").status_code == 404
+    assert api.get(f"/v1/{NS}/conflicts").json["conflicts"] == []
+    real = api.link(NS, *batch).json
+    assert real["dry_run"] is False
+    assert [r["outcome"] for r in real["results"]] == [r["outcome"] for r in dry["results"]]
+
+
+def test_replaying_a_request_id_answers_the_first_results_and_changes_nothing(api):
+    first = api.link(NS, ("email:a@x.io", "browserId:b1"), request_id="sync-1")
+    api.link(NS, ("email:a@x.io", "browserId:b9"))
+    replay = api.link(NS, ("email:a@x.io", "browserId:b1"), request_id="sync-1")
+    assert replay.status_code == 200 and replay.json == first.json
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert api.members(NS, "email:a@x.io") == {"email:a@x.io", "browserId:b1", "browserId:b9"}
+
+
+def test_reusing_a_request_id_with_another_body_is_refused(api, error_of):
+    api.link(NS, ("email:a@x.io", "browserId:b1"), request_id="sync-1")
+    response = api.link(NS, ("email:b@x.io", "browserId:b2"), request_id="sync-1")
+    error_of(response, 409, "request_id_reused")
+    assert api.profile(NS, "email:b@x.io").status_code == 404
+
+
+def test_answer_carries_a_request_id_and_source_is_kept(api, sqlite_store, app):
+    response = api.link(NS, ("email:a@x.io", "browserId:b1"), source="crm-sync")
+    request_id = response.json["request_id"]
+    store = app.extensions["idgraph.service"].store
+    [link] = list(store.iter_links(NS))
+    assert link["request_id"] == request_id and link["source"] == "crm-sync"
+    assert link["operation"] == "native"
+
+
+def test_conflicts_page_with_a_cursor_and_filter_by_time(api, error_of):
+    api.outcomes(NS, ("email:a@x.io", uid(1)), ("email:b@x.io", uid(2)))
+    for n in range(3):
+        api.link(NS, (uid(1), uid(2)), request_id=f"r{n}")
+    page = api.get(f"/v1/{NS}/conflicts?limit=2").json
+    assert [c["request_id"] for c in page["conflicts"]] == ["r0", "r1"]
+    rest = api.get(f"/v1/{NS}/conflicts?limit=2&cursor={page['next_cursor']}").json
+    assert [c["request_id"] for c in rest["conflicts"]] == ["r2"] and rest["next_cursor"] is None
+    assert api.get(f"/v1/{NS}/conflicts?since=2999-01-01T00:00:00Z").json["conflicts"] == []
+    error_of(api.get(f"/v1/{NS}/conflicts?cursor=abc"), 400, "invalid_input")
+    error_of(api.get(f"/v1/{NS}/conflicts?limit=0"), 400, "invalid_input")

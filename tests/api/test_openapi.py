@@ -1,0 +1,41 @@
+"""The OpenAPI document is generated from the schemas, and Swagger UI works offline."""
+
+from __future__ import annotations
+
+
+def test_openapi_document_describes_every_native_route(client):
+    spec = client.get("/openapi.json").json
+    assert spec["openapi"].startswith("3.")
+    assert {
+        "/healthz": {"get"},
+        "/v1/{ns}/links": {"post"},
+        "/v1/{ns}/conflicts": {"get"},
+        "/v1/{ns}/identifiers/{type}/{value}": {"get"},
+        "/v1/{ns}/profiles/{profile_id}": {"get"},
+        "/v1/{ns}/profiles/{profile_id}/attributes": {"patch"},
+    }.items() <= {path: set(ops) - {"parameters"} for path, ops in spec["paths"].items()}.items()
+
+
+def test_openapi_documents_the_link_batch_and_the_error_shape(client):
+    spec = client.get("/openapi.json").json
+    schemas = spec["components"]["schemas"]
+    assert {"items", "source", "request_id"} <= set(schemas["LinkBatch"]["properties"])
+    assert schemas["ItemResult"]["properties"]["outcome"]["enum"] == [
+        "created",
+        "linked",
+        "merged",
+        "moved",
+        "noop",
+        "conflict",
+    ]
+    links = spec["paths"]["/v1/{ns}/links"]["post"]
+    assert "400" in links["responses"]
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert "error" in schemas["Error"]["properties"]
+
+
+def test_swagger_ui_loads_its_assets_from_this_server(client):
+    page = client.get("/docs").get_data(as_text=True)
+    assert "/docs/assets/swagger-ui-bundle.js" in page and "/openapi.json" in page
+    asset = client.get("/docs/assets/swagger-ui-bundle.js")
+    assert asset.status_code == 200 and b"SwaggerUIBundle" in asset.get_data()

@@ -1,0 +1,40 @@
+"""The store contract runs against every store. A store whose server is absent is skipped with
+its reason, never faked. (The Neo4j store joins the ``params`` list when it exists.)"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from graph.store.base import Store
+from graph.store.sqlite import SqliteStore
+
+
+def _sqlite(tmp_path) -> Callable[[], Store]:
+    path = tmp_path / "contract.db"
+    return lambda: SqliteStore(path)
+
+
+STORES = {"sqlite": _sqlite}
+
+
+@pytest.fixture(params=sorted(STORES))
+def open_store(request, tmp_path) -> Iterator[Callable[[], Store]]:
+    """A function opening the store under test; every opened instance is closed after."""
+    factory = STORES[request.param](tmp_path)
+    opened: list[Store] = []
+
+    def open_() -> Store:
+        store = factory()
+        opened.append(store)
+        return store
+
+    yield open_
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(open_store) -> Store:
+    return open_store()

@@ -1,0 +1,216 @@
+"""What every store must do (graph/store/base.py), exercised the way the service does:
+load_state -> plan_links -> apply inside store.write, then read back through the protocol."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from graph.model import Identifier, LinkItem, Provenance
+from graph.planner import plan_attribute_update, plan_links
+from graph.rules import Rules
+
+NS = "contract"
+
+
+def ident(text: str) -> Identifier:
+    type_, _, value = text.rpartition(":")
+    return Identifier(type_, value)
+
+
+def item(*texts: str, **attributes) -> LinkItem:
+    return LinkItem(tuple(ident(t) for t in texts), attributes)
+
+
+def write(store, *items: LinkItem, ns: str = NS, rules: Rules | None = None, at: str = "", rid="r"):
+    """Plan and apply a batch in one write transaction; the outcomes."""
+    at = at or "2026-01-01T00:00:00.000000Z"
+
+    def work(tx):
+        keys = {i.key for it in items for i in it.identifiers}
+        plan = plan_links(items, tx.load_state(ns, keys), rules or Rules(), Provenance(rid, at))
+        tx.apply(ns, plan.changes)
+        return plan.outcomes
+
+    return store.write(work)
+
+
+def profile(store, ns: str, text: str):
+    """The live profile holding an identifier, or None."""
+
+    def work(tx):
+        pid = tx.profile_of(ns, ident(text).key)
+        return tx.profile_view(ns, pid) if pid is not None else None
+
+    return store.read(work)
+
+
+def members(view) -> set[str]:
+    return {f"{i.type}:{i.value}" for i in view.identifiers}
+
+
+def test_fresh_store_has_no_state_and_ids_start_at_one(store):
+    state = store.read(lambda tx: tx.load_state(NS, ["email:a@x.io"]))
+    assert state.identifiers == {} and state.profiles == {} and state.links == []
+    assert (state.sequences.profile, state.sequences.link, state.sequences.merge) == (1, 1, 1)
+
+
+def test_written_profile_reads_back_with_identifiers_and_attributes(store):
+    (outcome,) = write(store, item("email:a@x.io", "browserId:b1", city="Oslo"))
+    view = profile(store, NS, "browserId:b1")
+    assert view.id == outcome.profile_id
+    assert members(view) == {"email:a@x.io", "browserId:b1"}
+    assert view.attributes == {"city": "Oslo"}
+    assert view.recognized is True and view.aliases == ()
+
+
+def test_load_state_returns_every_member_active_link_and_attribute_of_touched_profiles(store):
+    write(store, item("email:a@x.io", "browserId:b1", city="Oslo"), item("browserId:b1", "uuid:u1"))
+    write(store, item("email:z@x.io", "browserId:b9"))
+    state = store.read(lambda tx: tx.load_state(NS, ["uuid:u1"]))
+    assert set(state.identifiers) == {"email:a@x.io", "browserId:b1", "uuid:u1"}
+    assert len(state.profiles) == 1
+    assert {frozenset((link.a, link.b)) for link in state.links} == {
+        frozenset(("email:a@x.io", "browserId:b1")),
+        frozenset(("browserId:b1", "uuid:u1")),
+    }
+    (attributes,) = state.attributes.values()
+    assert attributes["city"].value == "Oslo" and attributes["city"].via == "email:a@x.io"
+    assert state.sequences.profile == 3 and state.sequences.link == 4
+
+
+def test_merge_makes_the_absorbed_id_an_alias_of_the_survivor(store):
+    (small,) = write(store, item("uuid:u1", "browserId:b1"))
+    (large,) = write(store, item("email:a@x.io", "browserId:b2"), item("browserId:b2", "uuid:u2"))[
+        :1
+    ]
+    (merged,) = write(store, item("uuid:u1", "email:a@x.io"))
+    assert merged.kind == "merged" and merged.profile_id == large.profile_id
+    resolved = store.read(lambda tx: tx.resolve_profile(NS, small.profile_id))
+    assert resolved == large.profile_id
+    assert store.read(lambda tx: tx.profile_view(NS, small.profile_id)) is None
+    view = profile(store, NS, "uuid:u1")
+    assert view.aliases == (small.profile_id,)
+    assert members(view) == {"uuid:u1", "browserId:b1", "email:a@x.io", "browserId:b2", "uuid:u2"}
+
+
+def test_alias_chains_flatten_to_the_live_profile(store):
+    (first,) = write(store, item("uuid:u1", "browserId:b1"))
+    write(store, item("uuid:u2", "browserId:b2"), item("uuid:u2", "browserId:b3"))
+    write(store, item("uuid:u1", "uuid:u2"))  # first is absorbed (smaller)
+    (last,) = write(store, item("uuid:u4", "browserId:b4"), item("uuid:u4", "browserId:b5"))[:1]
+    write(store, *(item("uuid:u4", f"browserId:b{n}") for n in (6, 7, 8)))  # 6 beat 5
+    (outcome,) = write(store, item("uuid:u4", "uuid:u1"))
+    assert outcome.profile_id == last.profile_id
+    assert store.read(lambda tx: tx.resolve_profile(NS, first.profile_id)) == last.profile_id
+    assert first.profile_id in profile(store, NS, "uuid:u1").aliases
+
+
+def test_ended_links_stay_in_history_but_not_in_state(store):
+    write(store, item("browserId:b1", "ext:crm:u1"))
+    (moved,) = write(store, item("browserId:b1", "ext:crm:u2"))
+    assert moved.kind == "moved"
+    links = list(store.iter_links(NS))
+    active = list(store.iter_links(NS, active_only=True))
+    assert len(links) == 2 and len(active) == 1
+    ended = next(link for link in links if link["ended_at"])
+    assert ended["end_reason"] == "moved" and ended["b_key"] == "ext:crm:u1"
+    state = store.read(lambda tx: tx.load_state(NS, ["ext:crm:u1"]))
+    assert state.links == []
+
+
+def test_a_failing_unit_of_work_writes_nothing(store):
+    class Boom(Exception):
+        pass
+
+    def work(tx):
+        state = tx.load_state(NS, ["email:a@x.io"])
+        items = [item("email:a@x.io", "browserId:b1")]
+        tx.apply(NS, plan_links(items, state, Rules(), Provenance("r", "t")).changes)
+        raise Boom
+
+    with pytest.raises(Boom):
+        store.write(work)
+    assert profile(store, NS, "email:a@x.io") is None
+    assert store.read(lambda tx: tx.load_state(NS, [])).sequences.profile == 1
+
+
+def test_requests_are_kept_for_replay(store):
+    store.write(lambda tx: tx.save_request(NS, "req-1", "digest", {"results": [{"index": 0}]}))
+    stored = store.read(lambda tx: tx.find_request(NS, "req-1"))
+    assert stored.digest == "digest" and stored.response == {"results": [{"index": 0}]}
+    assert store.read(lambda tx: tx.find_request("other", "req-1")) is None
+
+
+def test_conflicts_are_listed_oldest_first_and_page(store):
+    write(store, item("email:a@x.io", "uuid:u1"), item("email:b@x.io", "uuid:u2"))
+    for n, at in enumerate(("2026-01-01T00:00:01.000000Z", "2026-01-02T00:00:00.000000Z")):
+        write(store, item("uuid:u1", "uuid:u2"), at=at, rid=f"r{n}")
+    every = store.read(lambda tx: tx.conflicts(NS, since=None, after_id=0, limit=10))
+    assert [c.request_id for c in every] == ["r0", "r1"]
+    assert every[0].rule == "unique_type:email" and every[0].item_index == 0
+    assert set(every[0].identifiers) == {ident("uuid:u1"), ident("uuid:u2")}
+    assert len(every[0].profiles) == 2
+    page = store.read(lambda tx: tx.conflicts(NS, since=None, after_id=every[0].id, limit=10))
+    assert [c.request_id for c in page] == ["r1"]
+    recent = store.read(
+        lambda tx: tx.conflicts(NS, since="2026-01-02T00:00:00.000000Z", after_id=0, limit=10)
+    )
+    assert [c.request_id for c in recent] == ["r1"]
+
+
+def test_namespaces_never_see_each_other(store):
+    (a,) = write(store, item("email:a@x.io", "uuid:u1"), ns="alpha")
+    (b,) = write(store, item("email:a@x.io", "uuid:u2"), ns="beta")
+    assert a.kind == b.kind == "created" and a.profile_id != b.profile_id
+    assert members(profile(store, "beta", "email:a@x.io")) == {"email:a@x.io", "uuid:u2"}
+    assert store.read(lambda tx: tx.profile_view("beta", a.profile_id)) is None
+    assert store.read(lambda tx: tx.resolve_profile("beta", a.profile_id)) is None
+    assert [key for key, *_ in store.iter_identifiers("alpha")] == ["email:a@x.io", "uuid:u1"]
+
+
+def test_profile_level_attribute_writes_replace_values_and_null_deletes(store):
+    (created,) = write(store, item("email:a@x.io", "uuid:u1", city="Oslo", plan="gold"))
+    pid = created.profile_id
+
+    def update(tx):
+        state = tx.load_profiles(NS, [pid])
+        changes = plan_attribute_update(
+            state, pid, {"city": "Rome", "plan": None}, Rules(), Provenance("r2", "t2")
+        )
+        tx.apply(NS, changes)
+
+    store.write(update)
+    assert profile(store, NS, "uuid:u1").attributes == {"city": "Rome"}
+
+
+def test_concurrent_writers_serialize(store):
+    """Each writer reads the next profile id and creates that profile: if two transactions
+    interleaved, ids would collide and a write would fail."""
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for round_ in range(5):
+                write(store, item(f"uuid:t{n}-{round_}", f"browserId:t{n}-{round_}"), rid=f"{n}")
+        except BaseException as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    ids = {pid for *_, pid in store.iter_identifiers(NS)}
+    assert len(ids) == 30
+
+
+def test_data_survives_closing_and_reopening(open_store):
+    first = open_store()
+    write(first, item("email:a@x.io", "uuid:u1", city="Oslo"))
+    first.close()
+    again = open_store()
+    view = profile(again, NS, "uuid:u1")
+    assert members(view) == {"email:a@x.io", "uuid:u1"} and view.attributes == {"city": "Oslo"}

@@ -1,0 +1,147 @@
+"""The real server, started the way `make run` starts it (`idgraph serve`), on a temporary store
+and a free port, spoken to over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+IDGRAPH = str(Path(sys.executable).parent / "idgraph")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self, tmp_path: Path, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tmp_path / f"server-{self.port}.log"
+        environment = {
+            **os.environ,
+            "PORT": str(self.port),
+            "IDGRAPH_STORE": f"sqlite:///{tmp_path / 'e2e.db'}",
+            **env,
+        }
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [IDGRAPH, "serve"], env=environment, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited early:\n{self.log.read_text()}")
+            try:
+                if self.request("GET", "/healthz")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"server not ready in {timeout}s:\n{self.log.read_text()}")
+
+    def request(self, method: str, path: str, body=None, token: str | None = None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=20)
+
+
+@pytest.fixture
+def start(tmp_path):
+    servers: list[Server] = []
+
+    def start_(**env: str) -> Server:
+        server = Server(tmp_path, **env)
+        servers.append(server)
+        server.wait_ready()
+        return server
+
+    yield start_
+    for server in servers:
+        server.stop()
+
+
+ITEM = {"identifiers": [{"type": "email", "value": "Ann@x.io"}, {"type": "customId", "value": "7"}]}
+
+
+def test_served_api_links_and_resolves_over_http(start):
+    server = start()
+    status, body = server.request("POST", "/v1/shop/links", {"items": [ITEM], "request_id": "r1"})
+    assert status == 200 and body["results"][0]["outcome"] == "created"
+    status, profile = server.request("GET", "/v1/shop/identifiers/email/ann@x.io")
+    assert status == 200 and profile["id"] == body["results"][0]["profile_id"]
+    assert server.request("GET", "/openapi.json")[0] == 200
+    banner = server.log.read_text()
+    assert f"listening on http://127.0.0.1:{server.port}" in banner
+    assert "store: sqlite:///" in banner and "local open mode" in banner
+
+
+def test_acknowledged_links_survive_a_restart(start):
+    first = start()
+    status, body = first.request("POST", "/v1/shop/links", {"items": [ITEM]})
+    assert status == 200
+    first.stop()
+    again = start()
+    status, profile = again.request("GET", f"/v1/shop/profiles/{body['results'][0]['profile_id']}")
+    assert status == 200 and len(profile["identifiers"]) == 2
+
+
+def test_with_an_admin_token_requests_without_it_are_401(start):
+    server = start(IDGRAPH_ADMIN_TOKEN="t0ken")
+    status, body = server.request("POST", "/v1/shop/links", {"items": [ITEM]})
+    assert status == 401 and body["error"]["code"] == "unauthorized"
+    assert server.request("POST", "/v1/shop/links", {"items": [ITEM]}, token="t0ken")[0] == 200
+    assert "auth: bearer token" in server.log.read_text()
+
+
+def run_serve(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "IDGRAPH_STORE": f"sqlite:///{tmp_path / 'x.db'}", **env}
+    return subprocess.run(
+        [IDGRAPH, "serve"], env=environment, capture_output=True, text=True, timeout=30
+    )
+
+
+def test_open_mode_refuses_to_bind_a_public_address(tmp_path):
+    result = run_serve(tmp_path, HOST="0.0.0.0", PORT=str(free_port()))
+    assert result.returncode == 2
+    assert "IDGRAPH_ADMIN_TOKEN" in result.stderr and "loopback" in result.stderr
+
+
+def test_a_malformed_rules_file_stops_start_up_with_a_clear_message(tmp_path):
+    rules = tmp_path / "rules.json"
+    rules.write_text('{"defaults": {"max_identifiers": "many"}}')
+    result = run_serve(tmp_path, IDGRAPH_RULES=str(rules), PORT=str(free_port()))
+    assert result.returncode == 2
+    assert f"{rules}: defaults.max_identifiers" in result.stderr
+
+
+def test_a_bad_port_stops_start_up_with_a_clear_message(tmp_path):
+    result = run_serve(tmp_path, PORT="eighty")
+    assert result.returncode == 2 and "PORT='eighty'" in result.stderr
