@@ -13,7 +13,8 @@ the default setting of the same name as a whole; settings not named keep the def
     phone_region = "DE"
 
 Type names in ``unique_types``, ``type_limits`` and ``on_conflict`` may be patterns
-(``ext:*``); an exact name wins over a pattern.
+(``ext:*``); an exact name wins over a pattern, and among patterns the first in the file wins.
+A file named ``*.json`` is read as JSON, any other as TOML.
 """
 
 from __future__ import annotations
@@ -160,12 +161,11 @@ def _read_document(path: Path) -> Any:
         raise RulesError(f"cannot read rules file {path}: {error.strerror}") from error
     except UnicodeDecodeError as error:
         raise RulesError(f"{path}: not UTF-8 text: {error}") from error
+    is_json = path.suffix.lower() == ".json"  # anything else is read as TOML
     try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        return tomllib.loads(text)
+        return json.loads(text) if is_json else tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as error:
-        raise RulesError(f"{path}: not valid {path.suffix.lstrip('.').upper()}: {error}") from error
+        raise RulesError(f"{path}: not valid {'JSON' if is_json else 'TOML'}: {error}") from error
 
 
 _SETTINGS = {f.name for f in fields(Rules)}

@@ -1,0 +1,135 @@
+"""Properties of the committed graph, through the real service and a real SQLite file.
+
+Whatever batches arrive, under whatever rules: profiles are exactly the connected components
+of the active links, every profile keeps its namespace's rules, and every id a merge absorbed
+still answers a live profile. No answer ever names a profile left without identifiers.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from graph.rules import MOVE, REJECT, RuleBook, Rules
+from graph.service import IdentityService, LinkRequest
+from graph.store.sqlite import SqliteStore
+
+NS = "shop"
+
+POOLS: dict[str, list[str]] = {
+    "email": ["ann@example.com", "bob@example.com", "cy@example.com"],
+    "customId": ["c1", "c2", "c3"],
+    "ext:crm": ["u1", "u2", "u3"],
+    "browserId": ["b1", "b2", "b3", "b4"],
+    "uuid": [str(uuid.UUID(int=n)) for n in range(1, 5)],
+}
+PAIRS = [(type_, value) for type_, values in POOLS.items() for value in values]
+
+identifiers = st.lists(st.sampled_from(PAIRS), min_size=2, max_size=4, unique=True)
+attributes = st.dictionaries(
+    st.sampled_from(["city", "name"]), st.sampled_from(["Kraków", "Ann", None]), max_size=2
+)
+link_items = st.builds(LinkRequest, identifiers=identifiers, attributes=attributes)
+batches = st.lists(st.lists(link_items, min_size=1, max_size=4), min_size=1, max_size=5)
+rules_variants = st.builds(
+    Rules,
+    on_conflict=st.sampled_from([{"browserId": MOVE}, {"browserId": REJECT}]),
+    type_limits=st.sampled_from([{}, {"browserId": 2}]),
+    max_identifiers=st.sampled_from([1000, 5, 3]),
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(rules=rules_variants, batches=batches)
+def test_committed_profiles_are_components_that_keep_the_rules(
+    rules: Rules, batches: list[list[LinkRequest]]
+) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        store = SqliteStore(Path(directory) / "idgraph.db", synchronous="OFF")
+        try:
+            service = IdentityService(store, RuleBook(namespaces={NS: rules}))
+            absorbed, mentioned = _link_every_batch(service, batches)
+            _check_committed_graph(service, store, rules, absorbed)
+            for pid in mentioned:  # (5) no profile an answer names was emptied
+                assert service.profile(NS, pid).identifiers, f"profile {pid} is empty"
+        finally:
+            store.close()
+
+
+def _link_every_batch(
+    service: IdentityService, batches: list[list[LinkRequest]]
+) -> tuple[set[int], set[int]]:
+    """Apply the batches; the ids merges absorbed, and every profile id the answers named.
+    A dry run first must decide the same."""
+    absorbed: set[int] = set()
+    mentioned: set[int] = set()
+    for batch in batches:
+        planned = service.link(NS, batch, dry_run=True)
+        applied = service.link(NS, batch)
+        assert applied.results == planned.results
+        for result in applied.results:
+            absorbed.update(result.get("absorbed", ()))
+            mentioned.update(result.get("moved_from", ()), result.get("profiles", ()))
+            if result["profile_id"] is not None:
+                mentioned.add(result["profile_id"])
+    return absorbed, mentioned
+
+
+def _check_committed_graph(
+    service: IdentityService, store: SqliteStore, rules: Rules, absorbed: set[int]
+) -> None:
+    profiles: dict[int, set[str]] = defaultdict(set)
+    types: dict[str, str] = {}
+    for key, type_, _value, pid in store.iter_identifiers(NS):
+        assert pid is not None, f"{key} belongs to no profile"
+        profiles[pid].add(key)
+        types[key] = type_
+    graph = nx.Graph()
+    graph.add_nodes_from(types)
+    graph.add_edges_from(
+        (link["a_key"], link["b_key"]) for link in store.iter_links(NS, active_only=True)
+    )
+
+    # (1) profiles are the connected components of the active links; a key without an
+    # active link is a profile of its own
+    components = [set(component) for component in nx.connected_components(graph)]
+    assert sorted(map(sorted, profiles.values())) == sorted(map(sorted, components))
+    # (2) no two components share a profile id
+    ids = [{_profile_of(profiles, key) for key in component} for component in components]
+    assert all(len(pids) == 1 for pids in ids)
+    assert len(set().union(*ids)) == len(components)
+    # (3) every profile keeps the rules
+    for pid, keys in profiles.items():
+        _assert_keeps_rules(rules, pid, Counter(types[key] for key in keys))
+    # (4) an absorbed id answers the live profile it was merged into
+    for old_id in absorbed:
+        view = service.profile(NS, old_id)
+        assert view.id not in absorbed
+        assert view.id != old_id
+        assert {f"{i.type}:{i.value}" for i in view.identifiers} == profiles.get(view.id, set())
+
+
+def _profile_of(profiles: dict[int, set[str]], key: str) -> int:
+    return next(pid for pid, keys in profiles.items() if key in keys)
+
+
+def _assert_keeps_rules(rules: Rules, pid: int, counts: Counter[str]) -> None:
+    described: dict[str, Any] = {"profile": pid, "counts": dict(counts)}
+    assert sum(counts.values()) <= rules.max_identifiers, described
+    for type_, count in counts.items():
+        if rules.is_unique(type_):
+            assert count <= 1, described
+        limit = rules.limit(type_)
+        if limit is not None:
+            assert count <= limit, described
