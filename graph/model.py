@@ -140,6 +140,7 @@ class Merged(Outcome):
 class Moved(Outcome):
     kind: ClassVar[str] = "moved"
     moved_from: tuple[int, ...] = ()
+    absorbed: tuple[int, ...] = ()  # profiles the item's other identifiers merged
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,8 @@ the others. For each item:
 2. Otherwise, if some of its identifiers have the ``move`` policy (a browser shared by two
    people) and joining the rest keeps every rule, those identifiers leave their old profiles
    (their links there end with reason ``moved``; a profile left disconnected splits, its
-   oldest identifier keeping the id) and join the others: ``moved``.
+   largest part keeping the id) and join the others: ``moved``. A profile all of whose
+   identifiers would leave is joined whole instead, as in a merge: no profile is emptied.
 3. Otherwise it is a ``conflict`` with the first rule it breaks; nothing of it is written,
    its attributes included, and the refusal is recorded for ``GET /conflicts``.
 
@@ -108,6 +109,8 @@ def _join(graph: WorkingGraph, index: int, item: LinkItem, profiles: list[int]) 
         if not graph.knows(identifier.key):
             graph.add_identifier(identifier)
     anchor, *others = (identifier.key for identifier in item.identifiers)
+    # identifiers already in a profile first: new ones then join it, not a profile of their own
+    others.sort(key=lambda key: graph.profile_of(key) is None)
     added = [graph.connect(anchor, other, index) for other in others]
     pid = graph.profile_of(anchor)
     graph.write_attributes(pid, anchor, dict(item.attributes))
@@ -128,17 +131,23 @@ def _move(graph: WorkingGraph, rules: Rules, index: int, item: LinkItem) -> Outc
     anchors = [k for k in keys if k not in movable]
     if not movable or not anchors:
         return None
+    candidates = [k for k in keys if k in movable]
     target_profiles = graph.profiles_of(anchors)
-    leaving = [k for k in keys if k in movable and graph.profile_of(k) not in target_profiles]
+    # A profile that would be left empty is joined whole: that is a merge, not a move.
+    for pid in graph.profiles_of(candidates):
+        if sum(graph.profile_of(k) == pid for k in candidates) == graph.size(pid):
+            target_profiles.append(pid)
+    leaving = [k for k in candidates if graph.profile_of(k) not in target_profiles]
     if not leaving:
         return None
     arriving_types = [i.type for i in item.identifiers if not graph.knows(i.key)]
     arriving_types += [graph.type_of(k) for k in leaving]
     if _refusal(graph, rules, target_profiles, arriving_types) is not None:
         return None
-    moved_from = tuple(dict.fromkeys(graph.detach(key, reason="moved") for key in leaving))
+    moved_from = tuple(graph.detach(leaving, reason="moved"))
     joined = _join(graph, index, item, target_profiles)
-    return Moved(joined.profile_id, moved_from=moved_from)
+    absorbed = joined.absorbed if isinstance(joined, Merged) else ()
+    return Moved(joined.profile_id, moved_from=moved_from, absorbed=absorbed)
 
 
 def plan_attribute_update(

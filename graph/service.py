@@ -94,7 +94,7 @@ class IdentityService:
         the first results and changes nothing."""
         rules = self.rules(namespace)
         items = normalize_items(requests, rules)
-        digest = _digest(operation, source, items)
+        digest = _digest(operation, source, items) if request_id else ""
         rid = request_id or uuid.uuid4().hex
 
         def work(tx: WriteTx) -> LinkResult:
@@ -236,6 +236,8 @@ def outcome_record(index: int, outcome: Outcome) -> dict[str, Any]:
         record["absorbed"] = list(outcome.absorbed)
     elif isinstance(outcome, Moved):
         record["moved_from"] = list(outcome.moved_from)
+        if outcome.absorbed:
+            record["absorbed"] = list(outcome.absorbed)
     elif isinstance(outcome, Conflict):
         record["reason"] = outcome.reason
         record["profiles"] = list(outcome.profiles)

@@ -137,15 +137,18 @@ class WorkingGraph:
         self._adjacent[b][a] = link_id
         return True
 
-    def detach(self, key: str, reason: str) -> int:
-        """End every active link of ``key`` and take it out of its profile, which splits if
-        that disconnects it. Returns the profile it left; ``connect`` places it again."""
-        pid = self._profile_of[key]
-        for neighbour, link_id in list(self._adjacent[key].items()):
-            self._end_link(link_id, key, neighbour, reason)
-        self._unassign(key)
-        self._split(pid)
-        return pid
+    def detach(self, keys: list[str], reason: str) -> list[int]:
+        """End every active link of ``keys`` and take them out of their profiles, which split
+        if that disconnects them (once all have left, so that no part is left empty). Returns
+        the profiles they left; ``connect`` places them again."""
+        left = list(dict.fromkeys(self._profile_of[key] for key in keys))
+        for key in keys:
+            for neighbour, link_id in list(self._adjacent[key].items()):
+                self._end_link(link_id, key, neighbour, reason)
+            self._unassign(key)
+        for pid in left:
+            self._split(pid)
+        return left
 
     def write_attributes(self, pid: int, via: str | None, attributes: dict[str, Any]) -> None:
         """``None`` deletes an attribute; every write is kept in the history."""
@@ -241,16 +244,19 @@ class WorkingGraph:
             self._ended[link_id] = reason
 
     def _split(self, pid: int) -> None:
-        """Give every part of ``pid`` that is no longer connected its own profile. The part
-        holding the profile's oldest identifier keeps the id; the others take the attributes
-        written through their own identifiers."""
+        """Give every part of ``pid`` that is no longer connected its own profile. The largest
+        part keeps the id (as the larger side survives a merge, and it relabels the fewest
+        rows); on a tie, the part holding the oldest identifier. The other parts take the
+        attributes written through their own identifiers."""
         remaining = self._members[pid]
         if not remaining:
             return
         parts = self._components(remaining)
         if len(parts) == 1:
             return
-        keeper = min(parts, key=lambda part: min((self._created_at[k], k) for k in part))
+        keeper = min(
+            parts, key=lambda part: (-len(part), min((self._created_at[k], k) for k in part))
+        )
         for part in parts:
             if part is keeper:
                 continue

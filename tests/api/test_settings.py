@@ -1,0 +1,28 @@
+"""Settings are declared once (app/settings.py) and every one is documented in the README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.settings import SETTINGS, Settings, SettingsError
+
+README = (Path(__file__).parents[2] / "README.md").read_text()
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.env)
+def test_every_setting_is_in_the_readme_configuration_table(setting):
+    assert f"| `{setting.env}` |" in README
+
+
+def test_settings_come_from_the_environment_with_their_defaults():
+    settings = Settings.from_env({"PORT": "9001", "IDGRAPH_ADMIN_TOKEN": "t", "HOST": ""})
+    assert settings.port == 9001 and settings.admin_token == "t"
+    assert settings.host == "127.0.0.1" and not settings.open_mode
+    assert Settings.from_env({}).open_mode
+
+
+def test_a_setting_that_cannot_be_parsed_names_itself():
+    with pytest.raises(SettingsError, match="IDGRAPH_MAX_BATCH_ITEMS='lots'"):
+        Settings.from_env({"IDGRAPH_MAX_BATCH_ITEMS": "lots"})
