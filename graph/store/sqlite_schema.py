@@ -117,4 +117,27 @@ MIGRATIONS: list[str] = [
     );
     INSERT INTO sequences (name, next) VALUES ('profile', 1), ('link', 1), ('merge', 1);
     """,
+    # 2: statistics for the query planner. With none, SQLite assumes `ns = ?` narrows a table
+    # to ten rows and answers a profile by scanning its whole namespace. These describe the
+    # worst case (one namespace holding everything); ANALYZE's own figures are kept where it
+    # has any, and are as good.
+    """
+    ANALYZE;
+    INSERT INTO sqlite_stat1 (tbl, idx, stat)
+    SELECT tbl, idx, stat FROM (
+        SELECT 'identifiers' AS tbl, 'identifiers' AS idx, '1000000 1000000 1' AS stat
+        UNION ALL SELECT 'identifiers', 'identifiers_profile', '1000000 1000000 2'
+        UNION ALL SELECT 'attributes', 'attributes', '1000000 1000000 5 1'
+        UNION ALL SELECT 'links', 'links_a', '1000000 1000000 2'
+        UNION ALL SELECT 'links', 'links_b', '1000000 1000000 2'
+        UNION ALL SELECT 'profiles', 'profiles_merged_into', '100000 2'
+        UNION ALL SELECT 'merges', 'merges_survivor', '100000 100000 2'
+        UNION ALL SELECT 'merges', 'merges_absorbed', '100000 100000 1'
+        UNION ALL SELECT 'attribute_writes', 'attribute_writes_profile', '1000000 1000000 5'
+        UNION ALL SELECT 'conflicts', 'conflicts_ns', '100000 100000 1'
+        UNION ALL SELECT 'requests', 'requests', '1000000 1000000 1'
+    ) AS seed
+    WHERE NOT EXISTS (SELECT 1 FROM sqlite_stat1 AS s WHERE s.idx = seed.idx);
+    ANALYZE sqlite_schema
+    """,
 ]
