@@ -29,10 +29,10 @@ def identifier_key(type_: str, value: str) -> str:
 class Identifier:
     type: str
     value: str
+    key: str = field(init=False, repr=False, compare=False)  # computed once: read very often
 
-    @property
-    def key(self) -> str:
-        return identifier_key(self.type, self.value)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", identifier_key(self.type, self.value))
 
 
 @dataclass(frozen=True, slots=True)
