@@ -20,11 +20,12 @@ def main() -> None:
 @main.command()
 @click.option("--host", help="address to bind (default: HOST or 127.0.0.1)")
 @click.option("--port", type=int, help="port to listen on (default: PORT or 8000)")
-@click.option("--threads", type=int, help="request threads (default: IDGRAPH_THREADS or 8)")
-def serve(host: str | None, port: int | None, threads: int | None) -> None:
+@click.option("--workers", type=int, help="processes (default: IDGRAPH_WORKERS or 2)")
+@click.option("--threads", type=int, help="threads per process (default: IDGRAPH_THREADS or 8)")
+def serve(host: str | None, port: int | None, workers: int | None, threads: int | None) -> None:
     """Serve the HTTP API."""
     try:
-        settings = Settings.from_env(host=host, port=port, threads=threads)
+        settings = Settings.from_env(host=host, port=port, workers=workers, threads=threads)
         _check_mode(settings)
         _check_configuration(settings)
     except (SettingsError, IdgraphError) as error:
@@ -61,9 +62,19 @@ def _bind_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
+def _announce_ready(worker: Any) -> None:
+    """Logged once a worker has its signal handlers and its app. A SIGTERM that reaches a
+    worker earlier, between fork and gunicorn installing its handlers, is lost and the worker
+    lingers until the graceful timeout; whoever stops the server at once (tests, scripts) can
+    wait for one such line per worker first."""
+    worker.log.info("idgraph worker %s ready", worker.pid)
+
+
 class _Server(BaseApplication):
-    """gunicorn, one worker process with threads: SQLite serializes writers anyway, and one
-    process keeps one WAL checkpointer."""
+    """gunicorn with threaded workers (gthread). Requests spend most of their time in Python,
+    so threads share one core; more processes use more cores for reads. Writes serialize in
+    SQLite whatever the worker model: within a process on a lock, across processes in
+    SQLite's busy handler."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -72,18 +83,19 @@ class _Server(BaseApplication):
     def load_config(self) -> None:
         options: dict[str, Any] = {
             "bind": f"{_bind_host(self._settings.host)}:{self._settings.port}",
-            "workers": 1,
+            "workers": self._settings.workers,
             "worker_class": "gthread",
             "threads": self._settings.threads,
             "timeout": 120,
             "loglevel": self._settings.log_level,
             # gunicorn's control socket lives in $HOME: two servers on one machine would share it
             "control_socket_disable": True,
+            "post_worker_init": _announce_ready,
         }
         for name, value in options.items():
             self.cfg.set(name, value)
 
-    def load(self) -> Any:
+    def load(self) -> Any:  # in each worker, after fork: every worker opens its own store
         from app import create_app
 
         return create_app(self._settings)

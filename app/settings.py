@@ -55,7 +55,8 @@ SETTINGS: tuple[Setting, ...] = (
         "Most items in one batch; more gets 400.",
         int,
     ),
-    Setting("IDGRAPH_THREADS", "threads", "Request threads of `idgraph serve`.", int),
+    Setting("IDGRAPH_WORKERS", "workers", "Processes of `idgraph serve`.", int),
+    Setting("IDGRAPH_THREADS", "threads", "Request threads per process of `idgraph serve`.", int),
     Setting("IDGRAPH_LOG_LEVEL", "log_level", "debug, info, warning or error."),
 )
 
@@ -75,6 +76,7 @@ class Settings:
     admin_token: str | None = None
     max_body_bytes: int = 10 * 1024 * 1024
     max_batch_items: int = 10_000
+    workers: int = 2
     threads: int = 8
     log_level: str = "info"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -38,22 +39,30 @@ class Server:
             "IDGRAPH_STORE": f"sqlite:///{tmp_path / 'e2e.db'}",
             **env,
         }
+        self.workers = int(environment.get("IDGRAPH_WORKERS", "2"))
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [IDGRAPH, "serve"], env=environment, stdout=log, stderr=subprocess.STDOUT
             )
 
     def wait_ready(self, timeout: float = 30.0) -> None:
+        """Until /healthz answers and every worker said it is ready (a worker still booting
+        would miss the SIGTERM of stop())."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"server exited early:\n{self.log.read_text()}")
-            try:
-                if self.request("GET", "/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.1)
+            ready = re.findall(r"idgraph worker \d+ ready", self.log.read_text())
+            if len(ready) >= self.workers and self._healthy():
+                return
+            time.sleep(0.1)
         raise AssertionError(f"server not ready in {timeout}s:\n{self.log.read_text()}")
+
+    def _healthy(self) -> bool:
+        try:
+            return self.request("GET", "/healthz")[0] == 200
+        except OSError:
+            return False
 
     def request(self, method: str, path: str, body=None, token: str | None = None):
         data = json.dumps(body).encode() if body is not None else None
