@@ -77,7 +77,7 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     max_batch_items: int = 10_000
     workers: int = 2
-    threads: int = 8
+    threads: int = 2
     log_level: str = "info"
 
     @classmethod
