@@ -106,12 +106,11 @@ class IdentityService:
             state = tx.load_state(namespace, keys)
             provenance = Provenance(rid, self._clock(), operation, source)
             plan = plan_links(items, state, rules, provenance)
-            result = LinkResult(
-                rid, tuple(outcome_record(i, o) for i, o in enumerate(plan.outcomes))
-            )
+            results = tuple(outcome_record(i, outcome) for i, outcome in enumerate(plan.outcomes))
             if dry_run:
-                return LinkResult(rid, result.results, dry_run=True)
+                return LinkResult(rid, results, dry_run=True)
             tx.apply(namespace, plan.changes)
+            result = LinkResult(rid, results)
             if request_id:
                 tx.save_request(namespace, request_id, digest, result.as_record())
             return result

@@ -34,7 +34,7 @@ class WorkingGraph:
     def __init__(self, state: GraphState, rules: Rules, provenance: Provenance) -> None:
         self._rules = rules
         self._provenance = provenance
-        self.attributes: dict[int, dict[str, Attribute]] = {
+        self._attributes: dict[int, dict[str, Attribute]] = {
             pid: dict(attrs) for pid, attrs in state.attributes.items()
         }
         self._profile_of: dict[str, int | None] = {}
@@ -154,7 +154,7 @@ class WorkingGraph:
         """``None`` deletes an attribute; every write is kept in the history."""
         if not attributes:
             return
-        current = self.attributes.setdefault(pid, {})
+        current = self._attributes.setdefault(pid, {})
         provenance = self._provenance
         for name, value in attributes.items():
             if value is None:
@@ -217,8 +217,8 @@ class WorkingGraph:
     def _merge_attributes(self, survivor: int, absorbed: int) -> None:
         """A recognized profile's values win over an anonymous one's, which fill the gaps;
         between equals the latest write wins."""
-        ours = self.attributes.get(survivor, {})
-        theirs = self.attributes.pop(absorbed, {})
+        ours = self._attributes.get(survivor, {})
+        theirs = self._attributes.pop(absorbed, {})
         if not theirs:
             return
         ours_recognized, theirs_recognized = (
@@ -232,7 +232,7 @@ class WorkingGraph:
                 attribute, kept, theirs_recognized, ours_recognized
             ):
                 merged[name] = attribute
-        self.attributes[survivor] = merged
+        self._attributes[survivor] = merged
         self._attributes_changed.update((survivor, absorbed))
 
     def _end_link(self, link_id: int, a: str, b: str, reason: str) -> None:
@@ -282,13 +282,13 @@ class WorkingGraph:
         return parts
 
     def _carry_attributes(self, source: int, target: int, part: set[str]) -> None:
-        attributes = self.attributes.get(source, {})
+        attributes = self._attributes.get(source, {})
         carried = {name: attr for name, attr in attributes.items() if attr.via in part}
         if not carried:
             return
         for name in carried:
             del attributes[name]
-        self.attributes[target] = carried
+        self._attributes[target] = carried
         self._attributes_changed.update((source, target))
 
     # --- the result ---------------------------------------------------------------------------
@@ -315,7 +315,7 @@ class WorkingGraph:
         changes.ended_links = list(self._ended.items())
         changes.merges = list(self._merges)
         changes.attributes = {
-            pid: dict(self.attributes.get(pid, {})) for pid in sorted(self._attributes_changed)
+            pid: dict(self._attributes.get(pid, {})) for pid in sorted(self._attributes_changed)
         }
         changes.attribute_writes = list(self._attribute_writes)
         changes.conflicts = list(self._conflicts)
