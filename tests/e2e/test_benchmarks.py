@@ -1,0 +1,47 @@
+"""The benchmark scripts keep working: each runs its --quick variant end to end (in process and
+against the real server). No timing is asserted here; figures live in benchmarks/README.md.
+What is asserted is behaviour: the ingest workload knows which outcome each item must get
+(created, linked, merged, conflict), and every path must give exactly those."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
+
+
+def run_quick(script: str, tmp_path: Path) -> dict:
+    output = tmp_path / f"{script}.json"
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), "--quick", "--json", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(output.read_text())
+
+
+def test_ingest_workload_gets_the_intended_outcome_on_every_path(tmp_path):
+    figures = run_quick("ingest.py", tmp_path)
+    paths = {run["path"]: run for run in figures["runs"]}
+    assert {"raw executemany", "service layer", "HTTP, 1 client"} <= set(paths)
+    for name in ("service layer", "HTTP, 1 client"):
+        run = paths[name]
+        assert run["unexpected_outcomes"] == 0, name
+        assert {"created", "linked", "merged", "conflict"} <= set(run["outcomes"]), name
+        assert run["links_per_second"] > 0
+
+
+def test_resolve_answers_every_lookup_in_process_and_over_http(tmp_path):
+    figures = run_quick("resolve.py", tmp_path)
+    for run in figures["runs"]:
+        assert run["failures"] == 0, run["path"]
+        assert run["mean_profile_identifiers"] >= 2, run["path"]
