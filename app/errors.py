@@ -62,7 +62,7 @@ def validation_details(messages: Mapping[str, Any]) -> tuple[dict[str, dict], di
     fields: dict[str, list[str]] = {}
     for path, problems in flat.items():
         path = re.sub(r"\.?_schema$", "", path)  # marshmallow's key for the object itself
-        match = re.fullmatch(r"items\.(\d+)(?:\.(.+))?", path)
+        match = re.fullmatch(r"(?:items\.)?(\d+)(?:\.(.+))?", path)  # a body that is a list too
         if match:
             items.setdefault(match[1], {})[match[2] or "item"] = problems
         else:

@@ -3,12 +3,11 @@ service calls and back; every decision is in graph/."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask.views import MethodView
 
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, check_namespace
 from app.context import service, settings
 from app.schemas import (
     AttributesSchema,
@@ -23,8 +22,6 @@ from graph.errors import InvalidInput
 from graph.model import format_time
 from graph.service import LinkRequest
 
-NAMESPACE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-
 blp = Blueprint(
     "native",
     __name__,
@@ -35,12 +32,7 @@ blp = Blueprint(
 
 @blp.url_value_preprocessor
 def _check_namespace(endpoint: str | None, values: dict[str, Any] | None) -> None:
-    namespace = (values or {}).get("ns", "")
-    if not NAMESPACE.fullmatch(namespace):
-        raise InvalidInput(
-            "ns: not a valid namespace",
-            fields={"ns": ["a namespace is 1-128 of letters, digits, '.', '_', ':', '-'"]},
-        )
+    check_namespace((values or {}).get("ns", ""), "ns")
 
 
 @blp.route("/links")

@@ -48,10 +48,12 @@ class Provenance:
 @dataclass(frozen=True, slots=True)
 class LinkItem:
     """One normalized item of a batch: identifiers seen together, attributes written through
-    the first of them (the item's anchor)."""
+    the first of them (the item's anchor). ``on_create`` joins only if the item creates a new
+    profile (a generated uuid)."""
 
     identifiers: tuple[Identifier, ...]
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    on_create: tuple[Identifier, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +130,14 @@ class Created(Outcome):
 @dataclass(frozen=True, slots=True)
 class Linked(Outcome):
     kind: ClassVar[str] = "linked"
+    replaced: tuple[str, ...] = ()  # keys of identifiers a new one of their type replaced
 
 
 @dataclass(frozen=True, slots=True)
 class Merged(Outcome):
     kind: ClassVar[str] = "merged"
     absorbed: tuple[int, ...] = ()
+    replaced: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +171,7 @@ class NewIdentifier:
     key: str
     type: str
     value: str
-    profile_id: int
+    profile_id: int | None  # None: replaced within the same request, kept for its history
 
 
 @dataclass(frozen=True, slots=True)

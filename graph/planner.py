@@ -17,19 +17,29 @@ the others. For each item:
    (their links there end with reason ``moved``; a profile left disconnected splits, its
    largest part keeping the id) and join the others: ``moved``. A profile all of whose
    identifiers would leave is joined whole instead, as in a merge: no profile is emptied.
-3. Otherwise it is a ``conflict`` with the first rule it breaks; nothing of it is written,
+3. Otherwise, if its new identifiers of unique types with the ``replace`` policy (Synerise's
+   email) are what breaks the rules, each replaces the one identifier of its type the
+   profile holds: the old one's links end (reason ``replaced``), it stops resolving, and the
+   new one takes its links. The outcome names the replaced keys.
+4. Otherwise it is a ``conflict`` with the first rule it breaks; nothing of it is written,
    its attributes included, and the refusal is recorded for ``GET /conflicts``.
 
 Rules, in the order they are checked (the reason names the rule): ``unique_type:<type>``,
-``type_limit:<type>``, ``recognized_profiles`` (two recognized profiles never merge
-implicitly), ``max_identifiers``.
+``type_limit:<type>``, then the merge policy: ``recognized_profiles`` (by default two
+recognized profiles never merge implicitly), or with ``anonymous_into_other``
+``too_many_profiles`` (an item joins at most two profiles) and ``recognized_absorbed`` (only an
+anonymous profile is absorbed, into the profile of the item's later identifier, which keeps its
+id); last ``max_identifiers``.
+
+An item of one identifier is a create-or-update: ``created`` if it is new, else ``noop``
+with its attributes written.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from graph.model import (
     ChangeSet,
@@ -44,7 +54,7 @@ from graph.model import (
     Outcome,
     Provenance,
 )
-from graph.rules import MOVE, Rules
+from graph.rules import ANONYMOUS_INTO_OTHER, MOVE, REPLACE, Rules
 from graph.working import WorkingGraph
 
 
@@ -70,10 +80,10 @@ def _decide(graph: WorkingGraph, rules: Rules, index: int, item: LinkItem) -> Ou
     if len(profiles) > 1 or new_types:
         refusal = _refusal(graph, rules, profiles, new_types)
     if refusal is None:
-        return _join(graph, index, item, profiles)
-    moved = _move(graph, rules, index, item)
-    if moved is not None:
-        return moved
+        return _join(graph, rules, index, item, profiles)
+    resolved = _move(graph, rules, index, item) or _replace(graph, rules, index, item, profiles)
+    if resolved is not None:
+        return resolved
     graph.record_conflict(index, refusal, profiles, item.identifiers)
     return Conflict(profiles[0] if profiles else None, reason=refusal, profiles=tuple(profiles))
 
@@ -84,11 +94,9 @@ def _refusal(
     """The first rule the union of ``profiles`` and identifiers of ``extra_types`` breaks."""
     counts = Counter(extra_types)
     size = len(extra_types)
-    recognized = 0
     for pid in profiles:
         counts.update(graph.counts(pid))
         size += graph.size(pid)
-        recognized += graph.is_recognized(pid)
     for type_, count in counts.items():
         if count > 1 and rules.is_unique(type_):
             return f"unique_type:{type_}"
@@ -96,23 +104,46 @@ def _refusal(
         limit = rules.limit(type_)
         if limit is not None and count > limit:
             return f"type_limit:{type_}"
-    if recognized > 1 and not rules.merge_recognized:
-        return "recognized_profiles"
+    refusal = _merge_refusal(graph, rules, profiles)
+    if refusal is not None:
+        return refusal
     if size > rules.max_identifiers:
         return "max_identifiers"
     return None
 
 
-def _join(graph: WorkingGraph, index: int, item: LinkItem, profiles: list[int]) -> Outcome:
+def _merge_refusal(graph: WorkingGraph, rules: Rules, profiles: list[int]) -> str | None:
+    if len(profiles) < 2:
+        return None
+    if rules.merge_policy == ANONYMOUS_INTO_OTHER:
+        if len(profiles) > 2:
+            return "too_many_profiles"
+        return "recognized_absorbed" if graph.is_recognized(profiles[0]) else None
+    recognized = sum(graph.is_recognized(pid) for pid in profiles)
+    if recognized > 1 and not rules.merge_recognized:
+        return "recognized_profiles"
+    return None
+
+
+def _join(
+    graph: WorkingGraph, rules: Rules, index: int, item: LinkItem, profiles: list[int]
+) -> Outcome:
     """Apply the item: register its new identifiers and link the anchor to every other."""
     for identifier in item.identifiers:
         if not graph.knows(identifier.key):
             graph.add_identifier(identifier)
     anchor, *others = (identifier.key for identifier in item.identifiers)
+    if not profiles:  # a new profile gets the identifiers generated for one
+        for identifier in item.on_create:
+            graph.add_identifier(identifier)
+            others.append(identifier.key)
     # identifiers already in a profile first: new ones then join it, not a profile of their own
     others.sort(key=lambda key: graph.profile_of(key) is None)
-    added = [graph.connect(anchor, other, index) for other in others]
+    survivor = profiles[-1] if rules.merge_policy == ANONYMOUS_INTO_OTHER and profiles else None
+    added = [graph.connect(anchor, other, index, survivor=survivor) for other in others]
     pid = graph.profile_of(anchor)
+    if pid is None:  # an item of one new identifier
+        pid = graph.place(anchor)
     graph.write_attributes(pid, anchor, dict(item.attributes))
     if not profiles:
         return Created(pid)
@@ -121,6 +152,36 @@ def _join(graph: WorkingGraph, index: int, item: LinkItem, profiles: list[int]) 
     if any(added):
         return Linked(pid)
     return Noop(pid)
+
+
+def _replace(
+    graph: WorkingGraph, rules: Rules, index: int, item: LinkItem, profiles: list[int]
+) -> Outcome | None:
+    """Let each new identifier of a unique ``replace``-policy type take the place of the one
+    identifier of its type the joined profiles hold, if that keeps every other rule; None
+    when replacing cannot resolve the refusal."""
+    new = [i for i in item.identifiers if not graph.knows(i.key)]
+    replacing = [i for i in new if rules.is_unique(i.type) and rules.policy(i.type) == REPLACE]
+    if not replacing or max(Counter(i.type for i in replacing).values()) > 1:
+        return None
+    swaps = []
+    for identifier in replacing:
+        held = [
+            k for pid in profiles for k in graph.members(pid) if graph.type_of(k) == identifier.type
+        ]
+        if len(held) != 1:
+            return None
+        swaps.append((held[0], identifier))
+    staying = [i.type for i in new if i not in replacing]  # a swap leaves every count as it was
+    if _refusal(graph, rules, profiles, staying) is not None:
+        return None
+    for old, identifier in swaps:
+        graph.replace(old, identifier, index)
+    joined = _join(graph, rules, index, item, profiles)
+    replaced = tuple(old for old, _ in swaps)
+    if isinstance(joined, Merged):
+        return replace(joined, replaced=replaced)
+    return Linked(joined.profile_id, replaced=replaced)  # the new identifier took old's links
 
 
 def _move(graph: WorkingGraph, rules: Rules, index: int, item: LinkItem) -> Outcome | None:
@@ -145,9 +206,38 @@ def _move(graph: WorkingGraph, rules: Rules, index: int, item: LinkItem) -> Outc
     if _refusal(graph, rules, target_profiles, arriving_types) is not None:
         return None
     moved_from = tuple(graph.detach(leaving, reason="moved"))
-    joined = _join(graph, index, item, target_profiles)
+    joined = _join(graph, rules, index, item, target_profiles)
     absorbed = joined.absorbed if isinstance(joined, Merged) else ()
     return Moved(joined.profile_id, moved_from=moved_from, absorbed=absorbed)
+
+
+def plan_merge(
+    target: str, sources: Sequence[str], state: GraphState, rules: Rules, provenance: Provenance
+) -> Plan:
+    """Merge the profiles holding ``sources`` into the profile holding ``target``: an explicit
+    merge, allowed between recognized profiles (Synerise's merge by custom ids). The target
+    keeps its id and its attributes; the sources' identifiers of unique types leave (their
+    links end, reason ``merged``) and stop resolving; their other identifiers join the target,
+    each linked to ``target``. Refused, as a conflict, only by a type limit or the size cap."""
+    graph = WorkingGraph(state, rules, provenance)
+    survivor = graph.profile_of(target)
+    absorbed = [pid for pid in graph.profiles_of(list(sources)) if pid != survivor]
+    members = {pid: graph.members(pid) for pid in absorbed}
+    leaving = [k for keys in members.values() for k in keys if rules.is_unique(graph.type_of(k))]
+    joining = {pid: [k for k in keys if k not in leaving] for pid, keys in members.items()}
+    joining_types = [graph.type_of(k) for keys in joining.values() for k in keys]
+    refusal = _refusal(graph, rules, [survivor], joining_types)
+    if refusal is not None:
+        involved = (survivor, *absorbed)
+        named = tuple(graph.identifier(k) for k in (target, *sources))
+        graph.record_conflict(0, refusal, list(involved), named)
+        return Plan((Conflict(survivor, reason=refusal, profiles=involved),), graph.change_set())
+    graph.detach(leaving, reason="merged", split=False)
+    for pid in absorbed:
+        merge_id = graph.merge(survivor, pid, 0, survivor=survivor, keep_attributes=False)
+        for key in joining[pid]:
+            graph.connect(target, key, 0, merge_id=merge_id)
+    return Plan((Merged(survivor, absorbed=tuple(absorbed)),), graph.change_set())
 
 
 def plan_attribute_update(

@@ -15,6 +15,11 @@ the default setting of the same name as a whole; settings not named keep the def
 Type names in ``unique_types``, ``type_limits`` and ``on_conflict`` may be patterns
 (``ext:*``); an exact name wins over a pattern, and among patterns the first in the file wins.
 A file named ``*.json`` is read as JSON, any other as TOML.
+
+Each face of the API starts from a built-in rule set (``PRESETS``): the native API and
+Adnuntius ``/sync`` from the defaults, Synerise and Omnidesk from the rules their products
+document. The file's ``defaults`` and then its namespace settings apply on top of the preset of
+the face a request came in by.
 """
 
 from __future__ import annotations
@@ -35,7 +40,14 @@ from graph.errors import RulesError
 
 REJECT = "reject"
 MOVE = "move"
-POLICIES = (REJECT, MOVE)
+REPLACE = "replace"
+POLICIES = (REJECT, MOVE, REPLACE)
+
+# Which profile survives when an item joins two existing profiles.
+LARGER_SURVIVES = "larger_survives"  # union by size; two recognized profiles never merge
+ANONYMOUS_INTO_OTHER = "anonymous_into_other"  # Synerise: only an anonymous first profile is
+# absorbed, into the profile of the item's next identifier, which keeps its id
+MERGE_POLICIES = (LARGER_SURVIVES, ANONYMOUS_INTO_OTHER)
 
 DEFAULT_BLOCKED_VALUES = frozenset(
     {
@@ -70,7 +82,9 @@ class Rules:
     # values refused for every type, compared case-insensitively after normalization
     blocked_values: frozenset[str] = DEFAULT_BLOCKED_VALUES
     # what happens to an identifier of this type when linking it would break a rule:
-    # reject the item, or move the identifier (a shared device) to the item's other identifiers
+    # reject the item, move the identifier (a shared device) to the item's other identifiers,
+    # or (for a new identifier of a unique type) replace the profile's current one, which
+    # leaves the profile and stops resolving
     on_conflict: Mapping[str, str] = field(
         default_factory=lambda: MappingProxyType({"browserId": MOVE})
     )
@@ -78,6 +92,10 @@ class Rules:
     max_identifiers: int = 1000
     # region for phone numbers written without a country code ("DE", "PL"); None requires "+"
     phone_region: str | None = None
+    # which profile survives when an item joins two existing profiles (see MERGE_POLICIES)
+    merge_policy: str = LARGER_SURVIVES
+    # a profile created without an identifier of these types gets a generated one (uuid)
+    generated_types: tuple[str, ...] = ()
 
     def is_unique(self, type_: str) -> bool:
         cache = self._unique_cache
@@ -119,15 +137,58 @@ def _matches(type_: str, patterns: tuple[str, ...]) -> bool:
     return any(type_ == pattern or fnmatchcase(type_, pattern) for pattern in patterns)
 
 
+SYNERISE = Rules(
+    unique_types=("email", "customId", "phone", "ext:*"),
+    on_conflict=MappingProxyType({"email": REPLACE, "phone": REPLACE, "browserId": MOVE}),
+    merge_policy=ANONYMOUS_INTO_OTHER,
+    generated_types=("uuid",),
+)
+# Omnidesk: the customer's primary id is unique; a customer may have several addresses of a
+# channel, but an address held by another customer is a conflict (two primary ids).
+OMNIDESK = Rules(
+    unique_types=("customId", "ext:*"),
+    recognizing_types=("customId",),
+    on_conflict=MappingProxyType({}),
+)
+PRESETS: Mapping[str, Rules] = MappingProxyType(
+    {"native": Rules(), "adnuntius": Rules(), "synerise": SYNERISE, "omnidesk": OMNIDESK}
+)
+
+
 @dataclass(frozen=True)
 class RuleBook:
-    """The rules of every namespace: defaults plus per-namespace overrides."""
+    """The rules of every namespace, for every face of the API.
 
-    defaults: Rules = field(default_factory=Rules)
-    namespaces: Mapping[str, Rules] = field(default_factory=dict)
+    ``default_settings`` and ``namespace_settings`` are parsed settings from a rules file,
+    applied over the preset of the face a request came in by. A ``Rules`` in ``pinned`` is a
+    namespace's whole rule set whatever the face (tests and embedders use it).
+    """
 
-    def for_namespace(self, namespace: str) -> Rules:
-        return self.namespaces.get(namespace, self.defaults)
+    default_settings: Mapping[str, Any] = field(default_factory=dict)
+    namespace_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    pinned: Mapping[str, Rules] = field(default_factory=dict)
+
+    def for_namespace(self, namespace: str, dialect: str = "native") -> Rules:
+        if namespace in self.pinned:
+            return self.pinned[namespace]
+        return self._rules(namespace if namespace in self.namespace_settings else None, dialect)
+
+    @property
+    def defaults(self) -> Rules:
+        """The native rules of a namespace the file does not name."""
+        return self._rules(None, "native")
+
+    def _rules(self, configured: str | None, dialect: str) -> Rules:
+        """One Rules per (configured namespace, face), built once: Rules cache lookups."""
+        key = (configured, dialect)
+        if key not in self._resolved:
+            settings = {**self.default_settings, **self.namespace_settings.get(configured, {})}
+            self._resolved[key] = replace(PRESETS[dialect], **settings)
+        return self._resolved[key]
+
+    @cached_property
+    def _resolved(self) -> dict[tuple[str | None, str], Rules]:
+        return {}
 
 
 def load_rulebook(path: str | Path | None) -> RuleBook:
@@ -143,15 +204,14 @@ def load_rulebook(path: str | Path | None) -> RuleBook:
         raise RulesError(
             f"{path}: unknown section(s) {sorted(unknown)}; use 'defaults', 'namespaces'"
         )
-    defaults = _apply(Rules(), document.get("defaults", {}), f"{path}: defaults")
+    defaults = _parse(document.get("defaults", {}), f"{path}: defaults")
     overrides = document.get("namespaces", {})
     if not isinstance(overrides, dict):
         raise RulesError(f"{path}: 'namespaces' must be a table of namespace -> settings")
     namespaces = {
-        name: _apply(defaults, settings, f"{path}: namespaces.{name}")
-        for name, settings in overrides.items()
+        name: _parse(settings, f"{path}: namespaces.{name}") for name, settings in overrides.items()
     }
-    return RuleBook(defaults=defaults, namespaces=namespaces)
+    return RuleBook(default_settings=defaults, namespace_settings=namespaces)
 
 
 def _read_document(path: Path) -> Any:
@@ -171,7 +231,7 @@ def _read_document(path: Path) -> Any:
 _SETTINGS = {f.name for f in fields(Rules)}
 
 
-def _apply(base: Rules, settings: Any, where: str) -> Rules:
+def _parse(settings: Any, where: str) -> dict[str, Any]:
     if not isinstance(settings, dict):
         raise RulesError(f"{where}: expected a table of settings")
     unknown = set(settings) - _SETTINGS
@@ -179,8 +239,7 @@ def _apply(base: Rules, settings: Any, where: str) -> Rules:
         raise RulesError(
             f"{where}: unknown setting(s) {sorted(unknown)}; known: {sorted(_SETTINGS)}"
         )
-    parsed = {name: _PARSERS[name](value, f"{where}.{name}") for name, value in settings.items()}
-    return replace(base, **parsed)
+    return {name: _PARSERS[name](value, f"{where}.{name}") for name, value in settings.items()}
 
 
 def _type_list(value: Any, where: str) -> tuple[str, ...]:
@@ -233,6 +292,12 @@ def _region(value: Any, where: str) -> str | None:
     return value.upper()
 
 
+def _merge_policy(value: Any, where: str) -> str:
+    if value not in MERGE_POLICIES:
+        raise RulesError(f"{where}: must be one of {list(MERGE_POLICIES)}")
+    return value
+
+
 _PARSERS = {
     "unique_types": _type_list,
     "type_limits": _limits,
@@ -242,4 +307,6 @@ _PARSERS = {
     "on_conflict": _policies,
     "max_identifiers": _positive,
     "phone_region": _region,
+    "merge_policy": _merge_policy,
+    "generated_types": _type_list,
 }

@@ -6,44 +6,29 @@ runs load -> plan -> apply inside one store transaction.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from graph.errors import InvalidInput, NotFound, RequestIdReused
+from graph.items import LinkRequest, normalize_items, outcome_record, request_digest
 from graph.model import (
-    Conflict,
     ConflictRecord,
+    GraphState,
     Identifier,
     LinkItem,
-    Merged,
-    Moved,
     Outcome,
     ProfileView,
     Provenance,
     utc_now,
 )
-from graph.normalize import (
-    InvalidValue,
-    attribute_errors,
-    normalize_lookup,
-    normalize_type,
-    normalize_value,
-)
-from graph.planner import plan_attribute_update, plan_links
+from graph.normalize import InvalidValue, attribute_errors, normalize_lookup, normalize_type
+from graph.planner import plan_attribute_update, plan_links, plan_merge
 from graph.rules import RuleBook, Rules
 from graph.store.base import ReadTx, Store, WriteTx
 
-
-@dataclass(frozen=True, slots=True)
-class LinkRequest:
-    """One item as a caller sent it: (type, value) pairs, not yet normalized."""
-
-    identifiers: Sequence[tuple[Any, Any]]
-    attributes: Mapping[str, Any] = field(default_factory=dict)
+__all__ = ["IdentityService", "LinkRequest", "LinkResult"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +48,12 @@ class ConflictPage:
     next_cursor: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class ProfilePage:
+    profiles: tuple[ProfileView, ...]
+    next_cursor: str | None
+
+
 class IdentityService:
     def __init__(
         self,
@@ -75,8 +66,9 @@ class IdentityService:
         self.rulebook = rulebook or RuleBook()
         self._clock = clock
 
-    def rules(self, namespace: str) -> Rules:
-        return self.rulebook.for_namespace(namespace)
+    def rules(self, namespace: str, dialect: str = "native") -> Rules:
+        """The namespace's rules for requests coming in by ``dialect`` (a face of the API)."""
+        return self.rulebook.for_namespace(namespace, dialect)
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -89,12 +81,17 @@ class IdentityService:
         request_id: str | None = None,
         dry_run: bool = False,
         operation: str = "native",
+        dialect: str = "native",
+        min_identifiers: int = 2,
+        existing_anchor: bool = False,
     ) -> LinkResult:
         """Apply a batch of link items in one transaction; replaying a request id answers
-        the first results and changes nothing."""
-        rules = self.rules(namespace)
-        items = normalize_items(requests, rules)
-        digest = _digest(operation, source, items) if request_id else ""
+        the first results and changes nothing. With ``existing_anchor`` every item's first
+        identifier must already be in a profile (an update), else NotFound and nothing is
+        written."""
+        rules = self.rules(namespace, dialect)
+        items = normalize_items(requests, rules, min_identifiers=min_identifiers)
+        digest = request_digest(operation, source, items) if request_id else ""
         rid = request_id or uuid.uuid4().hex
 
         def work(tx: WriteTx) -> LinkResult:
@@ -102,22 +99,106 @@ class IdentityService:
                 replay = _replay(tx, namespace, request_id, digest, dry_run)
                 if replay:
                     return replay
-            keys = {identifier.key for item in items for identifier in item.identifiers}
-            state = tx.load_state(namespace, keys)
             provenance = Provenance(rid, self._clock(), operation, source)
-            plan = plan_links(items, state, rules, provenance)
-            results = tuple(outcome_record(i, outcome) for i, outcome in enumerate(plan.outcomes))
-            if dry_run:
-                return LinkResult(rid, results, dry_run=True)
-            tx.apply(namespace, plan.changes)
-            result = LinkResult(rid, results)
-            if request_id:
+            outcomes = self._plan_and_apply(
+                tx, namespace, items, rules, provenance, dry_run, existing_anchor
+            )
+            result = LinkResult(
+                rid, tuple(outcome_record(*o) for o in enumerate(outcomes)), dry_run
+            )
+            if request_id and not dry_run:
                 tx.save_request(namespace, request_id, digest, result.as_record())
             return result
 
         if not items:
             return LinkResult(rid, (), dry_run=dry_run)
         return self.store.read(work) if dry_run else self.store.write(work)
+
+    def link_across(
+        self,
+        requests: Sequence[tuple[str, LinkRequest]],
+        *,
+        operation: str,
+        dialect: str,
+        source: str | None = None,
+    ) -> LinkResult:
+        """Items of several namespaces (Adnuntius folders) in one transaction. Each namespace's
+        items are decided together, under its own rules; nothing crosses namespaces. Results
+        are in request order."""
+        groups: dict[str, list[int]] = {}
+        for index, (namespace, _) in enumerate(requests):
+            groups.setdefault(namespace, []).append(index)
+        normalized: dict[str, list[LinkItem]] = {}
+        errors: dict[int, Mapping[str, list[str]]] = {}
+        for namespace, indexes in groups.items():
+            try:
+                normalized[namespace] = normalize_items(
+                    [requests[i][1] for i in indexes], self.rules(namespace, dialect)
+                )
+            except InvalidInput as invalid:
+                errors.update({indexes[i]: fields for i, fields in invalid.items.items()})
+        if errors:
+            raise InvalidInput(f"{len(errors)} invalid item(s); nothing was written", items=errors)
+        rid = uuid.uuid4().hex
+
+        def work(tx: WriteTx) -> LinkResult:
+            provenance = Provenance(rid, self._clock(), operation, source)
+            results: dict[int, Mapping[str, Any]] = {}
+            for namespace, items in normalized.items():
+                rules = self.rules(namespace, dialect)
+                outcomes = self._plan_and_apply(tx, namespace, items, rules, provenance)
+                for index, outcome in zip(groups[namespace], outcomes, strict=True):
+                    results[index] = outcome_record(index, outcome)
+            return LinkResult(rid, tuple(results[i] for i in range(len(requests))))
+
+        return self.store.write(work) if requests else LinkResult(rid, ())
+
+    def _plan_and_apply(
+        self,
+        tx: WriteTx,
+        namespace: str,
+        items: Sequence[LinkItem],
+        rules: Rules,
+        provenance: Provenance,
+        dry_run: bool = False,
+        existing_anchor: bool = False,
+    ) -> tuple[Outcome, ...]:
+        keys = {identifier.key for item in items for identifier in item.identifiers}
+        state = tx.load_state(namespace, keys)
+        if existing_anchor:
+            _require_known(state, namespace, [item.identifiers[0] for item in items])
+        plan = plan_links(items, state, rules, provenance)
+        if not dry_run:
+            tx.apply(namespace, plan.changes)
+        return plan.outcomes
+
+    def merge(
+        self,
+        namespace: str,
+        target: tuple[str, str],
+        sources: Sequence[tuple[str, str]],
+        *,
+        dialect: str = "native",
+        operation: str = "merge",
+        source: str | None = None,
+    ) -> Mapping[str, Any]:
+        """Merge the profiles of ``sources`` into the profile of ``target`` (see
+        ``plan_merge``), recorded as merges with their links so that it can be undone. Every
+        identifier must exist: NotFound names the missing ones and nothing is written."""
+        rules = self.rules(namespace, dialect)
+        wanted = [_lookup_identifier(t, v, rules, name) for t, v, name in _named(target, sources)]
+        rid = uuid.uuid4().hex
+
+        def work(tx: WriteTx) -> Mapping[str, Any]:
+            state = tx.load_state(namespace, {identifier.key for identifier in wanted})
+            _require_known(state, namespace, wanted)
+            provenance = Provenance(rid, self._clock(), operation, source)
+            keys = [identifier.key for identifier in wanted]
+            plan = plan_merge(keys[0], keys[1:], state, rules, provenance)
+            tx.apply(namespace, plan.changes)
+            return outcome_record(0, plan.outcomes[0])
+
+        return self.store.write(work)
 
     def update_attributes(
         self,
@@ -145,6 +226,26 @@ class IdentityService:
 
         return self.store.write(work)
 
+    def purge(self, namespace: str, profile_id: int) -> int:
+        """Erase a person: the profile (an alias names its survivor), its identifiers, links,
+        attributes and their history. Returns how many identifiers were erased."""
+
+        def work(tx: WriteTx) -> int:
+            return tx.purge_profile(namespace, _live_profile(tx, namespace, profile_id))
+
+        return self.store.write(work)
+
+    def purge_identifier(
+        self, namespace: str, type_: str, value: str, *, dialect: str = "native"
+    ) -> int:
+        """Erase the person an identifier belongs to (see ``purge``)."""
+        identifier = _lookup_identifier(type_, value, self.rules(namespace, dialect))
+
+        def work(tx: WriteTx) -> int:
+            return tx.purge_profile(namespace, _profile_holding(tx, namespace, identifier))
+
+        return self.store.write(work)
+
     # --- reads --------------------------------------------------------------------------------
 
     def profile(self, namespace: str, profile_id: int) -> ProfileView:
@@ -155,17 +256,40 @@ class IdentityService:
 
         return self.store.read(work)
 
-    def profile_by_identifier(self, namespace: str, type_: str, value: str) -> ProfileView:
-        identifier = _lookup_identifier(type_, value, self.rules(namespace))
+    def profile_by_identifier(
+        self, namespace: str, type_: str, value: str, *, dialect: str = "native"
+    ) -> ProfileView:
+        identifier = _lookup_identifier(type_, value, self.rules(namespace, dialect))
 
         def work(tx: ReadTx) -> ProfileView:
-            pid = tx.profile_of(namespace, identifier.key)
-            view = tx.profile_view(namespace, pid) if pid is not None else None
-            if view is None:
-                raise NotFound(f"no identifier {identifier.type}:{identifier.value} in {namespace}")
-            return view
+            return tx.profile_view(namespace, _profile_holding(tx, namespace, identifier))
 
         return self.store.read(work)
+
+    def list_profiles(
+        self,
+        namespace: str,
+        *,
+        having: Iterable[str] = (),
+        updated_from: str | None = None,
+        updated_before: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> ProfilePage:
+        """Live profiles in id order, holding an identifier of every type in ``having``."""
+        after_id = _cursor_position(cursor)
+        views = self.store.read(
+            lambda tx: tx.list_profiles(
+                namespace,
+                having=having,
+                updated_from=updated_from,
+                updated_before=updated_before,
+                after_id=after_id,
+                limit=limit,
+            )
+        )
+        next_cursor = str(views[-1].id) if len(views) == limit else None
+        return ProfilePage(tuple(views), next_cursor)
 
     def conflicts(
         self,
@@ -186,63 +310,6 @@ class IdentityService:
         self.store.ping()
 
 
-def normalize_items(requests: Sequence[LinkRequest], rules: Rules) -> list[LinkItem]:
-    """Normalized items, or InvalidInput with every problem of every item by index."""
-    items: list[LinkItem] = []
-    errors: dict[int, dict[str, list[str]]] = {}
-    for index, request in enumerate(requests):
-        item, item_errors = _normalize_item(request, rules)
-        if item_errors:
-            errors[index] = item_errors
-        else:
-            items.append(item)
-    if errors:
-        raise InvalidInput(f"{len(errors)} invalid item(s); nothing was written", items=errors)
-    return items
-
-
-def _normalize_item(request: LinkRequest, rules: Rules) -> tuple[LinkItem, dict[str, list[str]]]:
-    errors: dict[str, list[str]] = {}
-    identifiers: dict[str, Identifier] = {}
-    for position, (raw_type, raw_value) in enumerate(request.identifiers):
-        try:
-            type_ = normalize_type(raw_type)
-        except InvalidValue as error:
-            errors[f"identifiers.{position}.type"] = [str(error)]
-            continue
-        try:
-            identifier = Identifier(type_, normalize_value(type_, raw_value, rules))
-        except InvalidValue as error:
-            errors[f"identifiers.{position}.value"] = [str(error)]
-            continue
-        if identifier.key in identifiers:
-            errors[f"identifiers.{position}"] = ["the same identifier appears twice in this item"]
-        identifiers[identifier.key] = identifier
-    if not errors and len(identifiers) < 2:
-        errors["identifiers"] = ["an item needs at least 2 distinct identifiers seen together"]
-    errors.update(attribute_errors(dict(request.attributes)))
-    return LinkItem(tuple(identifiers.values()), dict(request.attributes)), errors
-
-
-def outcome_record(index: int, outcome: Outcome) -> dict[str, Any]:
-    """An outcome as JSON-ready data: the shape idempotent replays store and answer."""
-    record: dict[str, Any] = {
-        "index": index,
-        "outcome": outcome.kind,
-        "profile_id": outcome.profile_id,
-    }
-    if isinstance(outcome, Merged):
-        record["absorbed"] = list(outcome.absorbed)
-    elif isinstance(outcome, Moved):
-        record["moved_from"] = list(outcome.moved_from)
-        if outcome.absorbed:
-            record["absorbed"] = list(outcome.absorbed)
-    elif isinstance(outcome, Conflict):
-        record["reason"] = outcome.reason
-        record["profiles"] = list(outcome.profiles)
-    return record
-
-
 def _replay(
     tx: ReadTx, namespace: str, request_id: str, digest: str, dry_run: bool
 ) -> LinkResult | None:
@@ -258,14 +325,35 @@ def _replay(
     return LinkResult(request_id, results, dry_run=dry_run, replayed=True)
 
 
-def _lookup_identifier(type_: str, value: str, rules: Rules) -> Identifier:
+def _lookup_identifier(type_: str, value: str, rules: Rules, name: str = "value") -> Identifier:
     field_name = "type"
     try:
         clean_type = normalize_type(type_)
-        field_name = "value"
+        field_name = name
         return normalize_lookup(clean_type, value, rules)
     except InvalidValue as error:
         raise InvalidInput(f"{field_name}: {error}", fields={field_name: [str(error)]}) from error
+
+
+def _named(
+    target: tuple[str, str], sources: Sequence[tuple[str, str]]
+) -> list[tuple[str, str, str]]:
+    """(type, value, field name) of a merge's target and sources, for error messages."""
+    return [(*target, "target")] + [(*pair, f"sources.{i}") for i, pair in enumerate(sources)]
+
+
+def _require_known(state: GraphState, namespace: str, identifiers: Iterable[Identifier]) -> None:
+    missing = [i for i in identifiers if i.key not in state.identifiers]
+    if missing:
+        named = ", ".join(f"{i.type}:{i.value}" for i in dict.fromkeys(missing))
+        raise NotFound(f"no identifier {named} in {namespace}")
+
+
+def _profile_holding(tx: ReadTx, namespace: str, identifier: Identifier) -> int:
+    pid = tx.profile_of(namespace, identifier.key)
+    if pid is None:
+        raise NotFound(f"no identifier {identifier.type}:{identifier.value} in {namespace}")
+    return pid
 
 
 def _live_profile(tx: ReadTx, namespace: str, profile_id: int) -> int:
@@ -281,11 +369,3 @@ def _cursor_position(cursor: str | None) -> int:
     if not cursor.isdigit():
         raise InvalidInput("not a valid cursor", fields={"cursor": ["not a valid cursor"]})
     return int(cursor)
-
-
-def _digest(operation: str, source: str | None, items: Sequence[LinkItem]) -> str:
-    canonical = [
-        [[i.type, i.value] for i in item.identifiers] + [dict(item.attributes)] for item in items
-    ]
-    text = json.dumps([operation, source, canonical], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()

@@ -84,6 +84,9 @@ class WorkingGraph:
     def type_of(self, key: str) -> str:
         return self._identifier[key].type
 
+    def identifier(self, key: str) -> Identifier:
+        return self._identifier[key]
+
     def profile_of(self, key: str) -> int | None:
         return self._profile_of.get(key)
 
@@ -105,6 +108,10 @@ class WorkingGraph:
     def is_linked(self, a: str, b: str) -> bool:
         return b in self._adjacent.get(a, ())
 
+    def members(self, pid: int) -> list[str]:
+        """The profile's identifier keys, oldest first."""
+        return sorted(self._members[pid], key=lambda key: (self._created_at[key], key))
+
     # --- changes ------------------------------------------------------------------------------
 
     def add_identifier(self, identifier: Identifier) -> None:
@@ -115,10 +122,25 @@ class WorkingGraph:
         self._profile_of[key] = None
         self._new_keys.append(key)
 
-    def connect(self, a: str, b: str, item_index: int) -> bool:
-        """Add an active link a-b, joining their profiles; False if it already existed."""
+    def place(self, key: str) -> int:
+        """Give an identifier that is in no profile a profile of its own."""
+        pid = self._new_profile()
+        self._assign(key, pid)
+        return pid
+
+    def connect(
+        self,
+        a: str,
+        b: str,
+        item_index: int | None,
+        *,
+        survivor: int | None = None,
+        merge_id: int | None = None,
+    ) -> bool:
+        """Add an active link a-b, joining their profiles; False if it already existed.
+        ``survivor`` keeps its id if the link merges two profiles (else the larger does);
+        ``merge_id`` records the link as part of a merge made by the caller."""
         pa, pb = self._profile_of[a], self._profile_of[b]
-        merge_id = None
         if pa is None and pb is None:
             pid = self._new_profile()
             self._assign(a, pid)
@@ -128,7 +150,7 @@ class WorkingGraph:
         elif pb is None:
             self._assign(b, pa)
         elif pa != pb:
-            merge_id = self._merge(pa, pb, item_index)
+            merge_id = self.merge(pa, pb, item_index, survivor=survivor)
         if self.is_linked(a, b):
             return False
         link_id = self._allocate("link")
@@ -137,18 +159,33 @@ class WorkingGraph:
         self._adjacent[b][a] = link_id
         return True
 
-    def detach(self, keys: list[str], reason: str) -> list[int]:
+    def detach(self, keys: list[str], reason: str, *, split: bool = True) -> list[int]:
         """End every active link of ``keys`` and take them out of their profiles, which split
-        if that disconnects them (once all have left, so that no part is left empty). Returns
-        the profiles they left; ``connect`` places them again."""
+        if that disconnects them (once all have left, so that no part is left empty; not at
+        all with ``split=False``, for a caller that reconnects the rest). Returns the profiles
+        they left; ``connect`` or ``place`` puts them in one again."""
         left = list(dict.fromkeys(self._profile_of[key] for key in keys))
         for key in keys:
             for neighbour, link_id in list(self._adjacent[key].items()):
                 self._end_link(link_id, key, neighbour, reason)
             self._unassign(key)
-        for pid in left:
-            self._split(pid)
+        if split:
+            for pid in left:
+                self._split(pid)
         return left
+
+    def replace(self, old: str, new: Identifier, item_index: int) -> None:
+        """``new`` takes ``old``'s place in its profile: linked to each of old's neighbours,
+        so the profile stays connected, while old's links end (reason ``replaced``) and old
+        stops resolving. Its history stays."""
+        pid = self._profile_of[old]
+        neighbours = list(self._adjacent[old])
+        if not self.knows(new.key):
+            self.add_identifier(new)
+        self.detach([old], reason="replaced", split=False)
+        self._assign(new.key, pid)
+        for neighbour in neighbours:
+            self.connect(new.key, neighbour, item_index)
 
     def write_attributes(self, pid: int, via: str | None, attributes: dict[str, Any]) -> None:
         """``None`` deletes an attribute; every write is kept in the history."""
@@ -198,12 +235,27 @@ class WorkingGraph:
         self._profile_of[key] = None
         self._touched.add(pid)
 
-    def _merge(self, pa: int, pb: int, item_index: int) -> int:
-        """Union by size: the larger profile survives (the older on a tie), the smaller side is
-        relabeled and its id becomes an alias. Returns the merge id."""
-        survivor, absorbed = sorted((pa, pb), key=self._survivor_order)
+    def merge(
+        self,
+        pa: int,
+        pb: int,
+        item_index: int | None,
+        *,
+        survivor: int | None = None,
+        keep_attributes: bool = True,
+    ) -> int:
+        """Join two profiles; the other's id becomes an alias of ``survivor``. Without one,
+        union by size: the larger survives (the older on a tie), so the smaller side is
+        relabeled. ``keep_attributes=False`` drops the absorbed side's values (an explicit
+        merge: the target's data is kept). Returns the merge id."""
+        if survivor not in (pa, pb):
+            survivor = min((pa, pb), key=self._survivor_order)
+        absorbed = pb if survivor == pa else pa
         self._absorbed_recognized[absorbed] = self.is_recognized(absorbed)
-        self._merge_attributes(survivor, absorbed)
+        if keep_attributes:
+            self._merge_attributes(survivor, absorbed)
+        elif self._attributes.pop(absorbed, None):
+            self._attributes_changed.add(absorbed)
         for key in list(self._members[absorbed]):
             self._unassign(key)
             self._assign(key, survivor)
@@ -296,11 +348,8 @@ class WorkingGraph:
     def change_set(self) -> ChangeSet:
         at = self._provenance.at
         changes = ChangeSet(provenance=self._provenance)
-        changes.new_identifiers = [
-            NewIdentifier(key, self._identifier[key].type, self._identifier[key].value, pid)
-            for key in self._new_keys
-            if (pid := self._profile_of[key]) is not None
-        ]
+        # one replaced within the same request is kept too, in no profile, for its history
+        changes.new_identifiers = [self._new_identifier_row(key) for key in self._new_keys]
         changes.relabels = [
             (key, pid)
             for key, loaded in self._loaded_profile_of.items()
@@ -321,6 +370,10 @@ class WorkingGraph:
         changes.conflicts = list(self._conflicts)
         changes.sequences = Sequences(**self._next)
         return changes
+
+    def _new_identifier_row(self, key: str) -> NewIdentifier:
+        identifier = self._identifier[key]
+        return NewIdentifier(key, identifier.type, identifier.value, self._profile_of[key])
 
     def _profile_row(self, pid: int, at: str) -> ProfileRow:
         if pid in self._absorbed_recognized:

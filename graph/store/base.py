@@ -28,6 +28,22 @@ class ReadTx(Protocol):
     def profile_view(self, namespace: str, profile_id: int) -> ProfileView | None:
         """A live profile with its identifiers, attributes and aliases."""
 
+    def profile_views(self, namespace: str, profile_ids: Iterable[int]) -> list[ProfileView]:
+        """The live ones among these profiles, by id, in a constant number of queries."""
+
+    def list_profiles(
+        self,
+        namespace: str,
+        *,
+        having: Iterable[str] = (),
+        updated_from: str | None = None,
+        updated_before: str | None = None,
+        after_id: int = 0,
+        limit: int = 100,
+    ) -> list[ProfileView]:
+        """Live profiles by id above ``after_id``, holding an identifier of every type in
+        ``having``, last updated in [updated_from, updated_before)."""
+
     def load_state(self, namespace: str, keys: Iterable[str]) -> GraphState:
         """The planner's input: every identifier of every profile holding one of ``keys``,
         those profiles, their active links and attributes, and the next free ids. A
@@ -48,6 +64,11 @@ class ReadTx(Protocol):
 class WriteTx(ReadTx, Protocol):
     def apply(self, namespace: str, changes: ChangeSet) -> None:
         """Write a change set in bulk: a few statements per kind of change, never one per item."""
+
+    def purge_profile(self, namespace: str, profile_id: int) -> int:
+        """Erase a live profile and everything that mentions its identifiers: identifiers,
+        links (active and ended), attributes and their history, merges, aliases, conflicts.
+        Returns how many identifiers were erased."""
 
     def save_request(
         self, namespace: str, request_id: str, digest: str, response: Mapping[str, Any]

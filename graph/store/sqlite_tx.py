@@ -28,6 +28,34 @@ def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+_PROFILE_AND_ALIASES = "SELECT id FROM profiles WHERE ns = ? AND (id = ? OR merged_into = ?)"
+_MEMBERS = "SELECT key FROM identifiers WHERE ns = ? AND profile_id = ?"
+# identifiers in no profile any more (replaced, retired by a merge) linked to these keys
+_DEPARTED = """
+    SELECT key FROM identifiers WHERE ns = ?1 AND profile_id IS NULL AND key IN (
+        SELECT b_key FROM links WHERE ns = ?1 AND a_key IN (SELECT value FROM json_each(?2))
+        UNION SELECT a_key FROM links WHERE ns = ?1 AND b_key IN (SELECT value FROM json_each(?2)))
+"""
+_PURGE = [
+    """DELETE FROM links WHERE ns = :ns AND (a_key IN (SELECT value FROM json_each(:keys))
+       OR b_key IN (SELECT value FROM json_each(:keys)))""",
+    "DELETE FROM identifiers WHERE ns = :ns AND key IN (SELECT value FROM json_each(:keys))",
+    "DELETE FROM attributes WHERE ns = :ns AND profile_id IN (SELECT value FROM json_each(:ids))",
+    # writes through its identifiers, and profile-level writes to it; not writes through
+    # identifiers that were split off and belong to someone else now
+    """DELETE FROM attribute_writes WHERE ns = :ns
+       AND (via_key IN (SELECT value FROM json_each(:keys))
+            OR (via_key IS NULL AND profile_id IN (SELECT value FROM json_each(:ids))))""",
+    """DELETE FROM merges WHERE ns = :ns AND (survivor IN (SELECT value FROM json_each(:ids))
+       OR absorbed IN (SELECT value FROM json_each(:ids)))""",
+    "DELETE FROM profiles WHERE ns = :ns AND id IN (SELECT value FROM json_each(:ids))",
+    """DELETE FROM conflicts WHERE ns = :ns AND EXISTS (
+       SELECT 1 FROM json_each(conflicts.identifiers) AS named
+       WHERE json_extract(named.value, '$[0]') || ':' || json_extract(named.value, '$[1]')
+             IN (SELECT value FROM json_each(:keys)))""",
+]
+
+
 class SqliteTx:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
@@ -55,39 +83,78 @@ class SqliteTx:
         return row[0] if row else None
 
     def profile_view(self, namespace: str, profile_id: int) -> ProfileView | None:
-        profile = self._one(
-            "SELECT recognized, created_at, updated_at FROM profiles "
-            "WHERE id = ? AND ns = ? AND merged_into IS NULL",
-            profile_id,
+        views = self.profile_views(namespace, [profile_id])
+        return views[0] if views else None
+
+    def profile_views(self, namespace: str, profile_ids: Iterable[int]) -> list[ProfileView]:
+        ids = _dump(list(profile_ids))
+        identifiers: dict[int, list[Identifier]] = {}
+        for pid, type_, value in self._all(
+            "SELECT profile_id, type, value FROM identifiers WHERE ns = ? "
+            "AND profile_id IN (SELECT value FROM json_each(?)) ORDER BY created_at, key",
             namespace,
-        )
-        if profile is None:
-            return None
-        identifiers = self._all(
-            "SELECT type, value FROM identifiers WHERE ns = ? AND profile_id = ? "
-            "ORDER BY created_at, key",
+            ids,
+        ):
+            identifiers.setdefault(pid, []).append(Identifier(type_, value))
+        attributes: dict[int, dict[str, Any]] = {}
+        for pid, name, value in self._all(
+            "SELECT profile_id, name, value FROM attributes WHERE ns = ? "
+            "AND profile_id IN (SELECT value FROM json_each(?)) ORDER BY name",
             namespace,
-            profile_id,
-        )
-        attributes = self._all(
-            "SELECT name, value FROM attributes WHERE ns = ? AND profile_id = ? ORDER BY name",
+            ids,
+        ):
+            attributes.setdefault(pid, {})[name] = json.loads(value)
+        aliases: dict[int, list[int]] = {}
+        for alias, pid in self._all(
+            "SELECT id, merged_into FROM profiles WHERE ns = ? "
+            "AND merged_into IN (SELECT value FROM json_each(?)) ORDER BY id",
             namespace,
-            profile_id,
-        )
-        aliases = self._all(
-            "SELECT id FROM profiles WHERE merged_into = ? AND ns = ? ORDER BY id",
-            profile_id,
+            ids,
+        ):
+            aliases.setdefault(pid, []).append(alias)
+        return [
+            ProfileView(
+                id=pid,
+                recognized=bool(recognized),
+                identifiers=tuple(identifiers.get(pid, ())),
+                attributes=attributes.get(pid, {}),
+                aliases=tuple(aliases.get(pid, ())),
+                created_at=created_at,
+                updated_at=updated_at,
+            )
+            for pid, recognized, created_at, updated_at in self._all(
+                "SELECT id, recognized, created_at, updated_at FROM profiles WHERE ns = ? "
+                "AND id IN (SELECT value FROM json_each(?)) AND merged_into IS NULL ORDER BY id",
+                namespace,
+                ids,
+            )
+        ]
+
+    def list_profiles(
+        self,
+        namespace: str,
+        *,
+        having: Iterable[str] = (),
+        updated_from: str | None = None,
+        updated_before: str | None = None,
+        after_id: int = 0,
+        limit: int = 100,
+    ) -> list[ProfileView]:
+        types = sorted(set(having))
+        ids = self._all(
+            "SELECT id FROM profiles AS p WHERE ns = ? AND merged_into IS NULL AND id > ? "
+            "AND updated_at >= ? AND updated_at < ? AND (SELECT count(DISTINCT type) "
+            "FROM identifiers WHERE ns = p.ns AND profile_id = p.id "
+            "AND type IN (SELECT value FROM json_each(?))) = ? ORDER BY id LIMIT ?",
             namespace,
+            after_id,
+            updated_from or "",
+            updated_before or "\uffff",
+            _dump(types),
+            len(types),
+            limit,
         )
-        return ProfileView(
-            id=profile_id,
-            recognized=bool(profile[0]),
-            identifiers=tuple(Identifier(t, v) for t, v in identifiers),
-            attributes={name: json.loads(value) for name, value in attributes},
-            aliases=tuple(alias for (alias,) in aliases),
-            created_at=profile[1],
-            updated_at=profile[2],
-        )
+        return self.profile_views(namespace, [pid for (pid,) in ids])
 
     def load_state(self, namespace: str, keys: Iterable[str]) -> GraphState:
         touched = self._all(
@@ -191,7 +258,8 @@ class SqliteTx:
         )
         run(
             "INSERT INTO identifiers (ns, key, type, value, profile_id, created_at, request_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?) "  # one that left every profile (replaced) comes back
+            "ON CONFLICT (ns, key) DO UPDATE SET profile_id = excluded.profile_id",
             [(ns, i.key, i.type, i.value, i.profile_id, p.at, p.request_id)
              for i in changes.new_identifiers],
         )  # fmt: skip
@@ -269,6 +337,24 @@ class SqliteTx:
               p.operation, p.source, p.request_id, p.at)
              for w in changes.attribute_writes],
         )  # fmt: skip
+
+    def purge_profile(self, namespace: str, profile_id: int) -> int:
+        """Erase a live profile, its aliases, its identifiers (and those that left it by a
+        replacement or a merge), every link touching them, its attributes, their history, its
+        merges and the conflicts naming its identifiers. Returns the identifiers erased."""
+        ns = namespace
+        ids = [pid for (pid,) in self._all(_PROFILE_AND_ALIASES, ns, profile_id, profile_id)]
+        members = [key for (key,) in self._all(_MEMBERS, ns, profile_id)]
+        departed: list[str] = []
+        frontier = members
+        while frontier:  # through chains: a replaced email linked to a replaced phone, ...
+            frontier = [key for (key,) in self._all(_DEPARTED, ns, _dump(frontier))]
+            frontier = [key for key in frontier if key not in departed]
+            departed += frontier
+        erase = {"ns": ns, "ids": _dump(ids), "keys": _dump(members + departed)}
+        for statement in _PURGE:
+            self.connection.execute(statement, erase)
+        return len(members) + len(departed)
 
     def save_request(
         self, namespace: str, request_id: str, digest: str, response: Mapping[str, Any]

@@ -176,3 +176,17 @@ def test_a_profile_id_that_is_not_a_number_is_a_400(client, error_of):
 def test_an_invalid_lookup_value_is_a_400(client, error_of):
     error = error_of(client.get(f"/v1/{NS}/identifiers/phone/abc"), 400, "invalid_input")
     assert "value" in error["details"]["fields"]
+
+
+def test_a_key_sent_twice_in_one_object_is_refused_not_read_as_last_wins(client) -> None:
+    body = (
+        '{"items": [{"identifiers": [{"type": "email", "value": "a@example.com"},'
+        ' {"type": "email", "type": "phone", "value": "+48601234567"}]}]}'
+    )
+    response = client.post("/v1/ns/links", data=body, content_type="application/json")
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["details"]["items"]["0"] == {
+        "identifiers.1.type": ["sent twice in one object: send each key once"]
+    }
+    assert client.get("/v1/ns/identifiers/email/a@example.com").status_code == 404

@@ -58,7 +58,7 @@ def test_committed_profiles_are_components_that_keep_the_rules(
     with tempfile.TemporaryDirectory() as directory:
         store = SqliteStore(Path(directory) / "idgraph.db", synchronous="OFF")
         try:
-            service = IdentityService(store, RuleBook(namespaces={NS: rules}))
+            service = IdentityService(store, RuleBook(pinned={NS: rules}))
             absorbed, mentioned = _link_every_batch(service, batches)
             _check_committed_graph(service, store, rules, absorbed)
             for pid in mentioned:  # (5) no profile an answer names was emptied

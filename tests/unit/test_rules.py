@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from graph.errors import RulesError
-from graph.rules import MOVE, REJECT, RuleBook, Rules, load_rulebook
+from graph.rules import (
+    ANONYMOUS_INTO_OTHER,
+    MOVE,
+    REJECT,
+    REPLACE,
+    RuleBook,
+    Rules,
+    load_rulebook,
+)
 
 # --- defaults and lookups ---------------------------------------------------------------------
 
@@ -119,10 +127,35 @@ def test_default_size_cap_and_phone_region() -> None:
 
 
 def test_rulebook_answers_defaults_for_a_namespace_without_overrides() -> None:
-    shop = Rules(max_identifiers=10)
-    book = RuleBook(defaults=Rules(max_identifiers=50), namespaces={"shop": shop})
-    assert book.for_namespace("shop") is shop
+    book = RuleBook(
+        default_settings={"max_identifiers": 50},
+        namespace_settings={"shop": {"max_identifiers": 10}},
+    )
+    assert book.for_namespace("shop").max_identifiers == 10
     assert book.for_namespace("other").max_identifiers == 50
+    assert book.for_namespace("other") is book.for_namespace("another")  # built once
+
+
+def test_pinned_rules_hold_for_every_face() -> None:
+    shop = Rules(max_identifiers=10)
+    book = RuleBook(pinned={"shop": shop})
+    assert book.for_namespace("shop") is shop
+    assert book.for_namespace("shop", "synerise") is shop
+
+
+def test_each_face_starts_from_its_preset_and_the_file_applies_on_top() -> None:
+    book = RuleBook(namespace_settings={"shop": {"recognizing_types": ("customId",)}})
+    synerise = book.for_namespace("other", "synerise")
+    assert synerise.policy("email") == REPLACE
+    assert synerise.merge_policy == ANONYMOUS_INTO_OTHER
+    assert synerise.generated_types == ("uuid",)
+    assert book.for_namespace("other").policy("email") == REJECT
+    assert not book.for_namespace("other", "omnidesk").is_unique("email")
+    assert book.for_namespace("other", "omnidesk").is_unique("customId")
+    # Synerise's "non-unique emails" setting: customId recognizes, the rest of the preset holds
+    shop = book.for_namespace("shop", "synerise")
+    assert shop.recognizing_types == ("customId",)
+    assert shop.merge_policy == ANONYMOUS_INTO_OTHER
 
 
 # --- rules files ------------------------------------------------------------------------------
@@ -242,6 +275,8 @@ def test_every_setting_can_be_set_from_a_file(tmp_path: Path) -> None:
         on_conflict = { browserId = "reject" }
         max_identifiers = 2
         phone_region = "PL"
+        merge_policy = "anonymous_into_other"
+        generated_types = ["uuid"]
         """,
     )
     rules = load_rulebook(path).defaults
@@ -254,6 +289,8 @@ def test_every_setting_can_be_set_from_a_file(tmp_path: Path) -> None:
         on_conflict={"browserId": REJECT},
         max_identifiers=2,
         phone_region="PL",
+        merge_policy=ANONYMOUS_INTO_OTHER,
+        generated_types=("uuid",),
     )
 
 
@@ -276,6 +313,8 @@ BAD_SETTINGS = [
     pytest.param('phone_region = "XX"', "phone_region", id="unknown-phone-region"),
     pytest.param('phone_region = "Germany"', "phone_region", id="phone-region-not-a-code"),
     pytest.param("phone_region = 49", "phone_region", id="phone-region-not-text"),
+    pytest.param('merge_policy = "newest"', "merge_policy", id="unknown-merge-policy"),
+    pytest.param('generated_types = "uuid"', "generated_types", id="generated-not-a-list"),
 ]
 
 
