@@ -75,7 +75,7 @@ def plan_links(
 def _decide(graph: WorkingGraph, rules: Rules, index: int, item: LinkItem) -> Outcome:
     keys = [identifier.key for identifier in item.identifiers]
     profiles = graph.profiles_of(keys)
-    new_types = [i.type for i in item.identifiers if not graph.knows(i.key)]
+    new_types = _new_types(graph, item, profiles)
     refusal = None
     if len(profiles) > 1 or new_types:
         refusal = _refusal(graph, rules, profiles, new_types)
@@ -86,6 +86,16 @@ def _decide(graph: WorkingGraph, rules: Rules, index: int, item: LinkItem) -> Ou
         return resolved
     graph.record_conflict(index, refusal, profiles, item.identifiers)
     return Conflict(profiles[0] if profiles else None, reason=refusal, profiles=tuple(profiles))
+
+
+def _new_types(graph: WorkingGraph, item: LinkItem, profiles: list[int]) -> list[str]:
+    """Types of the identifiers the item adds to ``profiles``: those in no profile (new, or
+    replaced earlier in the request), and when it joins no existing profile, those generated
+    for a new one."""
+    types = [i.type for i in item.identifiers if graph.profile_of(i.key) is None]
+    if not profiles:
+        types += [i.type for i in item.on_create]
+    return types
 
 
 def _refusal(
@@ -160,7 +170,7 @@ def _replace(
     """Let each new identifier of a unique ``replace``-policy type take the place of the one
     identifier of its type the joined profiles hold, if that keeps every other rule; None
     when replacing cannot resolve the refusal."""
-    new = [i for i in item.identifiers if not graph.knows(i.key)]
+    new = [i for i in item.identifiers if graph.profile_of(i.key) is None]
     replacing = [i for i in new if rules.is_unique(i.type) and rules.policy(i.type) == REPLACE]
     if not replacing or max(Counter(i.type for i in replacing).values()) > 1:
         return None
@@ -177,8 +187,10 @@ def _replace(
         return None
     for old, identifier in swaps:
         graph.replace(old, identifier, index)
-    joined = _join(graph, rules, index, item, profiles)
     replaced = tuple(old for old, _ in swaps)
+    # an item may name the identifier it replaces (an update addressed by the old email)
+    remaining = tuple(i for i in item.identifiers if i.key not in replaced)
+    joined = _join(graph, rules, index, replace(item, identifiers=remaining), profiles)
     if isinstance(joined, Merged):
         return replace(joined, replaced=replaced)
     return Linked(joined.profile_id, replaced=replaced)  # the new identifier took old's links
@@ -188,7 +200,11 @@ def _move(graph: WorkingGraph, rules: Rules, index: int, item: LinkItem) -> Outc
     """Move the item's ``move``-policy identifiers to its other identifiers, if that keeps
     every rule; None when moving cannot resolve the refusal."""
     keys = [identifier.key for identifier in item.identifiers]
-    movable = {k for k in keys if graph.knows(k) and rules.policy(graph.type_of(k)) == MOVE}
+    movable = {
+        k
+        for k in keys
+        if graph.profile_of(k) is not None and rules.policy(graph.type_of(k)) == MOVE
+    }
     anchors = [k for k in keys if k not in movable]
     if not movable or not anchors:
         return None
@@ -201,7 +217,7 @@ def _move(graph: WorkingGraph, rules: Rules, index: int, item: LinkItem) -> Outc
     leaving = [k for k in candidates if graph.profile_of(k) not in target_profiles]
     if not leaving:
         return None
-    arriving_types = [i.type for i in item.identifiers if not graph.knows(i.key)]
+    arriving_types = _new_types(graph, item, target_profiles)
     arriving_types += [graph.type_of(k) for k in leaving]
     if _refusal(graph, rules, target_profiles, arriving_types) is not None:
         return None

@@ -38,8 +38,8 @@ from graph.model import (
     StoredIdentifier,
     StoredProfile,
 )
-from graph.planner import plan_attribute_update, plan_links
-from graph.rules import REJECT, Rules
+from graph.planner import plan_attribute_update, plan_links, plan_merge
+from graph.rules import REJECT, SYNERISE, Rules
 
 OLD = "2026-01-01T00:00:00.000000Z"
 LATER = "2026-01-15T00:00:00.000000Z"
@@ -112,6 +112,11 @@ def state(*profiles: Stored) -> GraphState:
 
 def item(*keys: str, **attributes: Any) -> LinkItem:
     return LinkItem(tuple(identifier(key) for key in keys), attributes)
+
+
+def generating(key: str, generated: str) -> LinkItem:
+    """An item of one identifier carrying an identifier generated in case it creates."""
+    return LinkItem((identifier(key),), {}, (identifier(generated),))
 
 
 def attr(value: Any, via: str | None, at: str = OLD, request_id: str = "earlier") -> Attribute:
@@ -507,6 +512,72 @@ CASES = [
         state(), [item("email:a", "email:b"), item("email:a", "uuid:1")], DEFAULT,
         [Conflict(None, reason="unique_type:email"), Created(1)], {1: {"email:a", "uuid:1"}},
         id="batch-conflict-leaves-nothing-for-later-items",
+    ),
+    # items of one identifier: create-or-update
+    pytest.param(
+        state(), [item("customId:c")], DEFAULT, [Created(1)], {1: {"customId:c"}},
+        id="one-new=created",
+    ),
+    pytest.param(
+        state(profile(1, "customId:c", "uuid:1")), [item("customId:c", city="X")], DEFAULT,
+        [Noop(1)], {1: {"customId:c", "uuid:1"}},
+        id="one-known=noop",
+    ),
+    # identifiers generated for a new profile, and only for one
+    pytest.param(
+        state(), [generating("email:a", "uuid:g")], SYNERISE,
+        [Created(1)], {1: {"email:a", "uuid:g"}},
+        id="generated-uuid-joins-a-new-profile",
+    ),
+    pytest.param(
+        state(profile(1, "email:a", "uuid:1")), [generating("email:a", "uuid:g")], SYNERISE,
+        [Noop(1)], {1: {"email:a", "uuid:1"}},
+        id="generated-uuid-not-added-to-an-existing-profile",
+    ),
+    # the replace policy (Synerise's email): the old one leaves, in no profile
+    pytest.param(
+        state(profile(1, "uuid:1", "email:a")), [item("uuid:1", "email:b")], SYNERISE,
+        [Linked(1, replaced=("email:a",))], {1: {"uuid:1", "email:b"}, None: {"email:a"}},
+        id="new-email-replaces-the-email",
+    ),
+    pytest.param(
+        state(profile(1, "email:a", "uuid:1", "customId:c")), [item("email:b", "customId:c")],
+        SYNERISE, [Linked(1, replaced=("email:a",))],
+        {1: {"uuid:1", "customId:c", "email:b"}, None: {"email:a"}},
+        id="replacing-a-hub-email-keeps-the-profile-connected",
+    ),
+    pytest.param(
+        state(profile(1, "email:a", "uuid:1")), [item("email:a", "email:b")], SYNERISE,
+        [Linked(1, replaced=("email:a",))], {1: {"uuid:1", "email:b"}, None: {"email:a"}},
+        id="item-naming-the-old-and-the-new-email=replaced",
+    ),
+    pytest.param(
+        state(profile(1, "uuid:1", "email:a"), profile(2, "email:b")),
+        [item("uuid:1", "email:b")], SYNERISE,
+        [Conflict(1, reason="unique_type:email", profiles=(1, 2))],
+        {1: {"uuid:1", "email:a"}, 2: {"email:b"}},
+        id="an-existing-email-never-replaces",
+    ),
+    # anonymous_into_other: the first profile is absorbed into the next, only if anonymous
+    pytest.param(
+        state(profile(1, "uuid:1", "browserId:x", "browserId:y"), profile(2, "customId:c")),
+        [item("uuid:1", "customId:c")], SYNERISE,
+        [Merged(2, absorbed=(1,))], {2: {"uuid:1", "browserId:x", "browserId:y", "customId:c"}},
+        id="anonymous-first-absorbed-into-second-even-if-larger",
+    ),
+    pytest.param(
+        state(profile(1, "uuid:1", "email:a"), profile(2, "customId:c")),
+        [item("uuid:1", "customId:c")], SYNERISE,
+        [Conflict(1, reason="recognized_absorbed", profiles=(1, 2))],
+        {1: {"uuid:1", "email:a"}, 2: {"customId:c"}},
+        id="recognized-first-never-absorbed",
+    ),
+    pytest.param(
+        state(profile(1, "uuid:1"), profile(2, "customId:c"), profile(3, "browserId:z")),
+        [item("uuid:1", "customId:c", "browserId:z")], SYNERISE,
+        [Conflict(1, reason="too_many_profiles", profiles=(1, 2, 3))],
+        {1: {"uuid:1"}, 2: {"customId:c"}, 3: {"browserId:z"}},
+        id="three-profiles-in-one-item=conflict",
     ),
 ]  # fmt: skip
 
@@ -1023,3 +1094,38 @@ def test_planning_does_not_change_the_loaded_state() -> None:
         PROVENANCE,
     )
     assert (given.identifiers, given.links, given.attributes) == before
+
+
+# --- explicit merges ----------------------------------------------------------------------------
+
+
+def test_explicit_merge_keeps_the_target_retires_unique_identifiers_and_moves_the_rest() -> None:
+    given = state(
+        profile(1, "customId:t", "email:t", attributes={"city": attr("Rome", "customId:t")}),
+        profile(2, "customId:s", "email:s", "uuid:s", attributes={"city": attr("Oslo", None)}),
+    )
+    plan = plan_merge("customId:t", ["customId:s"], given, SYNERISE, PROVENANCE)
+
+    assert plan.outcomes == (Merged(1, absorbed=(2,)),)
+    after = profiles_after(given, plan.changes)
+    assert after == {1: {"customId:t", "email:t", "uuid:s"}, None: {"customId:s", "email:s"}}
+    assert plan.changes.merges == [MergeRow(1, survivor=1, absorbed=2, item_index=0)]
+    assert [(link.a, link.b, link.merge_id) for link in plan.changes.new_links] == [
+        ("customId:t", "uuid:s", 1)
+    ]
+    assert {reason for _, reason in plan.changes.ended_links} == {"merged"}
+    assert 1 not in plan.changes.attributes  # the target's values stay as they were
+    assert plan.changes.attributes[2] == {}  # the source's are dropped (kept in history)
+
+
+def test_explicit_merge_refused_by_the_size_cap_writes_nothing_but_the_conflict() -> None:
+    given = state(profile(1, "customId:t", "uuid:1"), profile(2, "customId:s", "uuid:2", "uuid:3"))
+    rules = Rules(unique_types=("customId",), max_identifiers=3)
+    plan = plan_merge("customId:t", ["customId:s"], given, rules, PROVENANCE)
+
+    assert plan.outcomes == (Conflict(1, reason="max_identifiers", profiles=(1, 2)),)
+    assert profiles_after(given, plan.changes) == {
+        1: {"customId:t", "uuid:1"},
+        2: {"customId:s", "uuid:2", "uuid:3"},
+    }
+    assert [c.rule for c in plan.changes.conflicts] == ["max_identifiers"]
