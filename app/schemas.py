@@ -67,6 +67,9 @@ class ItemResultSchema(ma.Schema):
     profiles = fields.List(fields.Integer(), metadata={"description": "profiles of a conflict"})
     absorbed = fields.List(fields.Integer(), metadata={"description": "ids a merge absorbed"})
     moved_from = fields.List(fields.Integer(), metadata={"description": "profiles a move left"})
+    replaced = fields.List(
+        fields.String(), metadata={"description": "identifiers a new one of their type replaced"}
+    )
 
 
 class LinkResultSchema(ma.Schema):

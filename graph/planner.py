@@ -65,10 +65,19 @@ class Plan:
 
 
 def plan_links(
-    items: Sequence[LinkItem], state: GraphState, rules: Rules, provenance: Provenance
+    items: Sequence[LinkItem],
+    state: GraphState,
+    rules: Rules,
+    provenance: Provenance,
+    indexes: Sequence[int] | None = None,
 ) -> Plan:
+    """``indexes`` are the items' positions in the request (default 0, 1, ...), recorded on
+    links and conflicts: a request spanning namespaces is planned one namespace at a time."""
     graph = WorkingGraph(state, rules, provenance)
-    outcomes = tuple(_decide(graph, rules, index, item) for index, item in enumerate(items))
+    positions = range(len(items)) if indexes is None else indexes
+    outcomes = tuple(
+        _decide(graph, rules, index, item) for index, item in zip(positions, items, strict=True)
+    )
     return Plan(outcomes, graph.change_set())
 
 

@@ -101,8 +101,9 @@ class IdentityService:
                     return replay
             provenance = Provenance(rid, self._clock(), operation, source)
             outcomes = self._plan_and_apply(
-                tx, namespace, items, rules, provenance, dry_run, existing_anchor
-            )
+                tx, namespace, items, rules, provenance,
+                dry_run=dry_run, existing_anchor=existing_anchor,
+            )  # fmt: skip
             result = LinkResult(
                 rid, tuple(outcome_record(*o) for o in enumerate(outcomes)), dry_run
             )
@@ -146,7 +147,10 @@ class IdentityService:
             results: dict[int, Mapping[str, Any]] = {}
             for namespace, items in normalized.items():
                 rules = self.rules(namespace, dialect)
-                outcomes = self._plan_and_apply(tx, namespace, items, rules, provenance)
+                indexes = groups[namespace]
+                outcomes = self._plan_and_apply(
+                    tx, namespace, items, rules, provenance, indexes=indexes
+                )
                 for index, outcome in zip(groups[namespace], outcomes, strict=True):
                     results[index] = outcome_record(index, outcome)
             return LinkResult(rid, tuple(results[i] for i in range(len(requests))))
@@ -160,14 +164,18 @@ class IdentityService:
         items: Sequence[LinkItem],
         rules: Rules,
         provenance: Provenance,
+        *,
+        indexes: Sequence[int] | None = None,
         dry_run: bool = False,
         existing_anchor: bool = False,
     ) -> tuple[Outcome, ...]:
+        """Load what the items touch, decide them, and write the plan (unless a dry run).
+        ``indexes``: the items' positions in the request, when it spans namespaces."""
         keys = {identifier.key for item in items for identifier in item.identifiers}
         state = tx.load_state(namespace, keys)
         if existing_anchor:
             _require_known(state, namespace, [item.identifiers[0] for item in items])
-        plan = plan_links(items, state, rules, provenance)
+        plan = plan_links(items, state, rules, provenance, indexes)
         if not dry_run:
             tx.apply(namespace, plan.changes)
         return plan.outcomes

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apitools import identifiers
+from apitools import Api, identifiers
 
 NS = "shop"
 
@@ -132,3 +132,13 @@ def test_conflicts_page_with_a_cursor_and_filter_by_time(api, error_of):
     assert api.get(f"/v1/{NS}/conflicts?since=2999-01-01T00:00:00Z").json["conflicts"] == []
     error_of(api.get(f"/v1/{NS}/conflicts?cursor=abc"), 400, "invalid_input")
     error_of(api.get(f"/v1/{NS}/conflicts?limit=0"), 400, "invalid_input")
+
+
+def test_a_replaced_identifier_is_named_in_the_result(make_app, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[namespaces.shop]\non_conflict = { email = "replace" }\n')
+    api = Api(make_app(rules=str(rules)).test_client())
+    api.outcomes(NS, ("email:old@x.io", "customId:c1"))
+    [result] = api.link(NS, ("customId:c1", "email:new@x.io")).json["results"]
+    assert (result["outcome"], result["replaced"]) == ("linked", ["email:old@x.io"])
+    assert api.profile(NS, "email:old@x.io").status_code == 404
