@@ -8,7 +8,7 @@ from flask import Flask, send_from_directory
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
-from app import health, native
+from app import adnuntius, health, native, omnidesk, synerise
 from app.auth import install_auth
 from app.errors import ErrorSchema, register_error_handlers
 from app.settings import Settings
@@ -55,6 +55,9 @@ def create_app(settings: Settings | None = None, service: IdentityService | None
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(health.blp)
     api.register_blueprint(native.blp)
+    api.register_blueprint(adnuntius.blp)
+    api.register_blueprint(synerise.blp)
+    api.register_blueprint(omnidesk.blp)
     app.add_url_rule("/docs/assets/<path:filename>", "docs_assets", _docs_asset)
     install_auth(app, settings)
     return app

@@ -52,6 +52,17 @@ def invalid_input_response(
     return error_response(400, "invalid_input", _first_problem(details), details)
 
 
+def as_field_errors(invalid: InvalidInput, *, drop_prefix: str = "") -> InvalidInput:
+    """A route taking one object reports its problems as fields of the body, not as batch
+    item 0; ``drop_prefix`` strips a path prefix the body does not have."""
+    named = {
+        path.removeprefix(drop_prefix): problems
+        for item in invalid.items.values()
+        for path, problems in item.items()
+    }
+    return InvalidInput(invalid.message, fields={**invalid.fields, **named})
+
+
 def validation_details(messages: Mapping[str, Any]) -> tuple[dict[str, dict], dict[str, list]]:
     """Split webargs/marshmallow messages (``{location: {field: nested...}}``) into per-item
     and other field errors, with dotted field paths."""

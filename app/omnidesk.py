@@ -1,0 +1,284 @@
+"""Omnidesk's customer sync API (seed 002) at Omnidesk's own paths: an existing client changes
+only its base URL.
+
+The brand is the namespace (``brand_id``/``brandID``, a number or a string: ``7`` and ``"7"``
+are one brand). A customer is a profile: ``primary_id`` is its ``customId`` (one per
+customer), addresses are ``email``, ``phone`` (E.164), ``facebook``, ``twitter`` identifiers
+(several per customer allowed), a ticket a ``ticket``. ``firstname``/``lastname`` are stored
+as ``firstName``/``lastName`` as on the other faces, custom fields under their own names.
+
+Successes answer 200 ``{"type": "result", "message": ...}`` as documented; otherwise the
+native error shape: 400 naming the field, 404 for an unknown customer, and (our choice, the
+documentation is silent) 409 ``conflict`` when an address or ticket is held by a customer
+with another primary id: the message names that primary id, nothing is changed, and the
+refusal is in ``GET /v1/{brand}/conflicts``. A 200 would say it was linked when it was not.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import marshmallow as ma
+from flask import Response
+from flask.views import MethodView
+from marshmallow import fields, validate
+
+from app.blueprint import Blueprint, check_namespace
+from app.context import service
+from app.errors import ErrorSchema, as_field_errors, error_response
+from graph.errors import InvalidInput, NotFound
+from graph.items import LinkRequest
+from graph.model import ProfileView
+from graph.normalize import normalize_lookup
+
+DIALECT = "omnidesk"
+CHANNEL_TYPES = dict(email="email", telephone="phone", facebook="facebook", twitter="twitter")
+EXTRA_TYPES = {f"extra_{channel}": type_ for channel, type_ in CHANNEL_TYPES.items()}
+STORED_AS = {"firstname": "firstName", "lastname": "lastName"}
+NOT_EMPTY = validate.Length(min=1, error="must not be an empty string (send null to delete)")
+Answer = dict[str, str] | tuple[Response, int]
+INT_OR_TEXT = {"oneOf": [{"type": "integer"}, {"type": "string"}]}
+NO_SYNC = {"description": "accepted and ignored: idgraph holds no tickets to sync"}
+
+blp = Blueprint("omnidesk", __name__, description="Omnidesk: customer sync, /api/v2/customer.")
+
+
+class IntOrText(fields.Field):
+    """A whole number or a non-empty string, read as text: ``7`` and ``"7"`` are one value."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
+            raise ma.ValidationError("must be a whole number or a non-empty string")
+        return str(value)
+
+
+class Brand(IntOrText):
+    """The brand: the namespace."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        name = attr or "brand_id"
+        try:
+            return check_namespace(super()._deserialize(value, attr, data, **kwargs), name)
+        except InvalidInput as error:
+            raise ma.ValidationError(error.fields[name]) from error
+
+
+def _brand() -> Brand:
+    return Brand(required=True, metadata={**INT_OR_TEXT, "description": "the namespace"})
+
+
+class CustomerFieldsSchema(ma.Schema):
+    """Names and custom fields: any key not declared is a custom field (string, number or
+    boolean). ``null`` deletes one; an empty string is refused. Loads to the declared fields
+    plus ``attributes``: the writes, under their stored names."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    firstname = fields.String(allow_none=True, validate=NOT_EMPTY, metadata={"example": "Ann"})
+    lastname = fields.String(allow_none=True, validate=NOT_EMPTY, metadata={"example": "Lee"})
+
+    @ma.validates_schema
+    def _custom_fields(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        problems = {name: _custom_problem(name, data[name]) for name in self._custom(data)}
+        errors = {name: [problem] for name, problem in problems.items() if problem}
+        if errors:
+            raise ma.ValidationError(errors)
+
+    @ma.post_load
+    def _split(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        written = [name for name in data if name in STORED_AS or name in self._custom(data)]
+        attributes = {STORED_AS.get(name, name): data.pop(name) for name in written}
+        return {**data, "attributes": attributes}
+
+    def _custom(self, data: Mapping[str, Any]) -> list[str]:
+        return [name for name in data if name not in self.fields]
+
+
+def _custom_problem(name: str, value: Any) -> str | None:
+    if name in STORED_AS.values():
+        return f"send it as {name.lower()}"
+    if isinstance(value, str):
+        return None if value else NOT_EMPTY.error
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "must be a finite number"
+    ok = value is None or isinstance(value, bool | int)
+    return None if ok else "a custom field is a string, a number or a boolean"
+
+
+class CustomerSchema(CustomerFieldsSchema):
+    brand_id = _brand()
+    primary_id = fields.String(required=True)
+    channel_id = fields.String(required=True, validate=validate.OneOf(list(CHANNEL_TYPES)))
+    customer_link_channel = fields.String(required=True, metadata={"example": "ann@example.com"})
+    ticket_id = IntOrText(allow_none=True, metadata=INT_OR_TEXT)
+    noSync = fields.Boolean(metadata=NO_SYNC)
+
+
+class UpdateCustomerSchema(CustomerFieldsSchema):
+    externalPrimaryID = fields.String(required=True)
+    brandID = _brand()
+
+
+class AddChannelSchema(ma.Schema):
+    """Any other key is refused (marshmallow's default), as in PurgeSchema."""
+
+    brand_id = _brand()
+    primary_id = fields.String(required=True)
+    extra_email = fields.String()
+    extra_telephone = fields.String(metadata={"example": "+48601234567"})
+    extra_facebook = fields.String()
+    extra_twitter = fields.String()
+    noSync = fields.Boolean(metadata=NO_SYNC)
+
+    @ma.validates_schema
+    def _one_address(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        if not any(name in data for name in EXTRA_TYPES):
+            raise ma.ValidationError(f"send at least one of {', '.join(EXTRA_TYPES)}", "_schema")
+
+
+class PurgeSchema(ma.Schema):
+    external_id = fields.String(required=True)
+    brand_id = _brand()
+
+
+class ResultSchema(ma.Schema):
+    type = fields.String(required=True, metadata={"example": "result"})
+    message = fields.String(required=True)
+
+
+CONFLICT = {"schema": ErrorSchema, "description": "held by a customer with another primary id"}
+UNKNOWN = {"schema": ErrorSchema, "description": "no customer with this primary id"}
+
+
+@blp.route("/api/v2/customer")
+class Customer(MethodView):
+    @blp.arguments(CustomerSchema)
+    @blp.response(200, ResultSchema)
+    @blp.alt_response(409, **CONFLICT)
+    def post(self, body: dict[str, Any]) -> Answer:
+        """Create a customer (or add to one) and link an address, and a ticket if given.
+
+        ``noSync`` is accepted and ignored: idgraph holds no tickets to sync."""
+        address = (CHANNEL_TYPES[body["channel_id"]], body["customer_link_channel"])
+        pairs = [("customId", body["primary_id"]), address]
+        if body.get("ticket_id") is not None:
+            pairs.append(("ticket", body["ticket_id"]))
+        names = ["primary_id", "customer_link_channel", "ticket_id"][: len(pairs)]
+        request = LinkRequest(pairs, body["attributes"], names)
+        return _write(body["brand_id"], request) or _answer("User created and channel linked.")
+
+
+@blp.route("/api/v2/customer/updateCustomer")
+class UpdateCustomer(MethodView):
+    @blp.arguments(UpdateCustomerSchema)
+    @blp.response(200, ResultSchema)
+    @blp.alt_response(404, **UNKNOWN)
+    def put(self, body: dict[str, Any]) -> Answer:
+        """Update a customer: only the fields sent change; null deletes one."""
+        pairs = [("customId", body["externalPrimaryID"])]
+        request = LinkRequest(pairs, body["attributes"], ["externalPrimaryID"])
+        conflict = _write(body["brandID"], request, min_identifiers=1, existing_anchor=True)
+        return conflict or _answer("Customer updated.")
+
+
+@blp.route("/api/v2/customer/addchannelonly")
+class AddChannel(MethodView):
+    @blp.arguments(AddChannelSchema)
+    @blp.response(200, ResultSchema)
+    @blp.alt_response(404, **UNKNOWN)
+    @blp.alt_response(409, **CONFLICT)
+    def post(self, body: dict[str, Any]) -> Answer:
+        """Add addresses to a known customer. ``noSync`` is accepted and ignored: idgraph
+        holds no tickets to sync."""
+        extras = [name for name in EXTRA_TYPES if name in body]
+        pairs = [("customId", body["primary_id"])] + [(EXTRA_TYPES[n], body[n]) for n in extras]
+        request = LinkRequest(pairs, {}, ["primary_id", *extras])
+        conflict = _write(body["brand_id"], request, existing_anchor=True)
+        return conflict or _answer("Channel added to the customer.")
+
+
+@blp.route("/api/v2/customer/purgedata")
+class PurgeData(MethodView):
+    @blp.arguments(PurgeSchema)
+    @blp.response(200, ResultSchema)
+    @blp.alt_response(404, **UNKNOWN)
+    def delete(self, body: dict[str, Any]) -> Answer:
+        """Erase the customer: identifiers, links, attributes and their history.
+
+        Omnidesk answers 200 with an empty body; this answers 200 with a result message, which
+        clients that ignore the body do not notice."""
+        brand, primary_id = body["brand_id"], body["external_id"]
+        try:
+            service().purge_identifier(brand, "customId", primary_id, dialect=DIALECT)
+        except NotFound as missing:
+            raise _unknown(brand, primary_id) from missing
+        return _answer("Customer data purged.")
+
+
+def _answer(message: str) -> dict[str, str]:
+    return {"type": "result", "message": message}
+
+
+def _unknown(brand: str, primary_id: str) -> NotFound:
+    return NotFound(f"no customer with primary id {primary_id.strip()!r} in brand {brand}")
+
+
+def _write(
+    brand: str, request: LinkRequest, *, min_identifiers: int = 2, existing_anchor: bool = False
+) -> Answer | None:
+    """Link one item; None when written, a 409 answer when the rules refused it."""
+    try:
+        result = service().link(
+            brand, [request], operation="customer", dialect=DIALECT,
+            min_identifiers=min_identifiers, existing_anchor=existing_anchor,
+        )  # fmt: skip
+    except InvalidInput as invalid:  # custom fields are top-level keys of the body
+        raise as_field_errors(invalid, drop_prefix="attributes.") from invalid
+    except NotFound as missing:
+        raise _unknown(brand, request.identifiers[0][1]) from missing
+    [outcome] = result.results
+    return _conflict(brand, request, outcome) if outcome["outcome"] == "conflict" else None
+
+
+def _conflict(brand: str, request: LinkRequest, outcome: Mapping[str, Any]) -> Answer:
+    """The 409 answer, naming the customer who holds one of the item's identifiers."""
+    reason = outcome["reason"]
+    held = _holder(brand, request, outcome["profiles"])
+    if held is None:
+        message = f"linking would break the rule {reason}; nothing was changed"
+        return error_response(409, "conflict", message, {"reason": reason})
+    field, identifier, holder = held
+    message = (
+        f"{field}: {identifier} is already linked to the customer with primary id "
+        f"{holder!r}; nothing was changed"
+    )
+    return error_response(409, "conflict", message, {"holder_primary_id": holder, "reason": reason})
+
+
+def _holder(brand: str, request: LinkRequest, profiles: list[int]) -> tuple[str, str, str] | None:
+    """(field, "type:value", holder's primary id) for the first of the item's identifiers held
+    by a profile of the conflict whose primary id is not the item's."""
+    rules = service().rules(brand, DIALECT)
+    mine = [
+        (name, normalize_lookup(type_, value, rules))
+        for (type_, value), name in zip(request.identifiers, request.names, strict=True)
+    ]
+    for view in _views(brand, profiles):
+        primary_ids = [i.value for i in view.identifiers if i.type == "customId"]
+        if not primary_ids or mine[0][1].value in primary_ids:
+            continue
+        for name, identifier in mine[1:]:
+            if identifier in view.identifiers:
+                return name, f"{identifier.type}:{identifier.value}", primary_ids[0]
+    return None
+
+
+def _views(brand: str, profile_ids: list[int]) -> Iterator[ProfileView]:
+    for pid in profile_ids:
+        try:
+            yield service().profile(brand, pid)
+        except NotFound:  # purged since the refusal: it holds nothing any more
+            continue

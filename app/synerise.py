@@ -1,0 +1,206 @@
+"""Synerise's CRM profile API (seeds 003, 004) at Synerise's own paths: an existing client
+changes only its base URL.
+
+The namespace is the ``X-Idgraph-Namespace`` header (default ``default``), allowed with the
+admin token or in local open mode. Writes answer 202 with no content, as Synerise does,
+including a batch object the rules refuse ("conflict, no update"): nothing of it is written
+and the refusal is in ``GET /v1/{ns}/conflicts``. Every decision (which profile absorbs which,
+replacing an email, a generated uuid) is the Synerise rule set in graph/rules.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from flask import Response, request
+from flask.views import MethodView
+
+from app.blueprint import Blueprint, check_namespace
+from app.context import service, settings
+from app.errors import as_field_errors, error_response
+from app.synerise_schemas import (
+    IDENTIFIER_FIELDS,
+    SyneriseClientSchema,
+    SyneriseListArgsSchema,
+    SyneriseNewClientSchema,
+    SyneriseProfileSchema,
+    attributes_of,
+    client_view,
+    identifiers_of,
+)
+from graph.errors import InvalidInput, NotFound
+from graph.items import LinkRequest
+from graph.model import format_time
+
+DIALECT = "synerise"
+NAMESPACE_HEADER = "X-Idgraph-Namespace"
+MAX_MERGE_SOURCES = 20
+T = TypeVar("T")
+
+blp = Blueprint(
+    "synerise",
+    __name__,
+    description="Synerise: client profiles, batch create-or-update and merging, by identifier.",
+)
+
+
+@blp.route("/v4/clients")
+class Clients(MethodView):
+    @blp.arguments(SyneriseNewClientSchema)
+    @blp.response(202)
+    def post(self, client: dict) -> Response:
+        """Create a client from any of email, phone, uuid, customId, with profile fields;
+        one that exists is updated. A new client gets a generated uuid."""
+        _single(lambda: _link([_link_request(client)], "client"))
+        return Response(status=202)
+
+
+@blp.route("/v4/clients/batch")
+class ClientsBatch(MethodView):
+    @blp.arguments(SyneriseNewClientSchema(many=True))
+    @blp.response(202)
+    def post(self, clients: list[dict]) -> Response:
+        """Create or update many clients in one transaction. An object naming two
+        identifiers is a merge pair decided by seed 004's matrix; each pair is its own result.
+        """
+        limit = settings().max_batch_items
+        if not 1 <= len(clients) <= limit:
+            raise InvalidInput("body: wrong size", fields={"body": [f"send 1 to {limit} clients"]})
+        _link([_link_request(client) for client in clients], "batch")
+        return Response(status=202)
+
+
+@blp.route("/v4/clients/by-<kind>/<path:value>")
+class ClientByIdentifier(MethodView):
+    @blp.response(200, SyneriseProfileSchema)
+    def get(self, kind: str, value: str) -> Any:
+        """The client an identifier belongs to; ``kind`` is email, phone, uuid or customId."""
+        view = service().profile_by_identifier(_namespace(), _kind(kind), value, dialect=DIALECT)
+        return client_view(view)
+
+    @blp.arguments(SyneriseClientSchema)
+    @blp.response(202)
+    def post(self, client: dict, kind: str, value: str) -> Response:
+        """Update the client: only the fields sent; null deletes a custom attribute and
+        resets a built-in one. An identifier sent in the body is linked, and replaces the
+        client's email or phone. 404 if no client has this identifier."""
+        anchor = (_kind(kind), value)
+        _single(lambda: _link([_link_request(client, anchor)], "client", existing_anchor=True))
+        return Response(status=202)
+
+
+@blp.route("/v4/clients/<client_id>")
+class Client(MethodView):
+    @blp.response(200, SyneriseProfileSchema)
+    def get(self, client_id: str) -> Any:
+        """A client by id; an id absorbed by a merge answers the surviving client."""
+        return client_view(service().profile(_namespace(), _client_id(client_id)))
+
+    @blp.response(202)
+    def delete(self, client_id: str) -> Response:
+        """Erase the client: identifiers, links, attributes and their history. Afterwards
+        none of its identifiers resolves."""
+        service().purge(_namespace(), _client_id(client_id))
+        return Response(status=202)
+
+
+@blp.route("/v4/clients/merge/from/custom-ids/<sources>/to/custom-id/<target>")
+class MergeByCustomIds(MethodView):
+    @blp.response(202)
+    def post(self, sources: str, target: str) -> Response | tuple:
+        """Merge up to 20 clients (comma-separated customIds) into the target client. The
+        target keeps its id and its data; the sources' customIds (and other unique
+        identifiers) stop resolving, their other identifiers move to the target. Unlike
+        Synerise, the merge is recorded with its links and can be undone."""
+        names = _merge_sources(sources, target)
+        result = service().merge(
+            _namespace(), ("customId", target), [("customId", n) for n in names], dialect=DIALECT
+        )
+        if result["outcome"] == "conflict":
+            message = f"the merge would break the rule {result['reason']}; nothing was changed"
+            return error_response(409, "conflict", message, {"reason": result["reason"]})
+        return Response(status=202)
+
+
+@blp.route("/crm/v1/list")
+class ClientList(MethodView):
+    @blp.arguments(SyneriseListArgsSchema, location="query")
+    @blp.response(200, SyneriseProfileSchema(many=True))
+    def get(self, args: dict) -> Any:
+        """The namespace's clients in id order, at most 10,000 per answer. Filters: ``has``
+        (holding these identifiers), ``updatedFrom``/``updatedTo`` (last update in
+        [from, to)). The next page's cursor is in the ``X-Next-Cursor`` header."""
+        page = service().list_profiles(
+            _namespace(),
+            having=args["has"],
+            updated_from=_time(args["updatedFrom"]),
+            updated_before=_time(args["updatedTo"]),
+            cursor=args["cursor"],
+            limit=args["limit"],
+        )
+        headers = {"X-Next-Cursor": page.next_cursor} if page.next_cursor else {}
+        return [client_view(profile) for profile in page.profiles], 200, headers
+
+
+def _namespace() -> str:
+    return check_namespace(request.headers.get(NAMESPACE_HEADER, "default"), NAMESPACE_HEADER)
+
+
+def _link_request(client: Mapping[str, Any], anchor: tuple[str, str] | None = None) -> LinkRequest:
+    pairs = identifiers_of(client)
+    names = [name for name, _ in pairs]
+    if anchor is not None:
+        pairs, names = [anchor, *pairs], ["value", *names]
+    return LinkRequest(pairs, attributes_of(client), names=names)
+
+
+def _link(requests: list[LinkRequest], operation: str, *, existing_anchor: bool = False) -> None:
+    service().link(
+        _namespace(),
+        requests,
+        operation=operation,
+        dialect=DIALECT,
+        min_identifiers=1,
+        existing_anchor=existing_anchor,
+    )
+
+
+def _single(write: Callable[[], T]) -> T:
+    """A one-client route reports an invalid field as a field, not as batch item 0."""
+    try:
+        return write()
+    except InvalidInput as invalid:
+        raise as_field_errors(invalid) from invalid
+
+
+def _kind(kind: str) -> str:
+    if kind not in IDENTIFIER_FIELDS:
+        raise NotFound(f"no route by-{kind}: use by-{', by-'.join(IDENTIFIER_FIELDS)}")
+    return kind
+
+
+def _client_id(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 18:
+        raise InvalidInput(
+            "clientId: not a client id", fields={"clientId": ["a clientId is a number"]}
+        )
+    return int(raw)
+
+
+def _merge_sources(sources: str, target: str) -> list[str]:
+    names = [name.strip() for name in sources.split(",")]
+    problem = None
+    if not all(names):
+        problem = "a comma-separated list of customIds, none empty"
+    elif len(names) > MAX_MERGE_SOURCES:
+        problem = f"at most {MAX_MERGE_SOURCES} customIds in one merge"
+    elif target.strip() in names:
+        problem = "the target cannot be one of the sources"
+    if problem:
+        raise InvalidInput(f"sources: {problem}", fields={"sources": [problem]})
+    return list(dict.fromkeys(names))
+
+
+def _time(moment: Any) -> str | None:
+    return format_time(moment) if moment else None
