@@ -29,6 +29,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/resolve.py
+	$(BIN)/python benchmarks/dialects.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis .ruff_cache

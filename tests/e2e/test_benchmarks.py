@@ -45,3 +45,10 @@ def test_resolve_answers_every_lookup_in_process_and_over_http(tmp_path):
     for run in figures["runs"]:
         assert run["failures"] == 0, run["path"]
         assert run["mean_profile_identifiers"] >= 2, run["path"]
+
+
+def test_dialects_benchmark_posts_every_face_against_the_real_server(tmp_path):
+    figures = run_quick("dialects.py", tmp_path)
+    faces = {run["face"]: run for run in figures["runs"]}
+    assert set(faces) == {"native /v1/{ns}/links", "Adnuntius /sync", "Synerise /v4/clients/batch"}
+    assert all(run["items"] == 5 * 200 and run["seconds"] > 0 for run in faces.values())
