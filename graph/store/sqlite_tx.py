@@ -28,6 +28,17 @@ def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+# live profiles of a namespace in id order, holding an identifier of every type asked for
+# (none asked: no identifier is looked at), last updated in [from, before)
+_LIST_PROFILES = """
+    SELECT id FROM profiles AS p
+    WHERE ns = :ns AND merged_into IS NULL AND id > :after
+      AND updated_at >= :from AND updated_at < :before
+      AND (:count = 0 OR :count = (
+          SELECT count(DISTINCT type) FROM identifiers
+          WHERE ns = p.ns AND profile_id = p.id AND type IN (SELECT value FROM json_each(:types))))
+    ORDER BY id LIMIT :limit
+"""
 _PROFILE_AND_ALIASES = "SELECT id FROM profiles WHERE ns = ? AND (id = ? OR merged_into = ?)"
 _MEMBERS = "SELECT key FROM identifiers WHERE ns = ? AND profile_id = ?"
 # identifiers in no profile any more (replaced, retired by a merge) linked to these keys
@@ -141,19 +152,16 @@ class SqliteTx:
         limit: int = 100,
     ) -> list[ProfileView]:
         types = sorted(set(having))
-        ids = self._all(
-            "SELECT id FROM profiles AS p WHERE ns = ? AND merged_into IS NULL AND id > ? "
-            "AND updated_at >= ? AND updated_at < ? AND (SELECT count(DISTINCT type) "
-            "FROM identifiers WHERE ns = p.ns AND profile_id = p.id "
-            "AND type IN (SELECT value FROM json_each(?))) = ? ORDER BY id LIMIT ?",
-            namespace,
-            after_id,
-            updated_from or "",
-            updated_before or "\uffff",
-            _dump(types),
-            len(types),
-            limit,
-        )
+        wanted = {
+            "ns": namespace,
+            "after": after_id,
+            "from": updated_from or "",
+            "before": updated_before or "\uffff",
+            "types": _dump(types),
+            "count": len(types),
+            "limit": limit,
+        }
+        ids = self.connection.execute(_LIST_PROFILES, wanted).fetchall()
         return self.profile_views(namespace, [pid for (pid,) in ids])
 
     def load_state(self, namespace: str, keys: Iterable[str]) -> GraphState:

@@ -329,14 +329,14 @@ def test_a_bad_batch_object_is_400_naming_its_index_and_the_batch_writes_nothing
 
 
 @pytest.mark.parametrize(
-    "path",
+    ("path", "status", "code"),
     [
-        pytest.param("/v4/clients/abc", id="client-id-not-a-number"),
-        pytest.param("/v4/clients/by-fax/123", id="unknown-identifier-kind"),
+        pytest.param("/v4/clients/abc", 400, "invalid_input", id="client-id-not-a-number"),
+        pytest.param("/v4/clients/by-fax/123", 404, "not_found", id="unknown-identifier-kind"),
     ],
 )
-def test_bad_paths(sy, path):
-    assert sy.client.get(path, headers=sy.headers).status_code in (400, 404)
+def test_bad_paths(sy, error_of, path, status, code):
+    error_of(sy.client.get(path, headers=sy.headers), status, code)
 
 
 def test_an_empty_batch_is_400(sy, error_of):
