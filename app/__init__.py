@@ -33,7 +33,8 @@ def create_app(settings: Settings | None = None, service: IdentityService | None
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level.upper())
     if service is None:
-        service = IdentityService(open_store(settings.store), load_rulebook(settings.rules))
+        store = open_store(settings.store, **settings.store_options)
+        service = IdentityService(store, load_rulebook(settings.rules))
     app = Flask(__name__)
     app.config.update(
         API_TITLE="idgraph",

@@ -55,7 +55,7 @@ def _check_configuration(settings: Settings) -> None:
     from graph.store import open_store
 
     load_rulebook(settings.rules)
-    open_store(settings.store).close()
+    open_store(settings.store, **settings.store_options).close()
 
 
 def _bind_host(host: str) -> str:

@@ -29,8 +29,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "IDGRAPH_STORE",
         "store",
-        "Where the graph lives: sqlite:///relative/path.db or sqlite:////absolute/path.db.",
+        "Where the graph lives: sqlite:///relative/path.db, sqlite:////absolute/path.db, "
+        "or a Neo4j 5 server: neo4j://host:7687 (also bolt://, neo4j+s://, bolt+s://).",
     ),
+    Setting("NEO4J_USER", "neo4j_user", "User for a Neo4j store."),
+    Setting("NEO4J_PASSWORD", "neo4j_password", "Password for a Neo4j store (unset: no auth)."),
+    Setting("NEO4J_DATABASE", "neo4j_database", "Database of a Neo4j store."),
     Setting(
         "IDGRAPH_RULES",
         "rules",
@@ -70,6 +74,9 @@ class Settings:
     """The defaults of every setting; SETTINGS says where each comes from."""
 
     store: str = "sqlite:///var/idgraph.db"
+    neo4j_user: str = "neo4j"
+    neo4j_password: str | None = None
+    neo4j_database: str = "neo4j"
     rules: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
@@ -94,6 +101,15 @@ class Settings:
                 raise SettingsError(f"{setting.env}={raw!r}: {error}") from error
         values.update({name: value for name, value in overrides.items() if value is not None})
         return cls(**values)
+
+    @property
+    def store_options(self) -> dict[str, Any]:
+        """What open_store needs besides the URL (used by a Neo4j URL only)."""
+        return {
+            "user": self.neo4j_user,
+            "password": self.neo4j_password,
+            "database": self.neo4j_database,
+        }
 
     @property
     def open_mode(self) -> bool:

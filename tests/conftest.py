@@ -1,4 +1,5 @@
-"""Shared fixtures: real stores in temporary files, and the Flask app over them."""
+"""Shared fixtures: real stores (SQLite in temporary files, a real Bolt server for Neo4j), and
+the Flask app over them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,38 @@ from app import create_app
 from app.settings import Settings
 from graph.rules import RuleBook
 from graph.service import IdentityService
+from graph.store.cypher_files import CYPHER_DIR, Statement
+from graph.store.neo4j import Neo4jStore
 from graph.store.sqlite import SqliteStore
+from tests.bolt_server import ArcadeDb, BoltServer, from_environment
+
+ERASE_EVERYTHING = Statement.read(CYPHER_DIR / "testing" / "erase_everything.cypher")
+
+
+@pytest.fixture(scope="session")
+def bolt_server(tmp_path_factory) -> Iterator[BoltServer]:
+    """The Neo4j named by NEO4J_URI, or ArcadeDB started for this test session."""
+    server = from_environment()
+    if server is not None:
+        yield server
+        return
+    with ArcadeDb(tmp_path_factory.mktemp("arcadedb")) as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def _neo4j_admin(bolt_server) -> Iterator[Neo4jStore]:
+    store = bolt_server.open_store()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def empty_bolt_server(bolt_server, _neo4j_admin) -> BoltServer:
+    """The Bolt server with nothing in it but the schema and its seed nodes."""
+    _neo4j_admin.run(ERASE_EVERYTHING, write=True)
+    _neo4j_admin.initialize()
+    return bolt_server
 
 
 @pytest.fixture
@@ -25,14 +57,27 @@ def service(sqlite_store) -> IdentityService:
     return IdentityService(sqlite_store, RuleBook())
 
 
+@pytest.fixture(params=["sqlite", "neo4j"])
+def store_settings(request, tmp_path) -> dict[str, str]:
+    """The Settings fields pointing at the store under test: the API suite runs on both."""
+    if request.param == "sqlite":
+        return {"store": f"sqlite:///{tmp_path / 'api.db'}"}
+    server = request.getfixturevalue("empty_bolt_server")
+    return {
+        "store": server.uri,
+        "neo4j_user": server.user,
+        "neo4j_password": server.password,
+        "neo4j_database": server.database,
+    }
+
+
 @pytest.fixture
-def make_app(tmp_path) -> Iterator[Callable[..., object]]:
-    """Build an app on a fresh SQLite file; keyword arguments override Settings."""
+def make_app(store_settings) -> Iterator[Callable[..., object]]:
+    """Build an app on a fresh store; keyword arguments override Settings."""
     services: list[IdentityService] = []
 
     def build(**overrides):
-        settings = Settings(store=f"sqlite:///{tmp_path / 'api.db'}", **overrides)
-        app = create_app(settings)
+        app = create_app(Settings(**{**store_settings, **overrides}))
         services.append(app.extensions["idgraph.service"])
         return app
 

@@ -112,7 +112,7 @@ def test_reusing_a_request_id_with_another_body_is_refused(api, error_of):
     assert api.profile(NS, "email:b@x.io").status_code == 404
 
 
-def test_answer_carries_a_request_id_and_source_is_kept(api, sqlite_store, app):
+def test_answer_carries_a_request_id_and_source_is_kept(api, app):
     response = api.link(NS, ("email:a@x.io", "browserId:b1"), source="crm-sync")
     request_id = response.json["request_id"]
     store = app.extensions["idgraph.service"].store

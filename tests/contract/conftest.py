@@ -1,5 +1,6 @@
 """The store contract runs against every store. A store whose server is absent is skipped with
-its reason, never faked. (The Neo4j store joins the ``params`` list when it exists.)"""
+its reason, never faked. The Neo4j store runs against the Bolt server of tests/conftest.py:
+NEO4J_URI's Neo4j, or ArcadeDB."""
 
 from __future__ import annotations
 
@@ -11,18 +12,22 @@ from graph.store.base import Store
 from graph.store.sqlite import SqliteStore
 
 
-def _sqlite(tmp_path) -> Callable[[], Store]:
+def _sqlite(request, tmp_path) -> Callable[[], Store]:
     path = tmp_path / "contract.db"
     return lambda: SqliteStore(path)
 
 
-STORES = {"sqlite": _sqlite}
+def _neo4j(request, tmp_path) -> Callable[[], Store]:
+    return request.getfixturevalue("empty_bolt_server").open_store
+
+
+STORES = {"sqlite": _sqlite, "neo4j": _neo4j}
 
 
 @pytest.fixture(params=sorted(STORES))
 def open_store(request, tmp_path) -> Iterator[Callable[[], Store]]:
     """A function opening the store under test; every opened instance is closed after."""
-    factory = STORES[request.param](tmp_path)
+    factory = STORES[request.param](request, tmp_path)
     opened: list[Store] = []
 
     def open_() -> Store:

@@ -1,0 +1,69 @@
+// The graph model of idgraph on Neo4j 5, and the constraints and indexes it needs.
+// Every statement below is idempotent; the store runs them, each in its own transaction,
+// whenever it opens. tools/lint_cypher.js reads the labels, relationship types and property
+// keys of the model from the lines starting with "// (" and lints every .cypher file
+// against them, so a misspelt name in a query fails `make test`.
+//
+// (:Identifier {ns, key, type, value, profile_id, created_at, request_id})-[:MEMBER_OF]->(:Profile)
+// (:Identifier)-[:LINKED {id, operation, source, request_id, item_index, merge_id, created_at, ended_at, end_reason, ended_request_id}]->(:Identifier)
+// (:Profile {ns, id, recognized, created_at, updated_at, merged_into, parent_id, request_id, attributes})
+// (:Profile)-[:MERGED_INTO {id, ns, request_id, item_index, created_at, undone_at, undone_request_id}]->(:Profile)
+// (:AttributeWrite {ns, profile_id, via_key, name, value, operation, source, request_id, written_at, position})
+// (:Conflict {ns, id, created_at, request_id, item_index, rule, profiles, types, values, keys})
+// (:Request {ns, request_id, digest, created_at, response})
+// (:Sequence {name, next})
+// (:WriteLock {name, writes})
+//
+// key is '<type>:<normalized value>'. An identifier's profile_id and its MEMBER_OF relationship
+// always agree; an identifier in no profile (replaced, retired by a merge) has neither. A
+// profile absorbed by a merge stays as an alias: merged_into names the live survivor, and
+// MERGED_INTO runs from the absorbed profile to the profile that absorbed it at the time.
+// attributes (on Profile) and AttributeWrite.value, Request.response hold JSON text.
+
+CREATE CONSTRAINT identifier_key IF NOT EXISTS
+FOR (i:Identifier) REQUIRE (i.ns, i.key) IS UNIQUE;
+
+CREATE CONSTRAINT profile_id IF NOT EXISTS
+FOR (p:Profile) REQUIRE (p.ns, p.id) IS UNIQUE;
+
+CREATE CONSTRAINT request_id IF NOT EXISTS
+FOR (r:Request) REQUIRE (r.ns, r.request_id) IS UNIQUE;
+
+CREATE CONSTRAINT sequence_name IF NOT EXISTS
+FOR (s:Sequence) REQUIRE s.name IS UNIQUE;
+
+CREATE CONSTRAINT write_lock_name IF NOT EXISTS
+FOR (l:WriteLock) REQUIRE l.name IS UNIQUE;
+
+CREATE INDEX identifier_profile IF NOT EXISTS
+FOR (i:Identifier) ON (i.ns, i.profile_id);
+
+CREATE INDEX profile_merged_into IF NOT EXISTS
+FOR (p:Profile) ON (p.ns, p.merged_into);
+
+CREATE INDEX link_id IF NOT EXISTS
+FOR ()-[l:LINKED]-() ON (l.id);
+
+CREATE INDEX link_source IF NOT EXISTS
+FOR ()-[l:LINKED]-() ON (l.source, l.created_at);
+
+CREATE INDEX merge_id IF NOT EXISTS
+FOR ()-[m:MERGED_INTO]-() ON (m.id);
+
+CREATE INDEX attribute_write_profile IF NOT EXISTS
+FOR (w:AttributeWrite) ON (w.ns, w.profile_id);
+
+CREATE INDEX attribute_write_via IF NOT EXISTS
+FOR (w:AttributeWrite) ON (w.ns, w.via_key);
+
+CREATE INDEX conflict_id IF NOT EXISTS
+FOR (c:Conflict) ON (c.ns, c.id);
+
+// the next free id of each kind, shared by every namespace as on SQLite
+MERGE (s:Sequence {name: 'profile'}) ON CREATE SET s.next = 1;
+MERGE (s:Sequence {name: 'link'}) ON CREATE SET s.next = 1;
+MERGE (s:Sequence {name: 'merge'}) ON CREATE SET s.next = 1;
+MERGE (s:Sequence {name: 'conflict'}) ON CREATE SET s.next = 1;
+
+// every write transaction increments this first: writers take turns, as on SQLite
+MERGE (l:WriteLock {name: 'write'}) ON CREATE SET l.writes = 0;
