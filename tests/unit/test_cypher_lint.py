@@ -1,0 +1,126 @@
+"""tools/lint_cypher.js: Neo4j's own Cypher linter over every .cypher file, against the model
+declared in cypher/schema.cypher and the parameters each file declares."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+LINTER = ROOT / "tools" / "lint_cypher.js"
+NODE_MODULES = ROOT / "tools" / "cypher-lint" / "node_modules"
+
+
+def lint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    node = shutil.which("node")
+    if node is None or not NODE_MODULES.is_dir():
+        pytest.fail("run `make test` (it runs npm ci in tools/cypher-lint)")
+    return subprocess.run(
+        [node, str(LINTER), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_every_cypher_file_of_the_repository_lints_clean():
+    result = lint()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.rstrip().endswith("files, 0 problems")
+
+
+# (file name, text, a problem it must report): all linted in one run of node, which takes ~2 s
+BROKEN = [
+    (
+        "undeclared-parameter",
+        "MATCH (i:Identifier {ns: $nss}) RETURN i.key\n",
+        ":1:26: error: Parameter $nss is not defined.",
+    ),
+    (
+        "exists-function",
+        "MATCH (i:Identifier) WHERE exists(i.key) RETURN i\n",
+        ":1:28: error: The property existence syntax `... exists(variable.property)`",
+    ),
+    (
+        "misspelt-label",
+        "MATCH (i:Identifer) RETURN i\n",
+        ":1:10: warning: Label Identifer is not present in the database.",
+    ),
+    (
+        "misspelt-relationship-type",
+        "MATCH (:Identifier)-[:MEMBER_OFF]->(p:Profile) RETURN p\n",
+        ":1:23: warning: Relationship type MEMBER_OFF is not present in the database.",
+    ),
+    (
+        "misspelt-property",
+        "// params: $ns\nMATCH (i:Identifier {ns: $ns})\nRETURN i.profil_id\n",
+        ":3:10: warning: profil_id is not present in the database.",
+    ),
+    (
+        "misspelt-property-of-a-node-in-a-pattern",
+        "// params: $rows\nUNWIND $rows AS row\n"
+        "MATCH (a:Identifier {key: row.a})-[:MEMBER_OF]->(p:Profile {id: a.profil_id})\n"
+        "RETURN p\n",
+        ":3:67: warning: profil_id is not present in the database.",
+    ),
+    (
+        "declared-parameter-unused",
+        "// Look up identifiers.\n// params: $ns, $rows\nMATCH (i:Identifier {ns: $ns}) RETURN i\n",
+        ":2:17: error: Parameter $rows is declared but never used.",
+    ),
+    (
+        "declared-parameter-without-dollar",
+        "// params: $ns, rows\nMATCH (i:Identifier {ns: $ns}) RETURN i\n",
+        ':1:17: error: Malformed declaration "rows"',
+    ),
+    (
+        "deprecated-function",
+        "MATCH (i:Identifier) RETURN id(i)\n",
+        ":1:29: warning: The query used a deprecated function.",
+    ),
+    (
+        "syntax-error-in-second-statement",
+        "MATCH (i:Identifier) RETURN i;\nMATCH (i:Identifier RETURN i;\n",
+        ":2:21: error: Invalid input 'RETURN'",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def broken_lint(tmp_path_factory) -> tuple[Path, str]:
+    folder = tmp_path_factory.mktemp("broken")
+    for name, text, _ in BROKEN:
+        (folder / f"{name}.cypher").write_text(text, encoding="utf-8")
+    result = lint(*sorted(folder.iterdir()))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{len(BROKEN)} files," in result.stdout, result.stdout
+    return folder, result.stdout
+
+
+@pytest.mark.parametrize(("name", "expected"), [pytest.param(n, e, id=n) for n, _, e in BROKEN])
+def test_a_broken_statement_fails(broken_lint, name, expected):
+    folder, output = broken_lint
+    problem = f"{folder / name}.cypher{expected}"
+    assert any(line.startswith(problem) for line in output.splitlines()), output
+
+
+def test_a_valid_statement_passes(tmp_path):
+    path = tmp_path / "valid.cypher"
+    path.write_text(
+        "// Link identifiers of one batch; row fields are no property keys of the model.\n"
+        "// params: $ns, $rows, $at\n"
+        "UNWIND $rows AS row\n"
+        "MATCH (a:Identifier {ns: $ns, key: row.a})-[:MEMBER_OF]->(p:Profile)\n"
+        "WHERE p.merged_into IS NULL AND a.created_at <= coalesce(row.until, $at)\n"
+        "CREATE (a)-[:LINKED {id: randomUUID(), created_at: datetime(),\n"
+        "  ended_at: datetime() + duration('P1D')}]->(a)\n"
+        "RETURN elementId(a), size(collect(p.id)), range(1, 3)\n",
+        encoding="utf-8",
+    )
+    result = lint(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == "1 files, 0 problems\n"
