@@ -37,11 +37,23 @@ def _neo4j_admin(bolt_server) -> Iterator[Neo4jStore]:
     store.close()
 
 
+@pytest.fixture(scope="session")
+def neo4j_store_emptied(_neo4j_admin) -> Callable[[], Neo4jStore]:
+    """Empties the Bolt server (the schema stays) and answers a store on it; for tests that
+    need a fresh graph more than once (hypothesis examples)."""
+
+    def empty() -> Neo4jStore:
+        _neo4j_admin.run(ERASE_EVERYTHING, write=True)
+        _neo4j_admin.initialize()
+        return _neo4j_admin
+
+    return empty
+
+
 @pytest.fixture
-def empty_bolt_server(bolt_server, _neo4j_admin) -> BoltServer:
+def empty_bolt_server(bolt_server, neo4j_store_emptied) -> BoltServer:
     """The Bolt server with nothing in it but the schema and its seed nodes."""
-    _neo4j_admin.run(ERASE_EVERYTHING, write=True)
-    _neo4j_admin.initialize()
+    neo4j_store_emptied()
     return bolt_server
 
 

@@ -130,6 +130,26 @@ def test_with_an_admin_token_requests_without_it_are_401(start):
     assert "auth: bearer token" in server.log.read_text()
 
 
+def test_served_api_on_neo4j_links_resolves_and_survives_a_restart(start, empty_bolt_server):
+    first = start(**empty_bolt_server.environment())
+    status, body = first.request("POST", "/v1/shop/links", {"items": [ITEM], "request_id": "r1"})
+    assert status == 200 and body["results"][0]["outcome"] == "created"
+    assert first.request("GET", "/healthz") == (200, {"status": "ok", "store": "bolt"})
+    first.stop()
+    again = start(**empty_bolt_server.environment())
+    status, profile = again.request("GET", "/v1/shop/identifiers/email/ann@x.io")
+    assert status == 200 and profile["id"] == body["results"][0]["profile_id"]
+    replay = again.request("POST", "/v1/shop/links", {"items": [ITEM], "request_id": "r1"})
+    assert replay == (200, body)
+
+
+def test_an_unreachable_neo4j_stops_start_up_with_a_clear_message(tmp_path):
+    url = f"bolt://127.0.0.1:{free_port()}"
+    result = run_serve(tmp_path, IDGRAPH_STORE=url, PORT=str(free_port()))
+    assert result.returncode == 2
+    assert f"cannot open Neo4j store {url}" in result.stderr
+
+
 def run_serve(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, "IDGRAPH_STORE": f"sqlite:///{tmp_path / 'x.db'}", **env}
     return subprocess.run(

@@ -27,6 +27,7 @@ from graph.rules import (
     Rules,
 )
 from graph.service import IdentityService, LinkRequest
+from graph.store.base import Store
 from graph.store.sqlite import SqliteStore
 
 NS = "shop"
@@ -70,13 +71,29 @@ def test_committed_profiles_are_components_that_keep_the_rules(
     with tempfile.TemporaryDirectory() as directory:
         store = SqliteStore(Path(directory) / "idgraph.db", synchronous="OFF")
         try:
-            service = IdentityService(store, RuleBook(pinned={NS: rules}))
-            absorbed, mentioned = _link_every_batch(service, batches)
-            _check_committed_graph(service, store, rules, absorbed)
-            for pid in mentioned:  # (5) no profile an answer names was emptied
-                assert service.profile(NS, pid).identifiers, f"profile {pid} is empty"
+            _check_the_rules_hold(store, rules, batches)
         finally:
             store.close()
+
+
+@settings(
+    max_examples=30,  # a Bolt round trip per statement: the SQLite run above goes wider
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(rules=rules_variants, batches=batches)
+def test_the_same_holds_on_the_neo4j_store(
+    neo4j_store_emptied, rules: Rules, batches: list[list[LinkRequest]]
+) -> None:
+    _check_the_rules_hold(neo4j_store_emptied(), rules, batches)
+
+
+def _check_the_rules_hold(store: Store, rules: Rules, batches: list[list[LinkRequest]]) -> None:
+    service = IdentityService(store, RuleBook(pinned={NS: rules}))
+    absorbed, mentioned = _link_every_batch(service, batches)
+    _check_committed_graph(service, store, rules, absorbed)
+    for pid in mentioned:  # (5) no profile an answer names was emptied
+        assert service.profile(NS, pid).identifiers, f"profile {pid} is empty"
 
 
 def _link_every_batch(
@@ -99,7 +116,7 @@ def _link_every_batch(
 
 
 def _check_committed_graph(
-    service: IdentityService, store: SqliteStore, rules: Rules, absorbed: set[int]
+    service: IdentityService, store: Store, rules: Rules, absorbed: set[int]
 ) -> None:
     profiles: dict[int, set[str]] = defaultdict(set)
     types: dict[str, str] = {}
