@@ -13,13 +13,18 @@ anonymous profiles, 10% items refused as conflicts. It is ingested
 - HTTP: POST /v1/{ns}/links to the real server (``idgraph serve``, a fresh store) from one
   client, and from ``--http-clients`` concurrent clients when that is more than one.
 
+With ``--store neo4j://host:7687`` (credentials from NEO4J_USER, NEO4J_PASSWORD,
+NEO4J_DATABASE) the service layer and HTTP runs go to that server instead, each into a
+namespace of its own named after the time (nothing there is erased); there is no raw
+baseline, so no ratios and no targets.
+
 A link is counted per item as its identifiers minus one (the anchor joined to each other),
 whatever the outcome: conflicts count too. Every rate is also given as a ratio to the raw
 rate. Memory is the RSS of the process doing the work: this one for the service layer, the
 gunicorn worker for HTTP; VmRSS after the first 10% of identifiers and at the end, VmHWM peak.
 
     python benchmarks/ingest.py [--identifiers N] [--batch N] [--seed N] [--http-clients N]
-                                [--json PATH] [--quick] [--profile PATH]
+                                [--json PATH] [--quick] [--profile PATH] [--store URL]
 """
 
 from __future__ import annotations
@@ -59,10 +64,13 @@ from workload import (
     write_json,
 )
 
+from app.settings import Settings
 from graph.model import utc_now
 from graph.service import IdentityService
+from graph.store import open_store
 from graph.store.sqlite import SqliteStore, SqliteTx
 
+RAW = "raw executemany"
 SERVICE_TARGET = 1 / 3  # service layer, as a share of the raw rate
 HTTP_TARGET = 1 / 2  # HTTP, as a share of the service-layer rate
 OUTCOMES = ("created", "linked", "merged", "moved", "noop", "conflict")
@@ -78,7 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             profile_service(workload, Path(directory), args.profile)
             return 0
-        runs = run_all(workload, Path(directory), args.http_clients)
+        if args.store:
+            runs = run_on_server(workload, Path(directory), args.http_clients, args.store)
+        else:
+            runs = run_all(workload, Path(directory), args.http_clients)
     print()
     print(report(runs))
     if args.json:
@@ -106,7 +117,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="PATH",
         help="only ingest through the service layer under cProfile; write the stats to PATH",
     )
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help="a Neo4j server (neo4j://host:7687) instead of fresh SQLite files",
+    )
     args = parser.parse_args(argv)
+    if args.store and args.store.startswith("sqlite:"):
+        parser.error("--store is for a Neo4j server; SQLite runs use fresh files by default")
+    if args.store and args.profile:
+        parser.error("--profile runs on SQLite only")
     if args.identifiers is None:
         args.identifiers = 5_000 if args.quick else 200_000
     if args.batch is None:
@@ -135,6 +155,33 @@ def run_all(workload: Workload, directory: Path, http_clients: int) -> list[Inge
     return runs
 
 
+def run_on_server(
+    workload: Workload, directory: Path, http_clients: int, url: str
+) -> list[IngestRun]:
+    """The service layer and HTTP runs on a Neo4j server, each in a namespace of its own."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    store = open_store(url, **Settings.from_env().store_options)
+    try:
+        print(f"service layer on {url} ...", file=sys.stderr, flush=True)
+        reset_peak_memory()
+        runs = [
+            ingest_in_process(
+                IdentityService(store),
+                workload,
+                progress=progress_printer("service", workload),
+                namespace=f"bench-{stamp}-service",
+            )
+        ]
+    finally:
+        store.close()
+    bodies = [(batch, batch.body()) for batch in workload.batches()]
+    for clients in sorted({1, http_clients}):
+        print(f"HTTP, {clients} client(s) on {url} ...", file=sys.stderr, flush=True)
+        namespace = f"bench-{stamp}-http-{clients}"
+        runs.append(run_http(workload, bodies, clients, directory, url, namespace))
+    return runs
+
+
 # --- raw: the machine's limit ------------------------------------------------------------------
 
 
@@ -143,7 +190,7 @@ def run_raw(workload: Workload, directory: Path) -> IngestRun:
     sum of the transactions (BEGIN to COMMIT); building the rows is not counted."""
     path = directory / "raw.db"
     store = SqliteStore(path)  # the same file set-up, PRAGMAs and write lock as the service's
-    run = IngestRun("raw executemany")
+    run = IngestRun(RAW)
     reset_peak_memory()
     try:
         for pairs in chunks(workload.anonymous_pairs(), workload.batch_size):
@@ -249,15 +296,20 @@ def profile_service(workload: Workload, directory: Path, output: str) -> None:
 
 
 def run_http(
-    workload: Workload, bodies: list[tuple[Batch, bytes]], clients: int, directory: Path
+    workload: Workload,
+    bodies: list[tuple[Batch, bytes]],
+    clients: int,
+    directory: Path,
+    url: str | None = None,
+    namespace: str = NAMESPACE,
 ) -> IngestRun:
     """POST every batch to a fresh server from ``clients`` threads, each on its own keep-alive
     connection. ``seconds`` is wall-clock time from the first request to the last answer;
-    memory is the gunicorn worker's."""
+    memory is the gunicorn worker's. The server's store is a fresh file, or ``url``."""
     label = f"HTTP, {clients} client{'s' if clients > 1 else ''}"
     run = IngestRun(label)
     store, log = directory / f"http-{clients}.db", directory / f"server-{clients}.log"
-    with Server(store, log) as server:
+    with Server(url or store, log) as server:
         tenth = workload.identifiers / 10
         printer = progress_printer(label, workload)
 
@@ -269,12 +321,15 @@ def run_http(
         feed = Feed(bodies, run, after_batch)
         started = time.perf_counter()
         with ThreadPoolExecutor(clients) as pool:
-            for future in [pool.submit(post_batches, feed, server.port) for _ in range(clients)]:
+            posting = [
+                pool.submit(post_batches, feed, server.port, namespace) for _ in range(clients)
+            ]
+            for future in posting:
                 future.result()
         run.seconds = time.perf_counter() - started
         run.rss_end_kb = server.worker_memory_kb()
         run.peak_rss_kb = server.worker_memory_kb("VmHWM")
-        run.wal_end_bytes = wal_size(store)
+        run.wal_end_bytes = None if url else wal_size(store)
     return run
 
 
@@ -302,10 +357,10 @@ class Feed:
             self._after_batch(batch)
 
 
-def post_batches(feed: Feed, port: int) -> None:
+def post_batches(feed: Feed, port: int, namespace: str = NAMESPACE) -> None:
     """One client: post batches until the feed runs dry."""
     connection = Connection(port)
-    path = f"/v1/{NAMESPACE}/links"
+    path = f"/v1/{namespace}/links"
     try:
         while (work := feed.next()) is not None:
             batch, body = work
@@ -324,13 +379,23 @@ def post_batches(feed: Feed, port: int) -> None:
 
 
 def report(runs: list[IngestRun]) -> str:
-    return "\n\n".join(
-        [throughput_table(runs), growth_table(runs), outcome_table(runs), targets_table(runs)]
-    )
+    tables = [throughput_table(runs), growth_table(runs), outcome_table(runs)]
+    if raw_rate(runs):
+        tables.append(targets_table(runs))
+    return "\n\n".join(tables)
+
+
+def raw_rate(runs: list[IngestRun]) -> float | None:
+    """The raw baseline's links/s; None on a Neo4j server, where there is none."""
+    return runs[0].links_per_second if runs[0].path == RAW else None
+
+
+def ratio(run: IngestRun, raw: float | None) -> float | None:
+    return None if raw is None else round(run.links_per_second / raw, 3)
 
 
 def throughput_table(runs: list[IngestRun]) -> str:
-    raw = runs[0].links_per_second
+    raw = raw_rate(runs)
     rows = [
         [
             run.path,
@@ -338,7 +403,7 @@ def throughput_table(runs: list[IngestRun]) -> str:
             f"{run.links:,}",
             f"{run.seconds:.1f}",
             f"{run.links_per_second:,.0f}",
-            f"{run.links_per_second / raw:.2f}",
+            "-" if raw is None else f"{run.links_per_second / raw:.2f}",
             f"{run.batch_ms(50):.1f}",
             f"{run.batch_ms(99):.1f}",
         ]
@@ -412,7 +477,7 @@ def megabytes(kb: int | None) -> str:
 def as_document(
     runs: list[IngestRun], workload: Workload, info: dict[str, Any], args: argparse.Namespace
 ) -> dict[str, Any]:
-    raw = runs[0].links_per_second
+    raw = raw_rate(runs)
     return {
         "benchmark": "ingest",
         "machine": info,
@@ -423,10 +488,9 @@ def as_document(
             "http_clients": args.http_clients,
             "link": "per item: identifiers - 1, whatever the outcome",
         },
-        "runs": [
-            {**run.summary(), "ratio_to_raw": round(run.links_per_second / raw, 3)} for run in runs
-        ],
-        "targets": targets(runs),
+        "runs": [{**run.summary(), "ratio_to_raw": ratio(run, raw)} for run in runs],
+        "targets": targets(runs) if raw else [],
+        "store": args.store or "sqlite (fresh files)",
     }
 
 

@@ -395,6 +395,7 @@ def ingest_in_process(
     *,
     profiler: cProfile.Profile | None = None,
     progress: Callable[[Batch], None] | None = None,
+    namespace: str = NAMESPACE,
 ) -> IngestRun:
     """Ingest the workload through IdentityService.link, batch by batch. ``seconds`` is the
     sum of the link() calls: building the workload is not counted, normalization is.
@@ -406,7 +407,7 @@ def ingest_in_process(
         started = time.perf_counter()
         if profiler is not None:
             profiler.enable()
-        result = service.link(NAMESPACE, requests, source=SOURCE, request_id=batch.request_id)
+        result = service.link(namespace, requests, source=SOURCE, request_id=batch.request_id)
         if profiler is not None:
             profiler.disable()
         elapsed = time.perf_counter() - started
@@ -534,10 +535,11 @@ def free_port() -> int:
 
 class Server:
     """``idgraph serve`` (gunicorn: a master and ``IDGRAPH_WORKERS`` worker processes, 2 by
-    default) in a subprocess, on a free loopback port, over the given store file. A context
-    manager; ready once /healthz answers and every worker logged that it is ready."""
+    default) in a subprocess, on a free loopback port, over the given store file (or store
+    URL: a Neo4j server, with NEO4J_* taken from this environment). A context manager; ready
+    once /healthz answers and every worker logged that it is ready."""
 
-    def __init__(self, store: Path, log: Path) -> None:
+    def __init__(self, store: Path | str, log: Path) -> None:
         self.port = free_port()
         self._store = store
         self._log = log
@@ -546,7 +548,11 @@ class Server:
     def __enter__(self) -> Server:
         environment = {
             **os.environ,
-            "IDGRAPH_STORE": f"sqlite:///{self._store.resolve()}",
+            "IDGRAPH_STORE": (
+                self._store
+                if isinstance(self._store, str)
+                else f"sqlite:///{self._store.resolve()}"
+            ),
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
             "IDGRAPH_LOG_LEVEL": "info",  # boot lines only: gunicorn's access log is off

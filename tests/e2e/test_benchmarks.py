@@ -6,6 +6,7 @@ What is asserted is behaviour: the ingest workload knows which outcome each item
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,13 +18,14 @@ pytestmark = pytest.mark.e2e
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
 
 
-def run_quick(script: str, tmp_path: Path) -> dict:
+def run_quick(script: str, tmp_path: Path, *options: str, env: dict | None = None) -> dict:
     output = tmp_path / f"{script}.json"
     result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / script), "--quick", "--json", str(output)],
+        [sys.executable, str(BENCHMARKS / script), "--quick", "--json", str(output), *options],
         capture_output=True,
         text=True,
         timeout=300,
+        env=env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(output.read_text())
@@ -38,6 +40,20 @@ def test_ingest_workload_gets_the_intended_outcome_on_every_path(tmp_path):
         assert run["unexpected_outcomes"] == 0, name
         assert {"created", "linked", "merged", "conflict"} <= set(run["outcomes"]), name
         assert run["links_per_second"] > 0
+
+
+def test_ingest_on_a_neo4j_server_gets_the_same_outcomes(tmp_path, empty_bolt_server):
+    environment = {**os.environ, **empty_bolt_server.environment()}
+    url = environment.pop("IDGRAPH_STORE")
+    figures = run_quick(
+        "ingest.py", tmp_path, "--identifiers", "1500", "--store", url, env=environment
+    )
+    paths = {run["path"]: run for run in figures["runs"]}
+    assert set(paths) == {"service layer", "HTTP, 1 client"} and figures["targets"] == []
+    assert paths["service layer"]["outcomes"] == paths["HTTP, 1 client"]["outcomes"]
+    for run in paths.values():
+        assert run["unexpected_outcomes"] == 0 and run["ratio_to_raw"] is None
+        assert {"created", "linked", "merged", "conflict"} <= set(run["outcomes"])
 
 
 def test_resolve_answers_every_lookup_in_process_and_over_http(tmp_path):
