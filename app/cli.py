@@ -102,3 +102,9 @@ class _Server(BaseApplication):
         from app import create_app
 
         return create_app(self._settings)
+
+
+from app.migrate import export, migrate  # noqa: E402
+
+main.add_command(migrate)
+main.add_command(export)

@@ -13,6 +13,7 @@
 // (:Request {ns, request_id, digest, created_at, response})
 // (:Sequence {name, next})
 // (:WriteLock {name, writes})
+// (:Migration {source, table, after})
 //
 // key is '<type>:<normalized value>'. An identifier's profile_id and its MEMBER_OF relationship
 // always agree; an identifier in no profile (replaced, retired by a merge) has neither. A
@@ -46,6 +47,9 @@ FOR ()-[l:LINKED]-() ON (l.id);
 
 CREATE INDEX link_source IF NOT EXISTS
 FOR ()-[l:LINKED]-() ON (l.source, l.created_at);
+
+CREATE INDEX link_ended IF NOT EXISTS
+FOR ()-[l:LINKED]-() ON (l.ended_at);
 
 CREATE INDEX merge_id IF NOT EXISTS
 FOR ()-[m:MERGED_INTO]-() ON (m.id);

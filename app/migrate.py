@@ -1,0 +1,245 @@
+"""``idgraph migrate`` (SQLite to Neo4j, resumable, verified) and ``idgraph export``.
+
+The modules doing the work (and the driver, networkx, tqdm) are imported when a command runs:
+every other ``idgraph`` command starts without them.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from app.settings import Settings, SettingsError
+from graph.errors import IdgraphError
+from graph.store import NEO4J_SCHEMES, open_store
+
+if TYPE_CHECKING:
+    from graph.migrate import Progress
+    from graph.migrate_verify import Verification
+    from graph.store.neo4j import Neo4jStore
+
+_SQLITE = "sqlite:///"
+_LISTED = 50  # differences printed; the rest are counted
+
+
+@click.command()
+@click.option(
+    "--to",
+    "target_url",
+    required=True,
+    metavar="URL",
+    help="The Neo4j 5 server: neo4j://host:7687 or bolt://host:7687; NEO4J_USER, "
+    "NEO4J_PASSWORD and NEO4J_DATABASE apply.",
+)
+@click.option(
+    "--from",
+    "source_url",
+    metavar="URL",
+    help="The SQLite store: sqlite:///path.db (default: IDGRAPH_STORE).",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=5000,
+    show_default=True,
+    help="Rows per transaction.",
+)
+@click.option("--verify-only", is_flag=True, help="Compare the copy with its source; copy nothing.")
+@click.option(
+    "--sample",
+    type=click.IntRange(min=0),
+    default=100,
+    show_default=True,
+    help="Random profiles per namespace compared view by view (the largest is added).",
+)
+def migrate(
+    target_url: str, source_url: str | None, batch: int, verify_only: bool, sample: int
+) -> None:
+    """Copy an embedded SQLite store into Neo4j, then verify the copy.
+
+    Everything is copied: profiles and their aliases, identifiers, links (ended ones too),
+    merges, attribute writes, conflicts, applied requests and the id sequences, so idgraph
+    goes on where it stopped with IDGRAPH_STORE pointing at Neo4j. Stop every writer of the
+    SQLite store first. An interrupted migration resumes where it stopped when run again with
+    the same --from. Verification compares counts of each kind per namespace and a sample of
+    profiles on both sides; it exits 1, listing the differences, if they differ.
+    """
+    from graph.migrate_verify import verify
+    from graph.store.neo4j import Neo4jStore
+
+    with _cli_errors():
+        settings = Settings.from_env()
+        source = _sqlite_path(source_url or settings.store)
+        if target_url.split("://", 1)[0] not in NEO4J_SCHEMES:
+            raise click.UsageError(f"--to {target_url!r}: expected neo4j://host:7687")
+        target = Neo4jStore(target_url, **settings.store_options)
+        try:
+            if not verify_only:
+                _copy(source, target, batch)
+            click.echo(f"verifying {target_url} against {source} ...", err=True)
+            result = verify(source, target, sample=sample)
+        finally:
+            target.close()
+    _report(result)
+    sys.exit(0 if result.ok else 1)
+
+
+def _sqlite_path(url: str) -> Path:
+    if not url.startswith(_SQLITE) or len(url) == len(_SQLITE):
+        raise click.UsageError(
+            f"cannot migrate from {url!r}: --from (or IDGRAPH_STORE) must be sqlite:///path.db"
+        )
+    return Path(url[len(_SQLITE) :])
+
+
+def _copy(source: Path, target: Neo4jStore, batch: int) -> None:
+    """Copy with progress bars; a copy that stops midway says how to resume it."""
+    from graph.migrate import TargetNotEmpty
+    from graph.migrate import migrate as copy_store
+
+    bars = _ProgressBars()
+    try:
+        copy_store(source, target, batch=batch, progress=bars)
+    except TargetNotEmpty:
+        raise
+    except (KeyboardInterrupt, IdgraphError) as error:
+        bars.close()
+        if isinstance(error, IdgraphError):
+            click.echo(f"idgraph: {error}", err=True)
+        click.echo("the copy stopped: run the same command again to resume", err=True)
+        sys.exit(130 if isinstance(error, KeyboardInterrupt) else 2)
+    bars.close()
+
+
+class _ProgressBars:
+    """One tqdm bar per table, on stderr, starting where a resumed table stands."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None  # a tqdm bar
+        self.table: str | None = None
+
+    def __call__(self, progress: Progress) -> None:
+        from tqdm import tqdm
+
+        if progress.table != self.table:
+            self.close()
+            self.table = progress.table
+            self.bar = tqdm(
+                desc=f"{progress.table:<16}",
+                total=progress.total,
+                initial=progress.done,
+                unit=" rows",
+                file=sys.stderr,
+                dynamic_ncols=True,
+            )
+            return
+        self.bar.total = progress.total
+        self.bar.update(progress.done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _report(result: Verification) -> None:
+    rows = [("namespace", "kind", "SQLite", "Neo4j", "")] + [
+        (c.namespace, c.kind, str(c.sqlite), str(c.neo4j), "" if c.sqlite == c.neo4j else "<>")
+        for c in result.counts
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for ns, kind, a, b, mark in rows:
+        line = f"{ns:<{widths[0]}}  {kind:<{widths[1]}}  {a:>{widths[2]}}  {b:>{widths[3]}}"
+        click.echo(f"{line}  {mark}".rstrip())
+    click.echo(f"profiles compared view by view: {result.sampled}")
+    if result.ok:
+        click.echo("verified: the copy matches its source")
+        return
+    click.echo(f"{len(result.differences)} differences:")
+    for difference in result.differences[:_LISTED]:
+        click.echo(f"  {difference}")
+    if len(result.differences) > _LISTED:
+        click.echo(f"  ... and {len(result.differences) - _LISTED} more")
+
+
+@click.command()
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["graphml", "csv"]),
+    required=True,
+    help="graphml: one file; csv: a folder for neo4j-admin.",
+)
+@click.option(
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    required=True,
+    help="A namespace to export; repeat for several.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The GraphML file, or the folder the CSV files are written into.",
+)
+def export(format_: str, namespaces: tuple[str, ...], out: Path) -> None:
+    """Export identifiers and links of the configured store (IDGRAPH_STORE, SQLite or Neo4j).
+
+    \b
+    --format graphml: one GraphML file. Nodes are identifiers (ns, key, type, value,
+      profile_id; none for an identifier in no profile), edges are links with their
+      provenance (id, operation, source, request_id, item_index, merge_id, created_at),
+      ended links too, with ended_at, end_reason and ended_request_id.
+    --format csv: a folder of files with neo4j-admin headers; node ids are <ns>/<key>
+      (identifiers) and <ns>/<id> (profiles), unique across namespaces:
+      identifiers.csv  one row per identifier (label Identifier)
+      profiles.csv     one row per live profile holding identifiers: recognized, times,
+                       attributes as JSON {name: value}, aliases (label Profile)
+      member_of.csv    identifier -> its profile (type MEMBER_OF)
+      links.csv        identifier -> identifier, every link with its provenance, ended
+                       ones too (type LINKED)
+      Import them with: neo4j-admin database import full --nodes=identifiers.csv
+      --nodes=profiles.csv --relationships=member_of.csv --relationships=links.csv <db>
+    """
+    from app.blueprint import check_namespace
+    from graph.export import export_csv, export_graphml
+
+    with _cli_errors():
+        for ns in namespaces:  # a valid one holds no '/': node ids stay unique
+            check_namespace(ns, "--namespace")
+        settings = Settings.from_env()
+        store = open_store(settings.store, **settings.store_options)
+        try:
+            if format_ == "graphml":
+                written = export_graphml(store, namespaces, out)
+                summary = f"{written['nodes']} identifiers, {written['edges']} links"
+            else:
+                written = export_csv(store, namespaces, out)
+                summary = ", ".join(f"{name}: {rows} rows" for name, rows in written.items())
+        finally:
+            store.close()
+    click.echo(f"wrote {out}: {summary}")
+    if format_ == "csv":
+        click.echo(_import_command(out))
+
+
+def _import_command(folder: Path) -> str:
+    nodes = [f"--nodes={folder / name}" for name in ("identifiers.csv", "profiles.csv")]
+    links = [f"--relationships={folder / name}" for name in ("member_of.csv", "links.csv")]
+    return f"import with: neo4j-admin database import full {' '.join(nodes + links)} <database>"
+
+
+@contextmanager
+def _cli_errors() -> Iterator[None]:
+    """A configuration or store problem is one line on stderr and exit status 2."""
+    try:
+        yield
+    except (SettingsError, IdgraphError) as error:
+        click.echo(f"idgraph: {error}", err=True)
+        sys.exit(2)
