@@ -108,3 +108,8 @@ from app.migrate import export, migrate  # noqa: E402
 
 main.add_command(migrate)
 main.add_command(export)
+
+
+from app.analytics import cypher  # noqa: E402
+
+main.add_command(cypher)

@@ -102,7 +102,10 @@ class Neo4jStore:
         password: str | None = None,
         database: str | None = None,
         cypher_dir: Path | None = None,
+        initialize: bool = True,
     ) -> None:
+        """Connect, and unless ``initialize`` is false (a reader without schema rights, as
+        `idgraph cypher` may be) create the constraints, indexes and seed nodes."""
         parts = urlsplit(uri)
         if parts.scheme not in NEO4J_SCHEMES or not parts.hostname:
             raise StoreError(
@@ -117,7 +120,8 @@ class Neo4jStore:
         try:
             self.driver = neo4j.GraphDatabase.driver(uri, auth=auth)
             self.driver.verify_connectivity()
-            self.initialize()
+            if initialize:
+                self.initialize()
         except (Neo4jError, DriverError, OSError) as error:
             self.close()
             raise StoreError(f"cannot open Neo4j store {uri}: {error}") from error
