@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CYPHER_LINT := tools/cypher-lint
 NPM_STAMP := $(CYPHER_LINT)/node_modules/.installed
 
-.PHONY: run test lint cypher-lint format bench clean
+.PHONY: run test lint cypher-lint neo4j-test format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ lint: $(STAMP)
 # every cypher/**/*.cypher against the model and the parameters each file declares
 cypher-lint: $(NPM_STAMP)
 	node tools/lint_cypher.js
+
+# The contract, API and analytics suites against a real Neo4j 5 (neo4j-parametrized tests
+# only). It ERASES the database it is given; `docker compose up neo4j` starts a local one:
+#   NEO4J_URI=neo4j://localhost:7687 NEO4J_PASSWORD=idgraph-dev-password make neo4j-test
+neo4j-test: $(STAMP)
+	@test -n "$(NEO4J_URI)" || { echo "make neo4j-test: set NEO4J_URI (and NEO4J_PASSWORD) to a Neo4j 5 server whose database may be erased" >&2; exit 2; }
+	$(BIN)/python -m pytest tests/contract tests/api tests/e2e/test_analytics.py -k "neo4j or test_analytics"
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix app graph tests benchmarks
