@@ -22,7 +22,7 @@ import click
 
 from app.settings import Settings, SettingsError
 from graph.errors import IdgraphError, StoreError
-from graph.store import NEO4J_SCHEMES
+from graph.store import is_neo4j_url
 from graph.store.cypher_files import CYPHER_DIR, Statement
 
 ANALYTICS_DIR = CYPHER_DIR / "analytics"
@@ -104,7 +104,7 @@ def check_read_only(statement: Statement) -> None:
 
 
 def require_neo4j(settings: Settings) -> None:
-    if settings.store.split("://", 1)[0] not in NEO4J_SCHEMES:
+    if not is_neo4j_url(settings.store):
         raise QueryRefused(
             f"idgraph cypher needs a Neo4j store, and IDGRAPH_STORE is {settings.store!r}: "
             "set IDGRAPH_STORE=neo4j://host:7687 (and NEO4J_USER, NEO4J_PASSWORD)"
@@ -221,7 +221,6 @@ def cypher(query: str, pairs: tuple[str, ...], output: str) -> None:
     """
     try:
         settings = Settings.from_env()
-        require_neo4j(settings)
         rows = run_query(settings, find_query(query), parse_parameters(pairs))
     except (SettingsError, QueryRefused) as error:
         click.echo(f"idgraph: {error}", err=True)

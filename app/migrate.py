@@ -16,7 +16,7 @@ import click
 
 from app.settings import Settings, SettingsError
 from graph.errors import IdgraphError
-from graph.store import NEO4J_SCHEMES, open_store
+from graph.store import is_neo4j_url, open_store
 
 if TYPE_CHECKING:
     from graph.migrate import Progress
@@ -75,7 +75,7 @@ def migrate(
     with _cli_errors():
         settings = Settings.from_env()
         source = _sqlite_path(source_url or settings.store)
-        if target_url.split("://", 1)[0] not in NEO4J_SCHEMES:
+        if not is_neo4j_url(target_url):
             raise click.UsageError(f"--to {target_url!r}: expected neo4j://host:7687")
         target = Neo4jStore(target_url, **settings.store_options)
         try:

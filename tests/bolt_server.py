@@ -65,7 +65,7 @@ class ArcadeDb:
         self.package = Path(arcadedb_embedded.__file__).parent
         self.directory = directory
         self.password = secrets.token_hex(12)
-        self.port = _free_port()
+        self.port = free_port()
         self.log = directory / "arcadedb.out"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -76,7 +76,7 @@ class ArcadeDb:
             "arcadedb.bolt.host": "127.0.0.1",
             "arcadedb.bolt.port": self.port,
             "arcadedb.server.httpIncomingHost": "127.0.0.1",
-            "arcadedb.server.httpIncomingPort": _free_port(),
+            "arcadedb.server.httpIncomingPort": free_port(),
             "arcadedb.server.rootPath": self.directory,
             "arcadedb.server.rootPassword": self.password,
             "arcadedb.server.defaultDatabases": f"{self.DATABASE}[root]",
@@ -119,7 +119,7 @@ class ArcadeDb:
             self.process.wait()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

@@ -10,6 +10,10 @@ from graph.store.base import Store
 NEO4J_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
 
 
+def is_neo4j_url(url: str) -> bool:
+    return url.split("://", 1)[0] in NEO4J_SCHEMES
+
+
 def open_store(url: str, **neo4j_options: Any) -> Store:
     """Open the store an ``IDGRAPH_STORE`` URL names; ``neo4j_options`` (user, password,
     database) apply to a Neo4j URL only."""
@@ -17,7 +21,7 @@ def open_store(url: str, **neo4j_options: Any) -> Store:
         from graph.store.sqlite import SqliteStore
 
         return SqliteStore.from_url(url)
-    if url.split("://", 1)[0] in NEO4J_SCHEMES:
+    if is_neo4j_url(url):
         from graph.store.neo4j import Neo4jStore
 
         return Neo4jStore.from_url(url, **neo4j_options)

@@ -76,6 +76,22 @@ class WriteTx(ReadTx, Protocol):
         """Keep a request's response for idempotent replay."""
 
 
+def departed_from(
+    members: Iterable[str], linked_departed: Callable[[list[str]], Iterable[str]]
+) -> list[str]:
+    """Keys of the identifiers that left a profile (replaced, retired by a merge) and are
+    linked to its members, through chains: a replaced email linked to a replaced phone, ...
+    ``linked_departed(keys)`` is the store's query for one step; one call per step."""
+    seen = set(members)
+    departed: list[str] = []
+    frontier = list(seen)
+    while frontier:
+        frontier = [key for key in dict.fromkeys(linked_departed(frontier)) if key not in seen]
+        seen.update(frontier)
+        departed += frontier
+    return departed
+
+
 class Store(Protocol):
     url: str
 

@@ -46,6 +46,7 @@ from graph.model import (
     utc_now,
 )
 from graph.store import NEO4J_SCHEMES
+from graph.store.base import departed_from
 from graph.store.cypher_files import CYPHER_DIR, Statement, load_statements, split_script
 
 T = TypeVar("T")
@@ -360,12 +361,9 @@ class Neo4jTx:
         ns = namespace
         ids = [row["id"] for row in self.run("purge_scope", ns=ns, id=profile_id)]
         members = [row["key"] for row in self.run("members", ns=ns, ids=[profile_id])]
-        departed: list[str] = []
-        frontier = members
-        while frontier:  # through chains: a replaced email linked to a replaced phone, ...
-            found = [row["key"] for row in self.run("departed", ns=ns, keys=frontier)]
-            frontier = [key for key in found if key not in departed]
-            departed += frontier
+        departed = departed_from(
+            members, lambda keys: [row["key"] for row in self.run("departed", ns=ns, keys=keys)]
+        )
         keys = members + departed
         self.run("purge_attribute_writes", ns=ns, keys=keys, ids=ids)
         self.run("purge_conflicts", ns=ns, keys=keys)

@@ -22,6 +22,7 @@ from graph.model import (
     StoredRequest,
     utc_now,
 )
+from graph.store.base import departed_from
 
 
 def _dump(value: Any) -> str:
@@ -353,12 +354,9 @@ class SqliteTx:
         ns = namespace
         ids = [pid for (pid,) in self._all(_PROFILE_AND_ALIASES, ns, profile_id, profile_id)]
         members = [key for (key,) in self._all(_MEMBERS, ns, profile_id)]
-        departed: list[str] = []
-        frontier = members
-        while frontier:  # through chains: a replaced email linked to a replaced phone, ...
-            frontier = [key for (key,) in self._all(_DEPARTED, ns, _dump(frontier))]
-            frontier = [key for key in frontier if key not in departed]
-            departed += frontier
+        departed = departed_from(
+            members, lambda keys: [key for (key,) in self._all(_DEPARTED, ns, _dump(keys))]
+        )
         erase = {"ns": ns, "ids": _dump(ids), "keys": _dump(members + departed)}
         for statement in _PURGE:
             self.connection.execute(statement, erase)

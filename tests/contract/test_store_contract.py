@@ -214,3 +214,21 @@ def test_data_survives_closing_and_reopening(open_store):
     again = open_store()
     view = profile(again, NS, "uuid:u1")
     assert members(view) == {"email:a@x.io", "uuid:u1"} and view.attributes == {"city": "Oslo"}
+
+
+def test_purge_erases_identifiers_that_left_the_profile_by_a_replacement(store):
+    """A replaced email is in no profile, but it was the person's: a purge erases it too,
+    with its ended link, and leaves other people alone."""
+    rules = Rules(on_conflict={"email": "replace", "phone": "replace"})
+    write(store, item("customId:c1", "email:old@x.io", "phone:+4791234567"), rules=rules)
+    write(store, item("customId:c1", "email:new@x.io"), rules=rules)
+    write(store, item("customId:c1", "phone:+4798765432"), rules=rules)
+    write(store, item("customId:c2", "email:other@x.io"), rules=rules)
+    assert profile(store, NS, "email:old@x.io") is None  # replaced: stops resolving
+    pid = profile(store, NS, "customId:c1").id
+    erased = store.write(lambda tx: tx.purge_profile(NS, pid))
+    assert erased == 5
+    assert {key for key, *_ in store.iter_identifiers(NS)} == {"customId:c2", "email:other@x.io"}
+    assert [(link["a_key"], link["b_key"]) for link in store.iter_links(NS)] == [
+        ("customId:c2", "email:other@x.io")
+    ]
