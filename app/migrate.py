@@ -63,7 +63,8 @@ def migrate(
     """Copy an embedded SQLite store into Neo4j, then verify the copy.
 
     Everything is copied: profiles and their aliases, identifiers, links (ended ones too),
-    merges, attribute writes, conflicts, applied requests and the id sequences, so idgraph
+    merges, attribute writes, conflicts, applied requests, the history time travel reads
+    (placements, attribute versions), bans and the id sequences, so idgraph
     goes on where it stopped with IDGRAPH_STORE pointing at Neo4j. Stop every writer of the
     SQLite store first. An interrupted migration resumes where it stopped when run again with
     the same --from. Verification compares counts of each kind per namespace and a sample of

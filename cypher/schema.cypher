@@ -7,8 +7,11 @@
 // (:Identifier {ns, key, type, value, profile_id, created_at, request_id})-[:MEMBER_OF]->(:Profile)
 // (:Identifier)-[:LINKED {id, operation, source, request_id, item_index, merge_id, created_at, ended_at, end_reason, ended_request_id}]->(:Identifier)
 // (:Profile {ns, id, recognized, created_at, updated_at, merged_into, parent_id, request_id, attributes})
-// (:Profile)-[:MERGED_INTO {id, ns, request_id, item_index, created_at, undone_at, undone_request_id}]->(:Profile)
+// (:Profile)-[:MERGED_INTO {id, ns, request_id, item_index, created_at, survivor_key, absorbed_key, undone_at, undone_request_id}]->(:Profile)
 // (:AttributeWrite {ns, profile_id, via_key, name, value, operation, source, request_id, written_at, position})
+// (:Placement {ns, key, at, profile_id, request_id})
+// (:AttributeVersion {ns, profile_id, at, attributes, request_id})
+// (:Ban {ns, id, a_key, b_key, b_type, reason, created_by, created_at, request_id, link_id})
 // (:Conflict {ns, id, created_at, request_id, item_index, rule, profiles, types, values, keys})
 // (:Request {ns, request_id, digest, created_at, response})
 // (:Sequence {name, next})
@@ -18,8 +21,15 @@
 // key is '<type>:<normalized value>'. An identifier's profile_id and its MEMBER_OF relationship
 // always agree; an identifier in no profile (replaced, retired by a merge) has neither. A
 // profile absorbed by a merge stays as an alias: merged_into names the live survivor, and
-// MERGED_INTO runs from the absorbed profile to the profile that absorbed it at the time.
-// attributes (on Profile) and AttributeWrite.value, Request.response hold JSON text.
+// MERGED_INTO runs from the absorbed profile to the profile that absorbed it at the time;
+// survivor_key and absorbed_key name an identifier of each side it joined, and an undone
+// merge keeps its relationship, with undone_at set.
+// The history that time travel reads: a Placement puts an identifier in a profile (none when
+// profile_id is null) from the instant at on, an AttributeVersion holds a profile's attribute
+// values from at on. A Ban forbids linking a_key with b_key, or with every identifier of
+// type b_type.
+// attributes (on Profile and AttributeVersion), AttributeWrite.value and Request.response
+// hold JSON text.
 
 CREATE CONSTRAINT identifier_key IF NOT EXISTS
 FOR (i:Identifier) REQUIRE (i.ns, i.key) IS UNIQUE;
@@ -36,6 +46,15 @@ FOR (s:Sequence) REQUIRE s.name IS UNIQUE;
 CREATE CONSTRAINT write_lock_name IF NOT EXISTS
 FOR (l:WriteLock) REQUIRE l.name IS UNIQUE;
 
+CREATE CONSTRAINT placement_at IF NOT EXISTS
+FOR (p:Placement) REQUIRE (p.ns, p.key, p.at) IS UNIQUE;
+
+CREATE CONSTRAINT attribute_version_at IF NOT EXISTS
+FOR (v:AttributeVersion) REQUIRE (v.ns, v.profile_id, v.at) IS UNIQUE;
+
+CREATE CONSTRAINT ban_id IF NOT EXISTS
+FOR (b:Ban) REQUIRE (b.ns, b.id) IS UNIQUE;
+
 CREATE INDEX identifier_profile IF NOT EXISTS
 FOR (i:Identifier) ON (i.ns, i.profile_id);
 
@@ -51,6 +70,9 @@ FOR ()-[l:LINKED]-() ON (l.source, l.created_at);
 CREATE INDEX link_ended IF NOT EXISTS
 FOR ()-[l:LINKED]-() ON (l.ended_at);
 
+CREATE INDEX link_ended_request IF NOT EXISTS
+FOR ()-[l:LINKED]-() ON (l.ended_request_id);
+
 CREATE INDEX merge_id IF NOT EXISTS
 FOR ()-[m:MERGED_INTO]-() ON (m.id);
 
@@ -63,11 +85,29 @@ FOR (w:AttributeWrite) ON (w.ns, w.via_key);
 CREATE INDEX conflict_id IF NOT EXISTS
 FOR (c:Conflict) ON (c.ns, c.id);
 
+// composite indexes serve queries with a predicate on each of their properties: these serve
+// the members of a profile at an instant, and the purge, which knows no instant
+CREATE INDEX placement_profile IF NOT EXISTS
+FOR (p:Placement) ON (p.ns, p.profile_id, p.at);
+
+CREATE INDEX placement_key IF NOT EXISTS
+FOR (p:Placement) ON (p.ns, p.key);
+
+CREATE INDEX attribute_version_profile IF NOT EXISTS
+FOR (v:AttributeVersion) ON (v.ns, v.profile_id);
+
+CREATE INDEX ban_a IF NOT EXISTS
+FOR (b:Ban) ON (b.ns, b.a_key);
+
+CREATE INDEX ban_b IF NOT EXISTS
+FOR (b:Ban) ON (b.ns, b.b_key);
+
 // the next free id of each kind, shared by every namespace as on SQLite
 MERGE (s:Sequence {name: 'profile'}) ON CREATE SET s.next = 1;
 MERGE (s:Sequence {name: 'link'}) ON CREATE SET s.next = 1;
 MERGE (s:Sequence {name: 'merge'}) ON CREATE SET s.next = 1;
 MERGE (s:Sequence {name: 'conflict'}) ON CREATE SET s.next = 1;
+MERGE (s:Sequence {name: 'ban'}) ON CREATE SET s.next = 1;
 
 // every write transaction increments this first: writers take turns, as on SQLite
 MERGE (l:WriteLock {name: 'write'}) ON CREATE SET l.writes = 0;

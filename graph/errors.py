@@ -37,6 +37,17 @@ class RequestIdReused(IdgraphError):
     """A request id that was already applied with a different body."""
 
 
+class Refused(IdgraphError):
+    """A request the graph's state does not allow now (a link already ended, a merge whose
+    sides later links still join); nothing was written. ``code`` names the case."""
+
+    def __init__(self, code: str, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+
 class RulesError(IdgraphError):
     """A rules file that cannot be used; start-up stops with this message."""
 

@@ -2,7 +2,8 @@
 
 Tables are copied in an order where what a row points at is already there: profiles, then
 identifiers (MEMBER_OF their profile), links (between identifiers), merges (between
-profiles), attribute writes, conflicts, requests; the sequences last. Each table is read in
+profiles), attribute writes, the history time travel reads (placements, attribute versions),
+conflicts, bans, requests; the sequences last. Each table is read in
 key order a page at a time (``WHERE (key) > (?) ORDER BY key LIMIT ?``) from a read-only
 connection, and each page is one ``UNWIND $rows`` statement in its own write transaction
 (cypher/migrate/<table>.cypher). Every write is a MERGE on the row's key, so a page written
@@ -29,6 +30,7 @@ from graph.errors import StoreError
 from graph.model import Attribute, identifier_key
 from graph.store.cypher_files import CYPHER_DIR, Statement, load_statements
 from graph.store.neo4j import Neo4jStore, dump_attributes
+from graph.store.sqlite_schema import MIGRATIONS
 
 Row = dict[str, Any]
 
@@ -99,8 +101,8 @@ TABLES: tuple[Table, ...] = (
     Table(
         "merges",
         ("id",),
-        "id, ns, survivor, absorbed, request_id, item_index, created_at, undone_at, "
-        "undone_request_id",
+        "id, ns, survivor, absorbed, request_id, item_index, created_at, survivor_key, "
+        "absorbed_key, undone_at, undone_request_id",
     ),
     Table(
         "attribute_writes",
@@ -108,11 +110,22 @@ TABLES: tuple[Table, ...] = (
         "id, ns, profile_id, via_key, name, value, operation, source, request_id, written_at",
         attribute_write_row,
     ),
+    Table("placements", ("ns", "key", "at"), "ns, key, at, profile_id, request_id"),
+    Table(
+        "attribute_versions",
+        ("ns", "profile_id", "at"),
+        "ns, profile_id, at, attributes, request_id",
+    ),
     Table(
         "conflicts",
         ("id",),
         "id, ns, created_at, request_id, item_index, rule, profiles, identifiers",
         conflict_row,
+    ),
+    Table(
+        "bans",
+        ("id",),
+        "id, ns, a_key, b_key, b_type, reason, created_by, created_at, request_id, link_id",
     ),
     Table("requests", ("ns", "request_id"), "ns, request_id, digest, created_at, response"),
 )
@@ -137,7 +150,10 @@ COUNTS = (
     ("links ended", "links", "ended_at IS NOT NULL"),
     ("merges", "merges", "1"),
     ("attribute writes", "attribute_writes", "1"),
+    ("placements", "placements", "1"),
+    ("attribute versions", "attribute_versions", "1"),
     ("conflicts", "conflicts", "1"),
+    ("bans", "bans", "1"),
     ("requests", "requests", "1"),
 )
 
@@ -170,6 +186,19 @@ class SqliteSource:
             self.connection.row_factory = sqlite3.Row
         except sqlite3.Error as error:
             raise StoreError(f"cannot open SQLite store {self.path}: {error}") from error
+        self._check_schema()
+
+    def _check_schema(self) -> None:
+        """Refuse a file of an older schema before copying anything: it lacks tables or
+        columns this version copies, and a read-only source is never upgraded here."""
+        version = self._all("PRAGMA user_version")[0][0]
+        if version < len(MIGRATIONS):
+            self.connection.close()
+            raise StoreError(
+                f"{self.path} has schema {version}, this idgraph copies schema "
+                f"{len(MIGRATIONS)}: open it once with this version (`idgraph serve` upgrades "
+                "it on start), then migrate"
+            )
 
     @property
     def name(self) -> str:

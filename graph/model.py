@@ -7,7 +7,7 @@ as text, travel through JSON and both stores unchanged.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -74,7 +74,7 @@ class StoredIdentifier:
     key: str
     type: str
     value: str
-    profile_id: int
+    profile_id: int | None  # None: in no profile (replaced, retired by an explicit merge)
     created_at: str
 
 
@@ -83,6 +83,17 @@ class StoredProfile:
     id: int
     created_at: str
     recognized: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileRecord:
+    """A profile row, live or absorbed (``merged_into`` names its live survivor)."""
+
+    id: int
+    created_at: str
+    updated_at: str
+    recognized: bool
+    merged_into: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +110,26 @@ class Sequences:
     profile: int = 1
     link: int = 1
     merge: int = 1
+    ban: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Ban:
+    """Do not link ``a`` with ``b``, or with any identifier of type ``b_type``: the planner
+    refuses an item that would join them in one profile (reason ``banned``)."""
+
+    id: int
+    a: str
+    b: str | None
+    b_type: str | None
+    reason: str
+    created_by: str | None
+    created_at: str
+    link_id: int | None = None  # the link whose end asked for it
+
+    def forbids(self, key: str, type_: str) -> bool:
+        """Whether joining ``a`` with this identifier breaks the ban."""
+        return key != self.a and (key == self.b or type_ == self.b_type)
 
 
 @dataclass(slots=True)
@@ -111,6 +142,10 @@ class GraphState:
     links: list[ActiveLink] = field(default_factory=list)
     attributes: dict[int, dict[str, Attribute]] = field(default_factory=dict)
     sequences: Sequences = field(default_factory=Sequences)
+    bans: list[Ban] = field(default_factory=list)  # every ban naming one of the keys
+    # attribute writes through these identifiers: loaded only for a split (end, undo), so
+    # each part can take back the values written through it
+    history: list[AttributeHistory] = field(default_factory=list)
 
 
 # --- Outcomes: what the planner decided for one item, and why -------------------------------
@@ -199,6 +234,9 @@ class MergeRow:
     survivor: int
     absorbed: int
     item_index: int | None
+    # an identifier of each side, joined by the merge: what an undo separates again
+    survivor_key: str | None = None
+    absorbed_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +276,10 @@ class ChangeSet:
     attribute_writes: list[AttributeWrite] = field(default_factory=list)
     conflicts: list[ConflictRow] = field(default_factory=list)
     sequences: Sequences = field(default_factory=Sequences)
+    restored: list[int] = field(default_factory=list)  # absorbed ids that are live again
+    repointed: list[tuple[int, int]] = field(default_factory=list)  # (alias, its live profile)
+    undone_merges: list[int] = field(default_factory=list)
+    new_bans: list[Ban] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -252,6 +294,10 @@ class ChangeSet:
             or self.attributes
             or self.attribute_writes
             or self.conflicts
+            or self.restored
+            or self.repointed
+            or self.undone_merges
+            or self.new_bans
         )
 
 
@@ -278,6 +324,66 @@ class ConflictRecord:
     rule: str
     profiles: tuple[int, ...]
     identifiers: tuple[Identifier, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRecord:
+    """A link with its provenance, active (``ended_at`` None) or ended."""
+
+    id: int
+    a: str
+    b: str
+    operation: str
+    source: str | None
+    request_id: str
+    item_index: int | None
+    merge_id: int | None
+    created_at: str
+    ended_at: str | None = None
+    end_reason: str | None = None
+    ended_request_id: str | None = None
+
+    def as_of(self, at: str | None) -> LinkRecord | None:
+        """The link as it was at ``at``: None before it existed; active if it ended later."""
+        if at is None:
+            return self
+        if self.created_at > at:
+            return None
+        if self.ended_at is not None and self.ended_at > at:
+            return replace(self, ended_at=None, end_reason=None, ended_request_id=None)
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class MergeRecord:
+    id: int
+    survivor: int
+    absorbed: int
+    request_id: str
+    item_index: int | None
+    at: str
+    survivor_key: str | None = None
+    absorbed_key: str | None = None
+    undone_at: str | None = None
+    undone_request_id: str | None = None
+
+    def active_at(self, at: str | None) -> bool:
+        """Whether the merge held at ``at`` (now, for None): made by then, not yet undone."""
+        if at is None:
+            return self.undone_at is None
+        return self.at <= at and (self.undone_at is None or self.undone_at > at)
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeHistory:
+    """One attribute write as kept in the history; ``value`` None records a deletion."""
+
+    profile_id: int
+    via: str | None
+    name: str
+    value: Any
+    at: str
+    request_id: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,9 @@ the others. For each item:
 4. Otherwise it is a ``conflict`` with the first rule it breaks; nothing of it is written,
    its attributes included, and the refusal is recorded for ``GET /conflicts``.
 
-Rules, in the order they are checked (the reason names the rule): ``unique_type:<type>``,
+Rules, in the order they are checked (the reason names the rule): ``banned`` (a person said
+these identifiers are not one; checked first, and neither a move nor a replacement resolves
+it), ``unique_type:<type>``,
 ``type_limit:<type>``, then the merge policy: ``recognized_profiles`` (by default two
 recognized profiles never merge implicitly), or with ``anonymous_into_other``
 ``too_many_profiles`` (an item joins at most two profiles) and ``recognized_absorbed`` (only an
@@ -48,7 +50,9 @@ from graph.model import (
     GraphState,
     Linked,
     LinkItem,
+    LinkRecord,
     Merged,
+    MergeRecord,
     Moved,
     Noop,
     Outcome,
@@ -56,6 +60,8 @@ from graph.model import (
 )
 from graph.rules import ANONYMOUS_INTO_OTHER, MOVE, REPLACE, Rules
 from graph.working import WorkingGraph
+
+BANNED = "banned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +90,9 @@ def plan_links(
 def _decide(graph: WorkingGraph, rules: Rules, index: int, item: LinkItem) -> Outcome:
     keys = [identifier.key for identifier in item.identifiers]
     profiles = graph.profiles_of(keys)
+    if graph.broken_ban(item.identifiers) is not None:  # a person's decision: final
+        graph.record_conflict(index, BANNED, profiles, item.identifiers)
+        return Conflict(profiles[0] if profiles else None, reason=BANNED, profiles=tuple(profiles))
     new_types = _new_types(graph, item, profiles)
     refusal = None
     if len(profiles) > 1 or new_types:
@@ -252,6 +261,8 @@ def plan_merge(
     joining = {pid: [k for k in keys if k not in leaving] for pid, keys in members.items()}
     joining_types = [graph.type_of(k) for keys in joining.values() for k in keys]
     refusal = _refusal(graph, rules, [survivor], joining_types)
+    if graph.broken_ban([graph.identifier(k) for k in (target, *sources)]) is not None:
+        refusal = BANNED
     if refusal is not None:
         involved = (survivor, *absorbed)
         named = tuple(graph.identifier(k) for k in (target, *sources))
@@ -259,10 +270,74 @@ def plan_merge(
         return Plan((Conflict(survivor, reason=refusal, profiles=involved),), graph.change_set())
     graph.detach(leaving, reason="merged", split=False)
     for pid in absorbed:
-        merge_id = graph.merge(survivor, pid, 0, survivor=survivor, keep_attributes=False)
+        via = next(k for k in sources if k in members[pid])
+        merge_id = graph.merge(
+            survivor, pid, 0, survivor=survivor, keep_attributes=False, keys=(target, via)
+        )
         for key in joining[pid]:
             graph.connect(target, key, 0, merge_id=merge_id)
     return Plan((Merged(survivor, absorbed=tuple(absorbed)),), graph.change_set())
+
+
+@dataclass(frozen=True, slots=True)
+class Separation:
+    """What ending a link or undoing a merge did: the profiles its identifiers are in now
+    (one when nothing split), and the change set."""
+
+    profiles: tuple[int, ...]
+    changes: ChangeSet
+
+
+def plan_end_link(
+    link: LinkRecord, state: GraphState, rules: Rules, provenance: Provenance, *, reason: str,
+    ban: bool = False,
+) -> Separation:  # fmt: skip
+    """End an active link. If that disconnects its profile, the profile splits: the larger
+    part keeps the id (the part holding the oldest identifier on a tie, as for a moved
+    device), every other part gets a new id, and values go with the identifiers they were
+    written through. With ``ban`` the two identifiers may never be linked again."""
+    graph = WorkingGraph(state, rules, provenance)
+    profiles = graph.end(link.id, link.a, link.b, reason)
+    if ban:
+        graph.ban(link.a, link.b, None, reason, link_id=link.id)
+    return Separation(tuple(profiles), graph.change_set())
+
+
+def plan_undo_merge(
+    merge: MergeRecord,
+    *,
+    ending: list[LinkRecord],
+    restoring: list[LinkRecord],
+    aliases: list[int],
+    absorbed_created_at: str,
+    state: GraphState,
+    rules: Rules,
+    provenance: Provenance,
+    reason: str,
+    ban: bool = True,
+) -> Separation | None:
+    """Undo a merge (see ``WorkingGraph.undo_merge``); None when later links still join the
+    two sides, and nothing is planned. With ``ban`` the ends of every link it ends may never
+    be linked again, so the next sync of the same pair is a conflict, not the same merge."""
+    graph = WorkingGraph(state, rules, provenance)
+    profiles = graph.undo_merge(merge, ending, restoring, aliases, absorbed_created_at, reason)
+    if profiles is None:
+        return None
+    if ban:
+        for link in ending:
+            graph.ban(link.a, link.b, None, reason, link_id=link.id)
+    return Separation(profiles, graph.change_set())
+
+
+def plan_ban(
+    a: str, b: str | None, b_type: str | None, reason: str, state: GraphState,
+    provenance: Provenance,
+) -> ChangeSet:  # fmt: skip
+    """A do-not-link rule between ``a`` and ``b`` (or every identifier of ``b_type``). It
+    stops future joins; it does not split a profile already holding both."""
+    graph = WorkingGraph(state, Rules(), provenance)
+    graph.ban(a, b, b_type, reason)
+    return graph.change_set()
 
 
 def plan_attribute_update(

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from graph.errors import InvalidInput, NotFound, RequestIdReused
+from graph.history import HistoryUseCases
 from graph.items import LinkRequest, normalize_items, outcome_record, request_digest
+from graph.lookups import cursor_position, live_profile, lookup_identifier, profile_holding
 from graph.model import (
     ConflictRecord,
     GraphState,
@@ -23,7 +25,7 @@ from graph.model import (
     Provenance,
     utc_now,
 )
-from graph.normalize import InvalidValue, attribute_errors, normalize_lookup, normalize_type
+from graph.normalize import attribute_errors
 from graph.planner import plan_attribute_update, plan_links, plan_merge
 from graph.rules import RuleBook, Rules
 from graph.store.base import ReadTx, Store, WriteTx
@@ -54,7 +56,7 @@ class ProfilePage:
     next_cursor: str | None
 
 
-class IdentityService:
+class IdentityService(HistoryUseCases):
     def __init__(
         self,
         store: Store,
@@ -194,7 +196,7 @@ class IdentityService:
         ``plan_merge``), recorded as merges with their links so that it can be undone. Every
         identifier must exist: NotFound names the missing ones and nothing is written."""
         rules = self.rules(namespace, dialect)
-        wanted = [_lookup_identifier(t, v, rules, name) for t, v, name in _named(target, sources)]
+        wanted = [lookup_identifier(t, v, rules, name) for t, v, name in _named(target, sources)]
         rid = uuid.uuid4().hex
 
         def work(tx: WriteTx) -> Mapping[str, Any]:
@@ -223,7 +225,7 @@ class IdentityService:
             raise InvalidInput("invalid attributes; nothing was written", fields=errors)
 
         def work(tx: WriteTx) -> ProfileView:
-            pid = _live_profile(tx, namespace, profile_id)
+            pid = live_profile(tx, namespace, profile_id)
             provenance = Provenance(uuid.uuid4().hex, self._clock(), "attributes", source)
             state = tx.load_profiles(namespace, [pid])
             changes = plan_attribute_update(
@@ -239,7 +241,7 @@ class IdentityService:
         attributes and their history. Returns how many identifiers were erased."""
 
         def work(tx: WriteTx) -> int:
-            return tx.purge_profile(namespace, _live_profile(tx, namespace, profile_id))
+            return tx.purge_profile(namespace, live_profile(tx, namespace, profile_id))
 
         return self.store.write(work)
 
@@ -247,10 +249,10 @@ class IdentityService:
         self, namespace: str, type_: str, value: str, *, dialect: str = "native"
     ) -> int:
         """Erase the person an identifier belongs to (see ``purge``)."""
-        identifier = _lookup_identifier(type_, value, self.rules(namespace, dialect))
+        identifier = lookup_identifier(type_, value, self.rules(namespace, dialect))
 
         def work(tx: WriteTx) -> int:
-            return tx.purge_profile(namespace, _profile_holding(tx, namespace, identifier))
+            return tx.purge_profile(namespace, profile_holding(tx, namespace, identifier))
 
         return self.store.write(work)
 
@@ -260,17 +262,17 @@ class IdentityService:
         """A profile by id; an absorbed id answers its survivor."""
 
         def work(tx: ReadTx) -> ProfileView:
-            return tx.profile_view(namespace, _live_profile(tx, namespace, profile_id))
+            return tx.profile_view(namespace, live_profile(tx, namespace, profile_id))
 
         return self.store.read(work)
 
     def profile_by_identifier(
         self, namespace: str, type_: str, value: str, *, dialect: str = "native"
     ) -> ProfileView:
-        identifier = _lookup_identifier(type_, value, self.rules(namespace, dialect))
+        identifier = lookup_identifier(type_, value, self.rules(namespace, dialect))
 
         def work(tx: ReadTx) -> ProfileView:
-            return tx.profile_view(namespace, _profile_holding(tx, namespace, identifier))
+            return tx.profile_view(namespace, profile_holding(tx, namespace, identifier))
 
         return self.store.read(work)
 
@@ -285,7 +287,7 @@ class IdentityService:
         limit: int = 100,
     ) -> ProfilePage:
         """Live profiles in id order, holding an identifier of every type in ``having``."""
-        after_id = _cursor_position(cursor)
+        after_id = cursor_position(cursor)
         views = self.store.read(
             lambda tx: tx.list_profiles(
                 namespace,
@@ -307,7 +309,7 @@ class IdentityService:
         cursor: str | None = None,
         limit: int = 100,
     ) -> ConflictPage:
-        after_id = _cursor_position(cursor)
+        after_id = cursor_position(cursor)
         records = self.store.read(
             lambda tx: tx.conflicts(namespace, since=since, after_id=after_id, limit=limit)
         )
@@ -333,16 +335,6 @@ def _replay(
     return LinkResult(request_id, results, dry_run=dry_run, replayed=True)
 
 
-def _lookup_identifier(type_: str, value: str, rules: Rules, name: str = "value") -> Identifier:
-    field_name = "type"
-    try:
-        clean_type = normalize_type(type_)
-        field_name = name
-        return normalize_lookup(clean_type, value, rules)
-    except InvalidValue as error:
-        raise InvalidInput(f"{field_name}: {error}", fields={field_name: [str(error)]}) from error
-
-
 def _named(
     target: tuple[str, str], sources: Sequence[tuple[str, str]]
 ) -> list[tuple[str, str, str]]:
@@ -355,25 +347,3 @@ def _require_known(state: GraphState, namespace: str, identifiers: Iterable[Iden
     if missing:
         named = ", ".join(f"{i.type}:{i.value}" for i in dict.fromkeys(missing))
         raise NotFound(f"no identifier {named} in {namespace}")
-
-
-def _profile_holding(tx: ReadTx, namespace: str, identifier: Identifier) -> int:
-    pid = tx.profile_of(namespace, identifier.key)
-    if pid is None:
-        raise NotFound(f"no identifier {identifier.type}:{identifier.value} in {namespace}")
-    return pid
-
-
-def _live_profile(tx: ReadTx, namespace: str, profile_id: int) -> int:
-    pid = tx.resolve_profile(namespace, profile_id)
-    if pid is None:
-        raise NotFound(f"no profile {profile_id} in {namespace}")
-    return pid
-
-
-def _cursor_position(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    if not cursor.isdigit():
-        raise InvalidInput("not a valid cursor", fields={"cursor": ["not a valid cursor"]})
-    return int(cursor)

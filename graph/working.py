@@ -10,16 +10,21 @@ No I/O and no clock: time and request come in with the Provenance.
 from __future__ import annotations
 
 from collections import Counter, defaultdict, deque
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from graph.model import (
     Attribute,
+    AttributeHistory,
     AttributeWrite,
+    Ban,
     ChangeSet,
     ConflictRow,
     GraphState,
     Identifier,
+    LinkRecord,
+    MergeRecord,
     MergeRow,
     NewIdentifier,
     NewLink,
@@ -49,7 +54,14 @@ class WorkingGraph:
             "profile": state.sequences.profile,
             "link": state.sequences.link,
             "merge": state.sequences.merge,
+            "ban": state.sequences.ban,
         }
+        self._bans: dict[str, list[Ban]] = defaultdict(list)  # by each identifier they name
+        for ban in state.bans:
+            self._bans[ban.a].append(ban)
+            if ban.b is not None:
+                self._bans[ban.b].append(ban)
+        self._history = list(state.history)  # attribute writes, loaded for splits only
         # what changed
         self._new_keys: list[str] = []
         self._new_profiles: list[int] = []
@@ -61,6 +73,11 @@ class WorkingGraph:
         self._attributes_changed: set[int] = set()
         self._attribute_writes: list[AttributeWrite] = []
         self._conflicts: list[ConflictRow] = []
+        self._absorbed_by: dict[int, int] = {}  # profile -> the merge of this request absorbing it
+        self._restored: list[int] = []
+        self._repointed: list[tuple[int, int]] = []
+        self._undone: list[int] = []
+        self._new_bans: list[Ban] = []
         self._load(state)
         self._loaded_profile_of = dict(self._profile_of)
         self._touched.clear()
@@ -71,7 +88,10 @@ class WorkingGraph:
         for key, stored in state.identifiers.items():
             self._identifier[key] = Identifier(stored.type, stored.value)
             self._created_at[key] = stored.created_at
-            self._assign(key, stored.profile_id)
+            if stored.profile_id is None:  # left every profile; an undo may bring it back
+                self._profile_of[key] = None
+            else:
+                self._assign(key, stored.profile_id)
         for link in state.links:
             self._adjacent[link.a][link.b] = link.id
             self._adjacent[link.b][link.a] = link.id
@@ -107,6 +127,30 @@ class WorkingGraph:
 
     def is_linked(self, a: str, b: str) -> bool:
         return b in self._adjacent.get(a, ())
+
+    def broken_ban(self, identifiers: Sequence[Identifier]) -> Ban | None:
+        """A ban that joining ``identifiers`` and their profiles would break: it names two of
+        them (or one, and the type of another) that are not together yet."""
+        if not self._bans:
+            return None
+        types = {i.key: i.type for i in identifiers}
+        union = set(types)
+        for pid in self.profiles_of(list(types)):
+            union |= self._members[pid]
+        types.update((key, self.type_of(key)) for key in union if key not in types)
+        for key in union:
+            for ban in self._bans.get(key, ()):
+                if ban.a not in union:
+                    continue
+                home = self._profile_of.get(ban.a)
+                for other in [ban.b] if ban.b is not None else union:
+                    if (
+                        other in union
+                        and ban.forbids(other, types[other])
+                        and (home is None or self._profile_of.get(other) != home)
+                    ):
+                        return ban
+        return None
 
     def members(self, pid: int) -> list[str]:
         """The profile's identifier keys, oldest first."""
@@ -150,14 +194,19 @@ class WorkingGraph:
         elif pb is None:
             self._assign(b, pa)
         elif pa != pb:
-            merge_id = self.merge(pa, pb, item_index, survivor=survivor)
+            merge_id = self.merge(pa, pb, item_index, survivor=survivor, keys=(a, b))
         if self.is_linked(a, b):
             return False
+        if merge_id is None:
+            merge_id = self._merge_joining(a, b)
+        self._add_link(a, b, item_index, merge_id)
+        return True
+
+    def _add_link(self, a: str, b: str, item_index: int | None, merge_id: int | None = None):
         link_id = self._allocate("link")
         self._new_links[link_id] = NewLink(link_id, a, b, item_index, merge_id)
         self._adjacent[a][b] = link_id
         self._adjacent[b][a] = link_id
-        return True
 
     def detach(self, keys: list[str], reason: str, *, split: bool = True) -> list[int]:
         """End every active link of ``keys`` and take them out of their profiles, which split
@@ -173,6 +222,78 @@ class WorkingGraph:
             for pid in left:
                 self._split(pid)
         return left
+
+    def end(self, link_id: int, a: str, b: str, reason: str) -> list[int]:
+        """End one active link; the profile splits if that disconnects it. Returns the
+        profiles its identifiers are in afterwards (one, or the parts of the split)."""
+        pid = self._profile_of[a]
+        self._end_link(link_id, a, b, reason)
+        self._split(pid)
+        return list(dict.fromkeys((self._profile_of[a], self._profile_of[b])))
+
+    def undo_merge(
+        self,
+        merge: MergeRecord,
+        ending: list[LinkRecord],
+        restoring: list[LinkRecord],
+        aliases: list[int],
+        absorbed_created_at: str,
+        reason: str,
+    ) -> tuple[int, int] | None:
+        """Take back a merge: end the links it added (``ending``), link again the identifiers
+        an explicit merge retired (``restoring``: links it ended, which come back as new
+        links), and give the part holding the absorbed side its id back, with ``aliases``
+        (profiles it had absorbed before) pointing at it again. The survivor's part keeps its
+        id; any other part gets a new one. Returns (survivor, absorbed), or None, changing
+        nothing, when later links still join the two sides."""
+        survivor, absorbed = merge.survivor, merge.absorbed
+        retired = {k for link in restoring for k in (link.a, link.b)} | {merge.absorbed_key or ""}
+        scope = set(self._members[survivor])
+        scope.update(k for k in retired if self.knows(k) and self._profile_of[k] is None)
+        adjacent = {key: dict(self._adjacent[key]) for key in scope}
+        for link in ending:
+            adjacent[link.a].pop(link.b, None)
+            adjacent[link.b].pop(link.a, None)
+        for link in restoring:
+            if link.a in scope and link.b in scope:
+                adjacent[link.a][link.b] = adjacent[link.b][link.a] = 0
+        parts = _components(scope, adjacent)
+        part_of = {key: part for part in parts for key in part}
+        survivor_part = part_of.get(merge.survivor_key or "")
+        absorbed_part = part_of.get(merge.absorbed_key or "")
+        if survivor_part is None or absorbed_part is None or survivor_part is absorbed_part:
+            return None
+        for link in ending:
+            self._end_link(link.id, link.a, link.b, reason)
+        for link in restoring:
+            if link.a in scope and link.b in scope and not self.is_linked(link.a, link.b):
+                self._add_link(link.a, link.b, None)
+        self._profile_created[absorbed] = absorbed_created_at
+        self._restored.append(absorbed)
+        self._undone.append(merge.id)
+        self._repointed += [(alias, absorbed) for alias in aliases]
+        for part in parts:
+            if part is survivor_part:
+                target = survivor
+            elif part is absorbed_part:
+                target = absorbed
+            else:
+                target = self._new_profile(parent=survivor)
+            for key in part:
+                if self._profile_of.get(key) != target:
+                    if self._profile_of.get(key) is not None:
+                        self._unassign(key)
+                    self._assign(key, target)
+            if target != survivor:
+                self._carry_attributes(survivor, target, part, {target, *aliases})
+        self._fill_from_history(survivor, self._members[survivor], {survivor})
+        return survivor, absorbed
+
+    def ban(self, a: str, b: str | None, b_type: str | None, reason: str, link_id=None) -> Ban:
+        p = self._provenance
+        ban = Ban(self._allocate("ban"), a, b, b_type, reason, p.source, p.at, link_id)
+        self._new_bans.append(ban)
+        return ban
 
     def replace(self, old: str, new: Identifier, item_index: int) -> None:
         """``new`` takes ``old``'s place in its profile: linked to each of old's neighbours,
@@ -243,14 +364,17 @@ class WorkingGraph:
         *,
         survivor: int | None = None,
         keep_attributes: bool = True,
+        keys: tuple[str, str] = ("", ""),
     ) -> int:
         """Join two profiles; the other's id becomes an alias of ``survivor``. Without one,
         union by size: the larger survives (the older on a tie), so the smaller side is
         relabeled. ``keep_attributes=False`` drops the absorbed side's values (an explicit
-        merge: the target's data is kept). Returns the merge id."""
+        merge: the target's data is kept). ``keys``: an identifier of ``pa`` and one of
+        ``pb`` the merge joins, recorded so an undo knows the sides. Returns the merge id."""
         if survivor not in (pa, pb):
             survivor = min((pa, pb), key=self._survivor_order)
         absorbed = pb if survivor == pa else pa
+        survivor_key, absorbed_key = keys if survivor == pa else keys[::-1]
         self._absorbed_recognized[absorbed] = self.is_recognized(absorbed)
         if keep_attributes:
             self._merge_attributes(survivor, absorbed)
@@ -260,8 +384,22 @@ class WorkingGraph:
             self._unassign(key)
             self._assign(key, survivor)
         merge_id = self._allocate("merge")
-        self._merges.append(MergeRow(merge_id, survivor, absorbed, item_index))
+        self._merges.append(
+            MergeRow(
+                merge_id, survivor, absorbed, item_index, survivor_key or None, absorbed_key or None
+            )
+        )
+        self._absorbed_by[absorbed] = merge_id
         return merge_id
+
+    def _merge_joining(self, a: str, b: str) -> int | None:
+        """The merge of this request a new link belongs to: one joining two identifiers that
+        were in different profiles when the request began, now one (an item naming three
+        identifiers of two profiles adds two links across; an undo ends both)."""
+        before_a, before_b = self._loaded_profile_of.get(a), self._loaded_profile_of.get(b)
+        if before_a is None or before_b is None or before_a == before_b:
+            return None
+        return self._absorbed_by.get(before_a) or self._absorbed_by.get(before_b)
 
     def _survivor_order(self, pid: int) -> tuple[int, str, int]:
         return (-len(self._members[pid]), self._profile_created[pid], pid)
@@ -303,7 +441,7 @@ class WorkingGraph:
         remaining = self._members[pid]
         if not remaining:
             return
-        parts = self._components(remaining)
+        parts = _components(remaining, self._adjacent)
         if len(parts) == 1:
             return
         keeper = min(
@@ -317,31 +455,32 @@ class WorkingGraph:
                 self._unassign(key)
                 self._assign(key, new_pid)
             self._carry_attributes(pid, new_pid, part)
+        self._fill_from_history(pid, self._members[pid], {pid})
 
-    def _components(self, keys: set[str]) -> list[set[str]]:
-        unseen = set(keys)
-        parts = []
-        while unseen:
-            start = unseen.pop()
-            part, queue = {start}, deque([start])
-            while queue:
-                for neighbour in self._adjacent[queue.popleft()]:
-                    if neighbour in unseen:
-                        unseen.discard(neighbour)
-                        part.add(neighbour)
-                        queue.append(neighbour)
-            parts.append(part)
-        return parts
-
-    def _carry_attributes(self, source: int, target: int, part: set[str]) -> None:
-        attributes = self._attributes.get(source, {})
+    def _carry_attributes(
+        self, source: int, target: int, part: set[str], target_ids: set[int] | None = None
+    ) -> None:
+        """The values written through ``part``'s identifiers go with it to ``target``; each
+        part fills the names it lacks from the write history (when loaded): the latest write
+        through its own identifiers, or profile-level to its own id. The caller fills the
+        source the same way once every part has left."""
+        attributes = self._attributes.setdefault(source, {})
         carried = {name: attr for name, attr in attributes.items() if attr.via in part}
-        if not carried:
-            return
         for name in carried:
             del attributes[name]
         self._attributes[target] = carried
         self._attributes_changed.update((source, target))
+        self._fill_from_history(target, part, target_ids or {target})
+
+    def _fill_from_history(self, pid: int, keys: set[str], profile_ids: set[int]) -> None:
+        latest: dict[str, AttributeHistory] = {}
+        for write in self._history:
+            if write.via in keys or (write.via is None and write.profile_id in profile_ids):
+                latest[write.name] = write
+        current = self._attributes.setdefault(pid, {})
+        for name, write in latest.items():
+            if name not in current and write.value is not None:
+                current[name] = Attribute(write.value, write.via, write.at, write.request_id)
 
     # --- the result ---------------------------------------------------------------------------
 
@@ -369,6 +508,10 @@ class WorkingGraph:
         changes.attribute_writes = list(self._attribute_writes)
         changes.conflicts = list(self._conflicts)
         changes.sequences = Sequences(**self._next)
+        changes.restored = list(self._restored)
+        changes.repointed = list(self._repointed)
+        changes.undone_merges = list(self._undone)
+        changes.new_bans = list(self._new_bans)
         return changes
 
     def _new_identifier_row(self, key: str) -> NewIdentifier:
@@ -390,3 +533,20 @@ def _takes_precedence(
     if candidate_recognized != kept_recognized:
         return candidate_recognized
     return candidate.at > kept.at
+
+
+def _components(keys: set[str], adjacent: Mapping[str, Mapping[str, int]]) -> list[set[str]]:
+    """The connected parts of ``keys`` over ``adjacent`` (key -> {neighbour: link id})."""
+    unseen = set(keys)
+    parts = []
+    while unseen:
+        start = unseen.pop()
+        part, queue = {start}, deque([start])
+        while queue:
+            for neighbour in adjacent.get(queue.popleft(), ()):
+                if neighbour in unseen:
+                    unseen.discard(neighbour)
+                    part.add(neighbour)
+                    queue.append(neighbour)
+        parts.append(part)
+    return parts

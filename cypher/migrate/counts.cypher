@@ -21,8 +21,17 @@ UNION ALL
 MATCH (w:AttributeWrite)
 RETURN w.ns AS ns, 'attribute writes' AS kind, count(*) AS n
 UNION ALL
+MATCH (p:Placement)
+RETURN p.ns AS ns, 'placements' AS kind, count(*) AS n
+UNION ALL
+MATCH (v:AttributeVersion)
+RETURN v.ns AS ns, 'attribute versions' AS kind, count(*) AS n
+UNION ALL
 MATCH (c:Conflict)
 RETURN c.ns AS ns, 'conflicts' AS kind, count(*) AS n
+UNION ALL
+MATCH (b:Ban)
+RETURN b.ns AS ns, 'bans' AS kind, count(*) AS n
 UNION ALL
 MATCH (r:Request)
 RETURN r.ns AS ns, 'requests' AS kind, count(*) AS n

@@ -13,7 +13,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol, TypeVar
 
-from graph.model import ChangeSet, ConflictRecord, GraphState, ProfileView, StoredRequest
+from graph.model import (
+    Attribute,
+    AttributeHistory,
+    Ban,
+    ChangeSet,
+    ConflictRecord,
+    GraphState,
+    LinkRecord,
+    MergeRecord,
+    ProfileRecord,
+    ProfileView,
+    StoredIdentifier,
+    StoredRequest,
+)
 
 T = TypeVar("T")
 
@@ -46,11 +59,53 @@ class ReadTx(Protocol):
 
     def load_state(self, namespace: str, keys: Iterable[str]) -> GraphState:
         """The planner's input: every identifier of every profile holding one of ``keys``,
-        those profiles, their active links and attributes, and the next free ids. A
-        constant number of queries, whatever the number of keys."""
+        those profiles, their active links and attributes, the bans naming any of these
+        identifiers or ``keys``, and the next free ids. A constant number of queries,
+        whatever the number of keys."""
 
     def load_profiles(self, namespace: str, profile_ids: Iterable[int]) -> GraphState:
         """The same state for the given live profiles."""
+
+    # --- history: lineage, explain, undo, time travel --------------------------------------
+
+    def profile_record(self, namespace: str, profile_id: int) -> ProfileRecord | None:
+        """A profile row, live or absorbed."""
+
+    def identifiers(self, namespace: str, keys: Iterable[str]) -> list[StoredIdentifier]:
+        """These identifiers, in a profile or in none, by key."""
+
+    def members_page(
+        self, namespace: str, profile_id: int, *, as_of: str | None, after_key: str, limit: int
+    ) -> list[StoredIdentifier]:
+        """The identifiers of a profile with keys above ``after_key``, by key: now, or at the
+        instant ``as_of`` (from the history of placements, not from the current rows)."""
+
+    def link(self, namespace: str, link_id: int) -> LinkRecord | None: ...
+
+    def links_touching(self, namespace: str, keys: Iterable[str]) -> list[LinkRecord]:
+        """Every link, active or ended, with an end in ``keys``, by id."""
+
+    def links_ended_by(self, namespace: str, request_id: str, reason: str) -> list[LinkRecord]:
+        """The links one request ended for ``reason``, by id."""
+
+    def merge_record(self, namespace: str, merge_id: int) -> MergeRecord | None: ...
+
+    def merges_of(self, namespace: str, profile_ids: Iterable[int]) -> list[MergeRecord]:
+        """Every merge, undone or not, whose survivor or absorbed profile is in the ids."""
+
+    def attribute_history(
+        self, namespace: str, keys: Iterable[str], profile_ids: Iterable[int]
+    ) -> list[AttributeHistory]:
+        """Attribute writes through ``keys``, and profile-level writes to ``profile_ids``,
+        in the order they were made."""
+
+    def attributes_at(self, namespace: str, profile_id: int, at: str) -> dict[str, Any]:
+        """A profile's attribute values as they were at ``at`` ({} if it had none)."""
+
+    def bans(
+        self, namespace: str, *, key: str | None = None, after_id: int = 0, limit: int = 100
+    ) -> list[Ban]:
+        """Bans by id above ``after_id``; with ``key``, those naming that identifier."""
 
     def find_request(self, namespace: str, request_id: str) -> StoredRequest | None:
         """An applied request kept for idempotent replay."""
@@ -63,7 +118,10 @@ class ReadTx(Protocol):
 
 class WriteTx(ReadTx, Protocol):
     def apply(self, namespace: str, changes: ChangeSet) -> None:
-        """Write a change set in bulk: a few statements per kind of change, never one per item."""
+        """Write a change set in bulk: a few statements per kind of change, never one per item.
+        Besides the rows themselves it keeps the history time travel reads: a placement
+        (key, profile, time) for every identifier whose profile changed, and a version of
+        every attribute map that changed."""
 
     def purge_profile(self, namespace: str, profile_id: int) -> int:
         """Erase a live profile and everything that mentions its identifiers: identifiers,
@@ -74,6 +132,14 @@ class WriteTx(ReadTx, Protocol):
         self, namespace: str, request_id: str, digest: str, response: Mapping[str, Any]
     ) -> None:
         """Keep a request's response for idempotent replay."""
+
+    def remove_ban(self, namespace: str, ban_id: int) -> bool:
+        """Delete a ban; False if there was none."""
+
+
+def values_of(attributes: Mapping[str, Attribute]) -> dict[str, Any]:
+    """An attribute map as the values a reader sees (what an attribute version keeps)."""
+    return {name: attribute.value for name, attribute in sorted(attributes.items())}
 
 
 def departed_from(

@@ -13,7 +13,9 @@ Locking only the touched profiles would let writers of unrelated profiles overla
 identifiers and new ids would then need locks of their own; measure before choosing that.
 
 Profile attributes are one JSON property on the profile; ids are integers from Sequence
-nodes shared by all namespaces, as on SQLite. Element ids are never stored.
+nodes shared by all namespaces, as on SQLite. Element ids are never stored. Besides the rows
+themselves, every change set writes the history time travel reads (Placement and
+AttributeVersion nodes); the reads of history are in neo4j_history.py.
 """
 
 from __future__ import annotations
@@ -46,8 +48,9 @@ from graph.model import (
     utc_now,
 )
 from graph.store import NEO4J_SCHEMES
-from graph.store.base import departed_from
+from graph.store.base import departed_from, values_of
 from graph.store.cypher_files import CYPHER_DIR, Statement, load_statements, split_script
+from graph.store.neo4j_history import HistoryReads
 
 T = TypeVar("T")
 
@@ -85,6 +88,30 @@ STATEMENTS = (
     "purge_profiles",
     "identifiers_page",
     "links_page",
+    # history: lineage, explain, undo, time travel, bans (graph/store/neo4j_history.py)
+    "profile_record",
+    "identifiers",
+    "members_page",
+    "members_at",
+    "link",
+    "links_touching",
+    "links_ended_by",
+    "merge_record",
+    "merges_of",
+    "attribute_history",
+    "attributes_at",
+    "bans_page",
+    "bans_of_key",
+    "bans_naming",
+    "create_placements",
+    "undo_merges",
+    "set_merged_into",
+    "create_attribute_versions",
+    "create_bans",
+    "remove_ban",
+    "purge_placements",
+    "purge_attribute_versions",
+    "purge_bans",
 )
 _PAGE = 5000
 # On Neo4j the write lock makes a uniqueness race impossible. A server with optimistic
@@ -206,7 +233,7 @@ class Neo4jStore:
             driver.close()
 
 
-class Neo4jTx:
+class Neo4jTx(HistoryReads):
     """One managed transaction: the protocol's reads and the bulk writes of a change set."""
 
     def __init__(self, tx: neo4j.ManagedTransaction, statements: Mapping[str, Statement]) -> None:
@@ -285,14 +312,24 @@ class Neo4jTx:
         return self.profile_views(namespace, [row["id"] for row in rows])
 
     def load_state(self, namespace: str, keys: Iterable[str]) -> GraphState:
-        rows = self.run("touched_profiles", ns=namespace, keys=list(keys))
-        return self.load_profiles(namespace, [row["profile_id"] for row in rows])
+        keys = list(keys)
+        rows = self.run("touched_profiles", ns=namespace, keys=keys)
+        return self._load(namespace, [row["profile_id"] for row in rows], keys)
 
     def load_profiles(self, namespace: str, profile_ids: Iterable[int]) -> GraphState:
+        return self._load(namespace, list(profile_ids), [])
+
+    def _load(self, namespace: str, ids: list[int], keys: list[str]) -> GraphState:
+        """The profiles ``ids`` as the planner sees them, with the bans naming any of their
+        identifiers or of ``keys``."""
         state = GraphState(sequences=self._sequences())
-        ids = list(profile_ids)
-        if not ids:
-            return state
+        if ids:
+            self._load_profiles(namespace, ids, state)
+        if named := sorted(set(keys).union(state.identifiers)):
+            state.bans = self._bans_of(namespace, named)
+        return state
+
+    def _load_profiles(self, namespace: str, ids: list[int], state: GraphState) -> None:
         for row in self.run("live_profiles", ns=namespace, ids=ids):
             pid = row["id"]
             state.profiles[pid] = StoredProfile(pid, row["created_at"], bool(row["recognized"]))
@@ -308,10 +345,9 @@ class Neo4jTx:
             ActiveLink(row["id"], row["a"], row["b"])
             for row in self.run("active_links", ns=namespace, ids=live)
         ]
-        return state
 
     def _sequences(self) -> Sequences:
-        known = {"profile", "link", "merge"}
+        known = {"profile", "link", "merge", "ban"}
         return Sequences(
             **{row["name"]: row["next"] for row in self.run("sequences") if row["name"] in known}
         )
@@ -351,13 +387,15 @@ class Neo4jTx:
                 {"name": "profile", "next": s.profile},
                 {"name": "link", "next": s.link},
                 {"name": "merge", "next": s.merge},
+                {"name": "ban", "next": s.ban},
             ],
         )
 
     def purge_profile(self, namespace: str, profile_id: int) -> int:
         """Erase a live profile, its aliases, its identifiers (and those that left it by a
-        replacement or a merge), every link touching them, its attributes, their history, its
-        merges and the conflicts naming its identifiers. Returns the identifiers erased."""
+        replacement or a merge), every link touching them, its attributes, their history and
+        versions, its merges, the placements of its identifiers and the conflicts and bans
+        naming them. Returns the identifiers erased."""
         ns = namespace
         ids = [row["id"] for row in self.run("purge_scope", ns=ns, id=profile_id)]
         members = [row["key"] for row in self.run("members", ns=ns, ids=[profile_id])]
@@ -369,6 +407,9 @@ class Neo4jTx:
         self.run("purge_conflicts", ns=ns, keys=keys)
         self.run("purge_identifiers", ns=ns, keys=keys)
         self.run("purge_profiles", ns=ns, ids=ids)
+        self.run("purge_placements", ns=ns, keys=keys)
+        self.run("purge_attribute_versions", ns=ns, ids=ids)
+        self.run("purge_bans", ns=ns, keys=keys)
         return len(keys)
 
     def save_request(
@@ -383,13 +424,18 @@ class Neo4jTx:
             response=_dump(response),
         )
 
+    def remove_ban(self, namespace: str, ban_id: int) -> bool:
+        return self.run("remove_ban", ns=namespace, id=ban_id)[0]["removed"] > 0
+
 
 # --- pure parts: change sets to rows, stored text to values -------------------------------------
 
 
 def change_rows(changes: ChangeSet) -> list[tuple[str, list[dict[str, Any]], dict[str, Any]]]:
     """The statements that write a change set, in order, each with its rows and its other
-    parameters (besides the namespace). Sequences are advanced separately."""
+    parameters (besides the namespace). Sequences are advanced separately. Besides the rows
+    themselves: a placement for every identifier put in a profile (or in none), a version of
+    every attribute map replaced, both at the provenance's instant."""
     p = changes.provenance
     at, rid = p.at, p.request_id
     new_profiles = [
@@ -407,6 +453,11 @@ def change_rows(changes: ChangeSet) -> list[tuple[str, list[dict[str, Any]], dic
         for link in changes.new_links
     ]  # fmt: skip
     merges = merge_rows(changes.merges)
+    bans = [
+        {"id": b.id, "a_key": b.a, "b_key": b.b, "b_type": b.b_type, "reason": b.reason,
+         "created_by": b.created_by, "created_at": b.created_at, "link_id": b.link_id}
+        for b in changes.new_bans
+    ]  # fmt: skip
     conflicts = [
         {"item_index": c.item_index, "rule": c.rule, "profiles": list(c.profiles),
          "types": [i.type for i in c.identifiers], "values": [i.value for i in c.identifiers],
@@ -444,8 +495,20 @@ def change_rows(changes: ChangeSet) -> list[tuple[str, list[dict[str, Any]], dic
             [{"id": link_id, "reason": reason} for link_id, reason in changes.ended_links],
             {"at": at, "request_id": rid},
         ),
+        ("create_placements", placed, {"at": at, "request_id": rid}),
         ("merge_profiles", merges, {"at": at, "request_id": rid}),
         ("repoint_aliases", [{"absorbed": m["absorbed"], "live": m["live"]} for m in merges], {}),
+        (
+            "undo_merges",
+            [{"id": merge_id} for merge_id in changes.undone_merges],
+            {"at": at, "request_id": rid},
+        ),
+        (
+            "set_merged_into",
+            [{"id": pid, "merged_into": None} for pid in changes.restored]
+            + [{"id": alias, "merged_into": live} for alias, live in changes.repointed],
+            {},
+        ),
         (
             "set_attributes",
             [
@@ -454,6 +517,14 @@ def change_rows(changes: ChangeSet) -> list[tuple[str, list[dict[str, Any]], dic
             ],
             {},
         ),  # fmt: skip
+        (
+            "create_attribute_versions",
+            [
+                {"profile_id": pid, "attributes": _dump(values_of(attributes))}
+                for pid, attributes in changes.attributes.items()
+            ],
+            {"at": at, "request_id": rid},
+        ),
         (
             "create_attribute_writes",
             [
@@ -469,6 +540,7 @@ def change_rows(changes: ChangeSet) -> list[tuple[str, list[dict[str, Any]], dic
             {"operation": p.operation, "source": p.source, "request_id": rid, "at": at},
         ),  # fmt: skip
         ("create_conflicts", conflicts, {"request_id": rid, "at": at}),
+        ("create_bans", bans, {"request_id": rid}),
     ]
 
 
@@ -484,7 +556,8 @@ def merge_rows(merges: list[MergeRow]) -> list[dict[str, Any]]:
 
     return [
         {"id": m.id, "absorbed": m.absorbed, "survivor": m.survivor, "live": live(m.survivor),
-         "item_index": m.item_index}
+         "item_index": m.item_index, "survivor_key": m.survivor_key,
+         "absorbed_key": m.absorbed_key}
         for m in merges
     ]  # fmt: skip
 

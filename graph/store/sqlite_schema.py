@@ -140,4 +140,65 @@ MIGRATIONS: list[str] = [
     WHERE NOT EXISTS (SELECT 1 FROM sqlite_stat1 AS s WHERE s.idx = seed.idx);
     ANALYZE sqlite_schema
     """,
+    # 3: history for lineage, undo and time travel. A placement records which profile an
+    # identifier is in from an instant on (NULL: none); an attribute version, a profile's
+    # values from an instant on. Rows written before this version get one placement at their
+    # identifier's creation, and one version at their last attribute write: a time-travel
+    # read of an earlier instant sees the profile as it is now.
+    """
+    ALTER TABLE merges ADD COLUMN survivor_key TEXT;
+    ALTER TABLE merges ADD COLUMN absorbed_key TEXT;
+
+    CREATE TABLE placements (
+        ns          TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        at          TEXT NOT NULL,
+        profile_id  INTEGER,
+        request_id  TEXT NOT NULL,
+        PRIMARY KEY (ns, key, at)
+    ) WITHOUT ROWID;
+    CREATE INDEX placements_profile ON placements (ns, profile_id, at);
+    INSERT INTO placements (ns, key, at, profile_id, request_id)
+    SELECT ns, key, created_at, profile_id, request_id FROM identifiers;
+
+    CREATE TABLE attribute_versions (
+        ns          TEXT NOT NULL,
+        profile_id  INTEGER NOT NULL,
+        at          TEXT NOT NULL,
+        attributes  TEXT NOT NULL,         -- JSON object of the values
+        request_id  TEXT NOT NULL,
+        PRIMARY KEY (ns, profile_id, at)
+    ) WITHOUT ROWID;
+    INSERT INTO attribute_versions (ns, profile_id, at, attributes, request_id)
+    SELECT ns, profile_id, max(updated_at), json_group_object(name, json(value)), 'migration'
+    FROM attributes GROUP BY ns, profile_id;
+
+    CREATE TABLE bans (
+        id          INTEGER PRIMARY KEY,
+        ns          TEXT NOT NULL,
+        a_key       TEXT NOT NULL,
+        b_key       TEXT,                  -- a ban of one identifier against another
+        b_type      TEXT,                  -- or against every identifier of a type
+        reason      TEXT NOT NULL,
+        created_by  TEXT,
+        created_at  TEXT NOT NULL,
+        request_id  TEXT NOT NULL,
+        link_id     INTEGER                -- the link whose end asked for it
+    );
+    CREATE INDEX attribute_writes_via ON attribute_writes (ns, via_key);
+    CREATE INDEX bans_a ON bans (ns, a_key);
+    CREATE INDEX bans_b ON bans (ns, b_key) WHERE b_key IS NOT NULL;
+    INSERT INTO sequences (name, next) VALUES ('ban', 1);
+    INSERT INTO sqlite_stat1 (tbl, idx, stat)
+    SELECT tbl, idx, stat FROM (
+        SELECT 'placements' AS tbl, 'placements' AS idx, '2000000 2000000 2 1' AS stat
+        UNION ALL SELECT 'placements', 'placements_profile', '2000000 2000000 2 1'
+        UNION ALL SELECT 'attribute_versions', 'attribute_versions', '1000000 1000000 3 1'
+        UNION ALL SELECT 'attribute_writes', 'attribute_writes_via', '1000000 1000000 5'
+        UNION ALL SELECT 'bans', 'bans_a', '10000 10000 2'
+        UNION ALL SELECT 'bans', 'bans_b', '10000 10000 2'
+    ) AS seed
+    WHERE NOT EXISTS (SELECT 1 FROM sqlite_stat1 AS s WHERE s.idx = seed.idx);
+    ANALYZE sqlite_schema
+    """,
 ]

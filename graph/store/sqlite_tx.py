@@ -11,10 +11,15 @@ from typing import Any
 from graph.model import (
     ActiveLink,
     Attribute,
+    AttributeHistory,
+    Ban,
     ChangeSet,
     ConflictRecord,
     GraphState,
     Identifier,
+    LinkRecord,
+    MergeRecord,
+    ProfileRecord,
     ProfileView,
     Sequences,
     StoredIdentifier,
@@ -22,7 +27,7 @@ from graph.model import (
     StoredRequest,
     utc_now,
 )
-from graph.store.base import departed_from
+from graph.store.base import departed_from, values_of
 
 
 def _dump(value: Any) -> str:
@@ -61,11 +66,41 @@ _PURGE = [
     """DELETE FROM merges WHERE ns = :ns AND (survivor IN (SELECT value FROM json_each(:ids))
        OR absorbed IN (SELECT value FROM json_each(:ids)))""",
     "DELETE FROM profiles WHERE ns = :ns AND id IN (SELECT value FROM json_each(:ids))",
+    "DELETE FROM placements WHERE ns = :ns AND key IN (SELECT value FROM json_each(:keys))",
+    """DELETE FROM attribute_versions WHERE ns = :ns
+       AND profile_id IN (SELECT value FROM json_each(:ids))""",
+    """DELETE FROM bans WHERE ns = :ns AND (a_key IN (SELECT value FROM json_each(:keys))
+       OR b_key IN (SELECT value FROM json_each(:keys)))""",
     """DELETE FROM conflicts WHERE ns = :ns AND EXISTS (
        SELECT 1 FROM json_each(conflicts.identifiers) AS named
        WHERE json_extract(named.value, '$[0]') || ':' || json_extract(named.value, '$[1]')
              IN (SELECT value FROM json_each(:keys)))""",
 ]
+
+_LINK_COLUMNS = (
+    "id, a_key, b_key, operation, source, request_id, item_index, merge_id, created_at, "
+    "ended_at, end_reason, ended_request_id"
+)
+_MERGE_COLUMNS = (
+    "id, survivor, absorbed, request_id, item_index, created_at, survivor_key, absorbed_key, "
+    "undone_at, undone_request_id"
+)
+_BAN_COLUMNS = "id, a_key, b_key, b_type, reason, created_by, created_at, link_id"
+# the identifiers whose latest placement at or before :at is the profile
+_MEMBERS_AT = """
+    SELECT i.key, i.type, i.value, p.profile_id, i.created_at
+    FROM placements AS p JOIN identifiers AS i ON i.ns = p.ns AND i.key = p.key
+    WHERE p.ns = :ns AND p.profile_id = :id AND p.at <= :at AND p.key > :after
+      AND NOT EXISTS (SELECT 1 FROM placements AS later WHERE later.ns = p.ns
+                      AND later.key = p.key AND later.at > p.at AND later.at <= :at)
+    ORDER BY p.key LIMIT :limit
+"""
+_BANS_OF_KEYS = f"""
+    SELECT {_BAN_COLUMNS} FROM bans WHERE ns = ?1 AND a_key IN (SELECT value FROM json_each(?2))
+    UNION SELECT {_BAN_COLUMNS} FROM bans
+    WHERE ns = ?1 AND b_key IN (SELECT value FROM json_each(?2))
+    ORDER BY id
+"""
 
 
 class SqliteTx:
@@ -166,15 +201,23 @@ class SqliteTx:
         return self.profile_views(namespace, [pid for (pid,) in ids])
 
     def load_state(self, namespace: str, keys: Iterable[str]) -> GraphState:
+        keys = list(keys)
         touched = self._all(
             "SELECT DISTINCT profile_id FROM identifiers WHERE ns = ? "
             "AND key IN (SELECT value FROM json_each(?))",
             namespace,
-            _dump(list(keys)),
+            _dump(keys),
         )
-        return self.load_profiles(namespace, [pid for (pid,) in touched if pid is not None])
+        state = self._load(namespace, [pid for (pid,) in touched if pid is not None])
+        state.bans = self._bans_of(namespace, sorted(set(keys).union(state.identifiers)))
+        return state
 
     def load_profiles(self, namespace: str, profile_ids: Iterable[int]) -> GraphState:
+        state = self._load(namespace, profile_ids)
+        state.bans = self._bans_of(namespace, list(state.identifiers))
+        return state
+
+    def _load(self, namespace: str, profile_ids: Iterable[int]) -> GraphState:
         state = GraphState(sequences=self._sequences())
         ids = _dump(list(profile_ids))
         if ids == "[]":
@@ -214,8 +257,144 @@ class SqliteTx:
             state.attributes.setdefault(pid, {})[name] = attribute
         return state
 
+    def _bans_of(self, namespace: str, keys: list[str]) -> list[Ban]:
+        return [_ban(row) for row in self._all(_BANS_OF_KEYS, namespace, _dump(keys))]
+
     def _sequences(self) -> Sequences:
         return Sequences(**dict(self._all("SELECT name, next FROM sequences")))
+
+    # --- history ------------------------------------------------------------------------------
+
+    def profile_record(self, namespace: str, profile_id: int) -> ProfileRecord | None:
+        row = self._one(
+            "SELECT id, created_at, updated_at, recognized, merged_into FROM profiles "
+            "WHERE ns = ? AND id = ?",
+            namespace,
+            profile_id,
+        )
+        return ProfileRecord(row[0], row[1], row[2], bool(row[3]), row[4]) if row else None
+
+    def identifiers(self, namespace: str, keys: Iterable[str]) -> list[StoredIdentifier]:
+        return [
+            StoredIdentifier(*row)
+            for row in self._all(
+                "SELECT key, type, value, profile_id, created_at FROM identifiers "
+                "WHERE ns = ? AND key IN (SELECT value FROM json_each(?)) ORDER BY key",
+                namespace,
+                _dump(list(keys)),
+            )
+        ]
+
+    def members_page(
+        self, namespace: str, profile_id: int, *, as_of: str | None, after_key: str, limit: int
+    ) -> list[StoredIdentifier]:
+        if as_of is None:
+            rows = self._all(
+                "SELECT key, type, value, profile_id, created_at FROM identifiers "
+                "WHERE ns = ? AND profile_id = ? AND key > ? ORDER BY key LIMIT ?",
+                namespace,
+                profile_id,
+                after_key,
+                limit,
+            )
+        else:
+            wanted = {"ns": namespace, "id": profile_id, "at": as_of, "after": after_key}
+            rows = self.connection.execute(_MEMBERS_AT, {**wanted, "limit": limit}).fetchall()
+        return [StoredIdentifier(*row) for row in rows]
+
+    def link(self, namespace: str, link_id: int) -> LinkRecord | None:
+        row = self._one(
+            f"SELECT {_LINK_COLUMNS} FROM links WHERE ns = ? AND id = ?", namespace, link_id
+        )
+        return LinkRecord(*row) if row else None
+
+    def links_touching(self, namespace: str, keys: Iterable[str]) -> list[LinkRecord]:
+        rows = self._all(
+            f"SELECT {_LINK_COLUMNS} FROM links "
+            "WHERE ns = ?1 AND a_key IN (SELECT value FROM json_each(?2)) "
+            f"UNION SELECT {_LINK_COLUMNS} FROM links "
+            "WHERE ns = ?1 AND b_key IN (SELECT value FROM json_each(?2)) ORDER BY id",
+            namespace,
+            _dump(list(keys)),
+        )
+        return [LinkRecord(*row) for row in rows]
+
+    def links_ended_by(self, namespace: str, request_id: str, reason: str) -> list[LinkRecord]:
+        rows = self._all(
+            f"SELECT {_LINK_COLUMNS} FROM links WHERE ns = ? AND ended_request_id = ? "
+            "AND end_reason = ? ORDER BY id",
+            namespace,
+            request_id,
+            reason,
+        )
+        return [LinkRecord(*row) for row in rows]
+
+    def merge_record(self, namespace: str, merge_id: int) -> MergeRecord | None:
+        row = self._one(
+            f"SELECT {_MERGE_COLUMNS} FROM merges WHERE ns = ? AND id = ?", namespace, merge_id
+        )
+        return MergeRecord(*row) if row else None
+
+    def merges_of(self, namespace: str, profile_ids: Iterable[int]) -> list[MergeRecord]:
+        rows = self._all(
+            f"SELECT {_MERGE_COLUMNS} FROM merges WHERE ns = ?1 "
+            "AND survivor IN (SELECT value FROM json_each(?2)) "
+            f"UNION SELECT {_MERGE_COLUMNS} FROM merges WHERE ns = ?1 "
+            "AND absorbed IN (SELECT value FROM json_each(?2)) ORDER BY id",
+            namespace,
+            _dump(list(profile_ids)),
+        )
+        return [MergeRecord(*row) for row in rows]
+
+    def attribute_history(
+        self, namespace: str, keys: Iterable[str], profile_ids: Iterable[int]
+    ) -> list[AttributeHistory]:
+        rows = self._all(
+            "SELECT id, profile_id, via_key, name, value, written_at, request_id "
+            "FROM attribute_writes WHERE ns = ?1 AND via_key IN (SELECT value FROM json_each(?2)) "
+            "UNION SELECT id, profile_id, via_key, name, value, written_at, request_id "
+            "FROM attribute_writes WHERE ns = ?1 AND via_key IS NULL "
+            "AND profile_id IN (SELECT value FROM json_each(?3)) ORDER BY id",
+            namespace,
+            _dump(list(keys)),
+            _dump(list(profile_ids)),
+        )
+        return [
+            AttributeHistory(pid, via, name, None if value is None else json.loads(value), at, rid)
+            for _, pid, via, name, value, at, rid in rows
+        ]
+
+    def attributes_at(self, namespace: str, profile_id: int, at: str) -> dict[str, Any]:
+        row = self._one(
+            "SELECT attributes FROM attribute_versions WHERE ns = ? AND profile_id = ? "
+            "AND at <= ? ORDER BY at DESC LIMIT 1",
+            namespace,
+            profile_id,
+            at,
+        )
+        return json.loads(row[0]) if row else {}
+
+    def bans(
+        self, namespace: str, *, key: str | None = None, after_id: int = 0, limit: int = 100
+    ) -> list[Ban]:
+        if key is None:
+            rows = self._all(
+                f"SELECT {_BAN_COLUMNS} FROM bans WHERE ns = ? AND id > ? ORDER BY id LIMIT ?",
+                namespace,
+                after_id,
+                limit,
+            )
+        else:
+            rows = self._all(
+                f"SELECT {_BAN_COLUMNS} FROM bans WHERE ns = ? AND id > ? "
+                "AND (a_key = ? OR b_key = ?) ORDER BY id LIMIT ?",
+                namespace,
+                after_id,
+                key,
+                key,
+                limit,
+            )
+        return [_ban(row) for row in rows]
 
     def find_request(self, namespace: str, request_id: str) -> StoredRequest | None:
         row = self._one(
@@ -290,7 +469,14 @@ class SqliteTx:
             "WHERE id = ? AND ns = ? AND ended_at IS NULL",
             [(p.at, reason, p.request_id, link_id, ns) for link_id, reason in changes.ended_links],
         )
+        run(
+            "INSERT INTO placements (ns, key, at, profile_id, request_id) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (ns, key, at) DO UPDATE SET profile_id = excluded.profile_id",
+            [(ns, i.key, p.at, i.profile_id, p.request_id) for i in changes.new_identifiers]
+            + [(ns, key, p.at, pid, p.request_id) for key, pid in changes.relabels],
+        )
         self._apply_merges(ns, changes)
+        self._apply_undo(ns, changes)
         self._apply_attributes(ns, changes)
         run(
             "INSERT INTO conflicts (ns, created_at, request_id, item_index, rule, profiles, "
@@ -299,10 +485,17 @@ class SqliteTx:
               _dump([[i.type, i.value] for i in c.identifiers]))
              for c in changes.conflicts],
         )  # fmt: skip
+        run(
+            "INSERT INTO bans (id, ns, a_key, b_key, b_type, reason, created_by, created_at, "
+            "request_id, link_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(b.id, ns, b.a, b.b, b.b_type, b.reason, b.created_by, b.created_at, p.request_id,
+              b.link_id)
+             for b in changes.new_bans],
+        )  # fmt: skip
         s = changes.sequences
         run(
             "UPDATE sequences SET next = max(next, ?) WHERE name = ?",
-            [(s.profile, "profile"), (s.link, "link"), (s.merge, "merge")],
+            [(s.profile, "profile"), (s.link, "link"), (s.merge, "merge"), (s.ban, "ban")],
         )
 
     def _apply_merges(self, ns: str, changes: ChangeSet) -> None:
@@ -311,10 +504,12 @@ class SqliteTx:
         if not merges:
             return
         self.connection.executemany(
-            "INSERT INTO merges (id, ns, survivor, absorbed, request_id, item_index, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(m.id, ns, m.survivor, m.absorbed, p.request_id, m.item_index, p.at) for m in merges],
-        )
+            "INSERT INTO merges (id, ns, survivor, absorbed, request_id, item_index, created_at, "
+            "survivor_key, absorbed_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(m.id, ns, m.survivor, m.absorbed, p.request_id, m.item_index, p.at, m.survivor_key,
+              m.absorbed_key)
+             for m in merges],
+        )  # fmt: skip
         # In merge order, so that chains within one request flatten: aliases always point
         # at a live profile.
         self.connection.executemany(
@@ -324,6 +519,22 @@ class SqliteTx:
         self.connection.executemany(
             "UPDATE profiles SET merged_into = ? WHERE merged_into = ? AND ns = ?",
             [(m.survivor, m.absorbed, ns) for m in merges],
+        )
+
+    def _apply_undo(self, ns: str, changes: ChangeSet) -> None:
+        p = changes.provenance
+        run = self.connection.executemany
+        run(
+            "UPDATE merges SET undone_at = ?, undone_request_id = ? WHERE id = ? AND ns = ?",
+            [(p.at, p.request_id, merge_id, ns) for merge_id in changes.undone_merges],
+        )
+        run(
+            "UPDATE profiles SET merged_into = NULL WHERE id = ? AND ns = ?",
+            [(pid, ns) for pid in changes.restored],
+        )
+        run(
+            "UPDATE profiles SET merged_into = ? WHERE id = ? AND ns = ?",
+            [(live, alias, ns) for alias, live in changes.repointed],
         )
 
     def _apply_attributes(self, ns: str, changes: ChangeSet) -> None:
@@ -338,6 +549,13 @@ class SqliteTx:
             [(ns, pid, name, _dump(a.value), a.via, a.request_id, a.at)
              for pid, attributes in changes.attributes.items()
              for name, a in attributes.items()],
+        )  # fmt: skip
+        self.connection.executemany(
+            "INSERT INTO attribute_versions (ns, profile_id, at, attributes, request_id) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (ns, profile_id, at) "
+            "DO UPDATE SET attributes = excluded.attributes",
+            [(ns, pid, p.at, _dump(values_of(attributes)), p.request_id)
+             for pid, attributes in changes.attributes.items()],
         )  # fmt: skip
         self.connection.executemany(
             "INSERT INTO attribute_writes (ns, profile_id, via_key, name, value, operation, "
@@ -370,3 +588,13 @@ class SqliteTx:
             "VALUES (?, ?, ?, ?, ?)",
             (namespace, request_id, digest, utc_now(), _dump(response)),
         )
+
+    def remove_ban(self, namespace: str, ban_id: int) -> bool:
+        deleted = self.connection.execute(
+            "DELETE FROM bans WHERE ns = ? AND id = ?", (namespace, ban_id)
+        )
+        return deleted.rowcount > 0
+
+
+def _ban(row: tuple[Any, ...]) -> Ban:
+    return Ban(*row)

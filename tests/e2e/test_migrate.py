@@ -1,7 +1,8 @@
 """`idgraph migrate` and `idgraph export` on real stores: a SQLite store written through the
 API (two namespaces, merges and a merge chain, a replaced email, a moved browser, attributes,
-conflicts, an idempotent request, an explicit Synerise merge), copied into the Bolt server of
-tests/conftest.py and read back through the store protocol on both sides."""
+conflicts, an idempotent request, an explicit Synerise merge, an undone merge, bans), copied
+into the Bolt server of tests/conftest.py and read back through the store protocol on both
+sides, its history (time travel, lineage, undo) included."""
 
 from __future__ import annotations
 
@@ -86,7 +87,23 @@ def build_source(path: Path, rules: Path) -> None:
     assert api.http.post(merge, headers={"X-Idgraph-Namespace": "crm"}).status_code == 202
     assert api.outcomes("crm", item("customId:c1", "customId:c2")) == ["conflict"]
     api.link("bulk", *[item(f"deviceId:k{n}", f"browserId:z{n}") for n in range(100)])
+    undo_a_merge_and_ban(api)
     api.store.close()
+
+
+def undo_a_merge_and_ban(api: Client) -> None:
+    """A merge undone (the merge marked, the absorbed profile live again, its sides banned
+    from joining) and a ban of an identifier against a type."""
+    (gold,) = api.link("shop", item("deviceId:u1", "deviceId:u2", plan="gold"))
+    api.link(
+        "shop", item("deviceId:u3", "deviceId:u4", city="Rome"), item("deviceId:u3", "deviceId:u5")
+    )
+    assert api.outcomes("shop", item("deviceId:u1", "deviceId:u3")) == ["merged"]
+    (merge,) = api.store.read(lambda tx: tx.merges_of("shop", [gold["profile_id"]]))
+    undone = api.http.post(f"/v1/shop/merges/{merge.id}/undo", json={"reason": "not one person"})
+    assert undone.status_code == 200, undone.json
+    ban = {"a": {"type": "email", "value": "bob@x.io"}, "b_type": "phone", "reason": "shared"}
+    assert api.http.post("/v1/shop/bans", json=ban).status_code == 201
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +145,7 @@ def sqlite_source(source):
 
 def everything(store) -> dict:
     """What the store protocol reads of every namespace: profile views, identifiers, links
-    (ended ones too), conflicts, an idempotent request."""
+    (ended ones too), conflicts, an idempotent request, and its history."""
 
     def read(tx, ns):
         return {
@@ -142,9 +159,42 @@ def everything(store) -> dict:
             **store.read(lambda tx, ns=ns: read(tx, ns)),
             "identifiers": list(store.iter_identifiers(ns)),
             "links": list(store.iter_links(ns)),
+            "history": history(store, ns),
         }
         for ns in NAMESPACES
     }
+
+
+def history(store, ns: str) -> dict:
+    """What time travel, lineage and undo read: every profile (live or absorbed) with its
+    merges, its members and attribute values at every instant a link was made or ended, the
+    attribute writes in order, and the bans."""
+    links = list(store.iter_links(ns))
+    made_or_ended = {at for link in links for at in (link["created_at"], link["ended_at"]) if at}
+    instants = [*sorted(made_or_ended), "9999"]
+
+    def read(tx):
+        ids = range(1, tx.load_state(ns, []).sequences.profile)
+        profiles = {pid: record for pid in ids if (record := tx.profile_record(ns, pid))}
+        keys = [key for key, *_ in store.iter_identifiers(ns)]
+        return {
+            "profiles": profiles,
+            "merges": tx.merges_of(ns, list(profiles)),
+            "members": {
+                (pid, when): tx.members_page(ns, pid, as_of=when, after_key="", limit=10_000)
+                for pid in profiles
+                for when in instants
+            },
+            "attributes": {
+                (pid, when): tx.attributes_at(ns, pid, when)
+                for pid in profiles
+                for when in instants
+            },
+            "writes": tx.attribute_history(ns, keys, list(profiles)),
+            "bans": tx.bans(ns, limit=10_000),
+        }
+
+    return store.read(read)
 
 
 def test_the_copy_reads_back_exactly_as_the_source(source, sqlite_source, target):
@@ -155,7 +205,10 @@ def test_the_copy_reads_back_exactly_as_the_source(source, sqlite_source, target
     assert any(view.aliases for view in shop["views"]) and shop["conflicts"]
     assert shop["request"] is not None
     ended = {link["end_reason"] for ns in NAMESPACES for link in expected[ns]["links"]}
-    assert {"replaced", "moved", "merged"} <= ended
+    assert {"replaced", "moved", "merged", "not one person"} <= ended
+    undone = [m for m in shop["history"]["merges"] if m.undone_at]
+    assert len(undone) == 1 and undone[0].survivor_key and undone[0].absorbed_key
+    assert len(shop["history"]["bans"]) == 2 and any(shop["history"]["attributes"].values())
     assert verify(source, target).ok
 
 
@@ -184,6 +237,8 @@ def test_idgraph_goes_on_on_the_copy_where_sqlite_left_off(
             ("bulk", item("deviceId:k1", "deviceId:k2"), "merged"),  # two migrated profiles
             ("crm", item("customId:c1", "email:newest@x.io"), "linked"),  # replaced again
             ("crm", item("customId:c1", "customId:c3"), "conflict"),  # the next conflict id
+            ("shop", item("deviceId:u1", "deviceId:u3"), "conflict"),  # banned by the undo
+            ("shop", item("email:bob@x.io", "phone:+4791234567"), "conflict"),  # banned
         ]:
             answers = [api.link(ns, batch) for api in both]
             assert answers[0] == answers[1] and answers[0][0]["outcome"] == outcome

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 
 import pytest
 
+from graph.errors import StoreError
 from graph.items import LinkRequest
 from graph.migrate import (
+    COUNTS,
     TABLES,
     SqliteSource,
     attribute_write_row,
@@ -19,7 +22,10 @@ from graph.migrate import (
 )
 from graph.migrate_verify import view_differences
 from graph.model import Identifier, ProfileView
+from graph.store.cypher_files import CYPHER_DIR
 from graph.store.neo4j import attributes_of
+from graph.store.sqlite import SqliteStore
+from graph.store.sqlite_schema import MIGRATIONS
 
 PROFILE = {
     "id": 7, "ns": "shop", "created_at": "t0", "updated_at": "t1", "recognized": 1,
@@ -132,3 +138,48 @@ def test_pages_follow_the_key_and_never_write(service, sqlite_store):
     assert source.count(identifiers, upto=after) == 13 and after[0] == "b"
     source.close()
     assert sqlite_store.path.read_bytes() == before
+
+
+def test_every_table_and_count_reads_a_store_of_the_current_schema(tmp_path):
+    """Every column copied exists (the merges' keys, placements, versions, bans included), and
+    every kind verification counts on SQLite, cypher/migrate/counts.cypher counts on Neo4j."""
+    SqliteStore(tmp_path / "fresh.db").close()
+    source = SqliteSource(tmp_path / "fresh.db")
+    assert all(source.page(table, None, 1) == [] for table in TABLES)
+    assert source.counts() == {}
+    assert {"placements", "attribute_versions", "bans"} <= {table.name for table in TABLES}
+    counted = (CYPHER_DIR / "migrate" / "counts.cypher").read_text()
+    assert all(f"'{kind}'" in counted for kind, _, _ in COUNTS)
+    source.close()
+
+
+def test_a_store_of_an_older_schema_is_refused_before_anything_is_copied(tmp_path):
+    path = tmp_path / "old.db"
+    SqliteStore(path).close()
+    older = len(MIGRATIONS) - 1
+    with sqlite3.connect(path) as connection:
+        connection.execute(f"PRAGMA user_version = {older}")
+    with pytest.raises(
+        StoreError, match=f"has schema {older}, this idgraph copies schema {older + 1}"
+    ):
+        SqliteSource(path)
+
+
+def test_history_pages_follow_their_three_column_keys(service, sqlite_store):
+    """Placements and attribute versions are keyed (ns, key or profile, at): the next page
+    starts right after the last row of the one before, never repeating or skipping one."""
+    for n in range(4):
+        service.link("shop", [LinkRequest([("deviceId", f"d{n}"), ("email", f"{n}@x.io")],
+                                          {"n": n})])  # fmt: skip
+    service.link("shop", [LinkRequest([("deviceId", "d0"), ("deviceId", "d1")], {"n": 9})])
+    sqlite_store.close()
+    source = SqliteSource(sqlite_store.path)
+    for name in ("placements", "attribute_versions"):
+        table = next(table for table in TABLES if table.name == name)
+        first = source.page(table, None, 3)
+        after = [first[-1][column] for column in table.key]
+        rest = source.page(table, after, 100)
+        keys = [tuple(row[column] for column in table.key) for row in first + rest]
+        assert keys == sorted(keys) and len(set(keys)) == source.count(table)
+        assert source.count(table, upto=after) == 3
+    source.close()

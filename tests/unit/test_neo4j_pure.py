@@ -9,6 +9,7 @@ import pytest
 from graph.errors import StoreError
 from graph.model import (
     Attribute,
+    Ban,
     ChangeSet,
     ConflictRow,
     Identifier,
@@ -58,7 +59,7 @@ def test_the_schema_script_splits_into_statements_without_comments():
     statements = split_script((CYPHER_DIR / "schema.cypher").read_text())
     assert statements[0].startswith("CREATE CONSTRAINT identifier_key")
     assert all(";" not in s and "//" not in s for s in statements)
-    assert sum(s.startswith("MERGE (s:Sequence") for s in statements) == 4
+    assert sum(s.startswith("MERGE (s:Sequence") for s in statements) == 5  # ban included
 
 
 def test_merges_in_one_batch_point_every_alias_at_the_live_survivor():
@@ -104,6 +105,46 @@ def test_a_change_set_becomes_one_row_list_per_statement_in_write_order():
     assert parameters == {"request_id": "r1", "at": "2026-01-01T00:00:00Z"}
     ended, parameters = statements["end_links"]
     assert ended == [{"id": 1, "reason": "replaced"}] and parameters["request_id"] == "r1"
+
+
+def test_history_is_written_at_the_provenance_instant():
+    """A placement for every identifier put somewhere (in no profile too), a version of every
+    attribute map replaced, and the undo and ban rows, each statement with its parameters."""
+    changes = ChangeSet(
+        provenance=Provenance("r1", "2026-01-01T00:00:00Z"),
+        new_identifiers=[NewIdentifier("email:a@x.io", "email", "a@x.io", 7)],
+        relabels=[("email:old@x.io", None)],
+        merges=[MergeRow(4, survivor=7, absorbed=3, item_index=0, survivor_key="email:a@x.io",
+                         absorbed_key="uuid:u1")],
+        attributes={7: {"city": Attribute("Oslo", "email:a@x.io", "t0", "r0"),
+                        "age": Attribute(41, None, "t1", "r1")}},
+        undone_merges=[2],
+        restored=[5],
+        repointed=[(6, 5), (5, 9)],
+        new_bans=[Ban(3, "email:a@x.io", None, "phone", "fraud", "agent", "t2", link_id=8)],
+    )  # fmt: skip
+    statements = {name: (rows, parameters) for name, rows, parameters in change_rows(changes)}
+    instant = {"at": "2026-01-01T00:00:00Z", "request_id": "r1"}
+    assert statements["create_placements"] == (
+        [{"key": "email:a@x.io", "profile_id": 7}, {"key": "email:old@x.io", "profile_id": None}],
+        instant,
+    )
+    assert statements["create_attribute_versions"] == (
+        [{"profile_id": 7, "attributes": '{"age":41,"city":"Oslo"}'}],
+        instant,
+    )
+    [merge], _ = statements["merge_profiles"]
+    assert (merge["survivor_key"], merge["absorbed_key"]) == ("email:a@x.io", "uuid:u1")
+    assert statements["undo_merges"] == ([{"id": 2}], instant)
+    merged_into, _ = statements["set_merged_into"]  # in order: the last row for a profile wins
+    assert merged_into == [{"id": 5, "merged_into": None}, {"id": 6, "merged_into": 5},
+                           {"id": 5, "merged_into": 9}]  # fmt: skip
+    [ban], parameters = statements["create_bans"]
+    assert ban == {
+        "id": 3, "a_key": "email:a@x.io", "b_key": None, "b_type": "phone", "reason": "fraud",
+        "created_by": "agent", "created_at": "t2", "link_id": 8,
+    }  # fmt: skip
+    assert parameters == {"request_id": "r1"}
 
 
 def test_every_row_statement_is_called_with_exactly_its_declared_parameters():

@@ -697,7 +697,8 @@ def test_merge_relabels_only_the_absorbed_side_and_records_the_merge() -> None:
     assert plan.outcomes == (Merged(1, absorbed=(2,)),)
     assert sorted(changes.relabels) == [("uuid:4", 1), ("uuid:5", 1)]
     assert changes.new_identifiers == [NewIdentifier("uuid:9", "uuid", "9", 1)]
-    assert changes.merges == [MergeRow(1, survivor=1, absorbed=2, item_index=0)]
+    # the sides of the merge: what an undo separates again
+    assert changes.merges == [MergeRow(1, 1, 2, 0, survivor_key="uuid:1", absorbed_key="uuid:4")]
     assert changes.new_links == [
         NewLink(104, "uuid:4", "uuid:1", item_index=0, merge_id=1),
         NewLink(105, "uuid:4", "uuid:9", item_index=0),
@@ -720,7 +721,10 @@ def test_three_profiles_joined_by_one_item_record_two_merges_in_order() -> None:
     plan = plan_links([item("uuid:1", "uuid:3", "uuid:6")], given, DEFAULT, PROVENANCE)
 
     assert plan.outcomes == (Merged(2, absorbed=(1, 3)),)
-    assert plan.changes.merges == [MergeRow(1, 2, 1, 0), MergeRow(2, 2, 3, 0)]
+    assert plan.changes.merges == [
+        MergeRow(1, 2, 1, 0, survivor_key="uuid:3", absorbed_key="uuid:1"),
+        MergeRow(2, 2, 3, 0, survivor_key="uuid:1", absorbed_key="uuid:6"),
+    ]
     assert [link.merge_id for link in plan.changes.new_links] == [1, 2]
     assert sorted(plan.changes.relabels) == [
         ("uuid:1", 2),
@@ -964,7 +968,7 @@ def test_profile_created_and_absorbed_in_one_batch_is_inserted_and_merged() -> N
         ProfileRow(2, NOW, NOW, recognized=False),
     ]
     assert changes.updated_profiles == []
-    assert changes.merges == [MergeRow(1, survivor=1, absorbed=2, item_index=2)]
+    assert changes.merges == [MergeRow(1, 1, 2, 2, survivor_key="uuid:1", absorbed_key="uuid:2")]
     assert changes.new_links[-1] == NewLink(103, "uuid:1", "uuid:2", item_index=2, merge_id=1)
     assert {new.key: new.profile_id for new in changes.new_identifiers} == {
         "email:a": 1,
@@ -1109,7 +1113,9 @@ def test_explicit_merge_keeps_the_target_retires_unique_identifiers_and_moves_th
     assert plan.outcomes == (Merged(1, absorbed=(2,)),)
     after = profiles_after(given, plan.changes)
     assert after == {1: {"customId:t", "email:t", "uuid:s"}, None: {"customId:s", "email:s"}}
-    assert plan.changes.merges == [MergeRow(1, survivor=1, absorbed=2, item_index=0)]
+    assert plan.changes.merges == [
+        MergeRow(1, 1, 2, 0, survivor_key="customId:t", absorbed_key="customId:s")
+    ]
     assert [(link.a, link.b, link.merge_id) for link in plan.changes.new_links] == [
         ("customId:t", "uuid:s", 1)
     ]

@@ -1,8 +1,10 @@
 """Properties of the committed graph, through the real service and a real SQLite file.
 
-Whatever batches arrive, under whatever rules: profiles are exactly the connected components
-of the active links, every profile keeps its namespace's rules, and every id a merge absorbed
-still answers a live profile. No answer ever names a profile left without identifiers.
+Whatever batches arrive, under whatever rules, and whatever links are then ended and merges
+undone: profiles are exactly the connected components of the active links (so no identifier
+is ever in two profiles), every profile keeps its namespace's rules, and every id a merge
+absorbed (and no undo restored) still answers a live profile. No answer ever names a profile
+left without identifiers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import networkx as nx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from graph.errors import Refused
 from graph.rules import (
     ANONYMOUS_INTO_OTHER,
     LARGER_SURVIVES,
@@ -47,6 +50,10 @@ attributes = st.dictionaries(
 )
 link_items = st.builds(LinkRequest, identifiers=identifiers, attributes=attributes)
 batches = st.lists(st.lists(link_items, min_size=1, max_size=4), min_size=1, max_size=5)
+# ("end", which active link, ban?) or ("undo", which merge, ban?), picked among those there are
+take_backs = st.lists(
+    st.tuples(st.sampled_from(["end", "undo"]), st.integers(0, 99), st.booleans()), max_size=4
+)
 rules_variants = st.builds(
     Rules,
     on_conflict=st.sampled_from(
@@ -64,14 +71,14 @@ rules_variants = st.builds(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(rules=rules_variants, batches=batches)
+@given(rules=rules_variants, batches=batches, take_backs=take_backs)
 def test_committed_profiles_are_components_that_keep_the_rules(
-    rules: Rules, batches: list[list[LinkRequest]]
+    rules: Rules, batches: list[list[LinkRequest]], take_backs: list[tuple[str, int, bool]]
 ) -> None:
     with tempfile.TemporaryDirectory() as directory:
         store = SqliteStore(Path(directory) / "idgraph.db", synchronous="OFF")
         try:
-            _check_the_rules_hold(store, rules, batches)
+            _check_the_rules_hold(store, rules, batches, take_backs)
         finally:
             store.close()
 
@@ -81,16 +88,26 @@ def test_committed_profiles_are_components_that_keep_the_rules(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(rules=rules_variants, batches=batches)
+@given(rules=rules_variants, batches=batches, take_backs=take_backs)
 def test_the_same_holds_on_the_neo4j_store(
-    neo4j_store_emptied, rules: Rules, batches: list[list[LinkRequest]]
+    neo4j_store_emptied,
+    rules: Rules,
+    batches: list[list[LinkRequest]],
+    take_backs: list[tuple[str, int, bool]],
 ) -> None:
-    _check_the_rules_hold(neo4j_store_emptied(), rules, batches)
+    _check_the_rules_hold(neo4j_store_emptied(), rules, batches, take_backs)
 
 
-def _check_the_rules_hold(store: Store, rules: Rules, batches: list[list[LinkRequest]]) -> None:
+def _check_the_rules_hold(
+    store: Store,
+    rules: Rules,
+    batches: list[list[LinkRequest]],
+    take_backs: list[tuple[str, int, bool]],
+) -> None:
     service = IdentityService(store, RuleBook(pinned={NS: rules}))
     absorbed, mentioned = _link_every_batch(service, batches)
+    _check_committed_graph(service, store, rules, absorbed)
+    mentioned |= _take_back(service, store, take_backs, absorbed)
     _check_committed_graph(service, store, rules, absorbed)
     for pid in mentioned:  # (5) no profile an answer names was emptied
         assert service.profile(NS, pid).identifiers, f"profile {pid} is empty"
@@ -113,6 +130,35 @@ def _link_every_batch(
             if result["profile_id"] is not None:
                 mentioned.add(result["profile_id"])
     return absorbed, mentioned
+
+
+def _take_back(
+    service: IdentityService,
+    store: Store,
+    take_backs: list[tuple[str, int, bool]],
+    absorbed: set[int],
+) -> set[int]:
+    """End links and undo merges; a refused undo (in use, superseded, already undone) must
+    change nothing, which the check after shows. The profiles the answers named."""
+    mentioned: set[int] = set()
+    for kind, pick, ban in take_backs:
+        links = list(store.iter_links(NS))
+        if kind == "end":
+            active = [link["id"] for link in links if link["ended_at"] is None]
+            if active:
+                done = service.end_link(NS, active[pick % len(active)], reason="t", ban=ban)
+                mentioned.update(view.id for view in done.profiles)
+            continue
+        merges = sorted({link["merge_id"] for link in links if link["merge_id"] is not None})
+        if not merges:
+            continue
+        try:
+            done = service.undo_merge(NS, merges[pick % len(merges)], reason="t", ban=ban)
+        except Refused:
+            continue
+        absorbed.discard(done.merge.absorbed)
+        mentioned.update(view.id for view in done.profiles)
+    return mentioned
 
 
 def _check_committed_graph(

@@ -1,0 +1,438 @@
+"""Use cases over a profile's history: lineage, explain, time travel, ending a link, undoing
+a merge, and do-not-link bans. IdentityService inherits them; like its other use cases they
+validate first, then run in one store transaction (graph/service.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+
+from graph import lineage
+from graph.errors import InvalidInput, NotFound, Refused
+from graph.lineage import Lineage, LineageIdentifier, Step
+from graph.lookups import cursor_position, lookup_identifier, profile_holding
+from graph.model import (
+    Ban,
+    GraphState,
+    Identifier,
+    LinkRecord,
+    MergeRecord,
+    ProfileView,
+    Provenance,
+    StoredIdentifier,
+)
+from graph.normalize import InvalidValue, normalize_type
+from graph.planner import plan_ban, plan_end_link, plan_undo_merge
+from graph.rules import Rules
+from graph.store.base import ReadTx, Store, WriteTx
+
+_ALL = 1_000_000  # members of a profile read at once: far above any per-profile cap
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    connected: bool
+    a: Identifier
+    b: Identifier
+    profiles: tuple[int | None, int | None]
+    path: tuple[Step, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Separated:
+    """The answer to ending a link or undoing a merge: the link or merge as it is now, the
+    profiles its identifiers are in, the bans it made."""
+
+    profiles: tuple[ProfileView, ...]
+    bans: tuple[Ban, ...]
+    link: LinkRecord | None = None
+    merge: MergeRecord | None = None
+
+    @property
+    def split(self) -> bool:
+        return len(self.profiles) > 1
+
+
+@dataclass(frozen=True, slots=True)
+class BanPage:
+    bans: tuple[Ban, ...]
+    next_cursor: str | None
+
+
+class HistoryUseCases:
+    """Mixed into IdentityService, which provides the store, the rules and the clock."""
+
+    store: Store
+    _clock: Callable[[], str]
+    rules: Callable[..., Rules]
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def profile_at(self, namespace: str, profile_id: int, as_of: str) -> ProfileView:
+        """A profile as it was at ``as_of``: the identifiers placed in it then, the links
+        active then, its attribute values then. An id absorbed by then answers its survivor."""
+        rules = self.rules(namespace)
+
+        def work(tx: ReadTx) -> ProfileView:
+            pid = _profile_at(tx, namespace, profile_id, as_of)
+            return _view_at(tx, namespace, pid, as_of, rules)
+
+        return self.store.read(work)
+
+    def lineage(
+        self,
+        namespace: str,
+        profile_id: int,
+        *,
+        as_of: str | None = None,
+        cursor: str | None = None,
+        limit: int = 1000,
+    ) -> Lineage:
+        """A page of identifiers (by key) of a profile, now or at ``as_of``, with every link
+        that touched them, active and ended, and on the first page the merges that built
+        the profile."""
+        rules = self.rules(namespace)
+
+        def work(tx: ReadTx) -> Lineage:
+            pid = _profile_at(tx, namespace, profile_id, as_of)
+            page = tx.members_page(namespace, pid, as_of=as_of, after_key=cursor or "", limit=limit)
+            keys = {member.key for member in page}
+            links = lineage.links_as_of(tx.links_touching(namespace, keys), as_of)
+            ends = {key for link in links for key in (link.a, link.b)} - keys
+            others = tx.identifiers(namespace, ends)
+            if as_of is None:
+                view = tx.profile_view(namespace, pid)
+            else:
+                view = _view_at(tx, namespace, pid, as_of, rules)
+            merges = tx.merges_of(namespace, [pid, *view.aliases]) if cursor is None else []
+            if as_of is not None:
+                merges = [m for m in merges if m.at <= as_of]
+            return Lineage(
+                profile=view,
+                as_of=as_of,
+                identifiers=tuple(
+                    [_lineage_identifier(m, True) for m in page]
+                    + [_lineage_identifier(o, False) for o in others]
+                ),
+                links=tuple(links),
+                merges=tuple(merges),
+                next_cursor=page[-1].key if len(page) == limit else None,
+            )
+
+        return self.store.read(work)
+
+    def explain(self, namespace: str, a: tuple[str, str], b: tuple[str, str]) -> Explanation:
+        """Whether two identifiers are one profile, and the fewest active links joining
+        them, each with its provenance."""
+        rules = self.rules(namespace)
+        first, second = (
+            lookup_identifier(*a, rules, "a", "a"),
+            lookup_identifier(*b, rules, "b", "b"),
+        )
+
+        def work(tx: ReadTx) -> Explanation:
+            pa, pb = (profile_holding(tx, namespace, i) for i in (first, second))
+            if pa != pb:
+                return Explanation(False, first, second, (pa, pb))
+            state = tx.load_profiles(namespace, [pa])
+            path = lineage.shortest_path(
+                ((link.id, link.a, link.b) for link in state.links), first.key, second.key
+            )
+            starts = [start for _, start, _ in path]
+            records = {link.id: link for link in tx.links_touching(namespace, starts)}
+            steps = tuple(Step(start, end, records[link_id]) for link_id, start, end in path)
+            return Explanation(True, first, second, (pa, pb), steps)
+
+        try:
+            return self.store.read(work)
+        except nx.NetworkXNoPath as error:  # a profile is connected: a broken store
+            raise AssertionError(f"profile of {first.key} is not connected") from error
+
+    def bans(
+        self,
+        namespace: str,
+        *,
+        identifier: tuple[str, str] | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> BanPage:
+        key = (
+            lookup_identifier(*identifier, self.rules(namespace), "identifier", "identifier").key
+            if identifier
+            else None
+        )
+        after = cursor_position(cursor)
+        found = self.store.read(lambda tx: tx.bans(namespace, key=key, after_id=after, limit=limit))
+        return BanPage(tuple(found), str(found[-1].id) if len(found) == limit else None)
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def end_link(
+        self,
+        namespace: str,
+        link_id: int,
+        *,
+        reason: str,
+        ban: bool = False,
+        source: str | None = None,
+    ) -> Separated:
+        """End one active link; if that disconnects its profile, it splits (see
+        ``plan_end_link``). Answers the profiles its two identifiers are in afterwards."""
+        rules = self.rules(namespace)
+
+        def work(tx: WriteTx) -> Separated:
+            link = tx.link(namespace, link_id)
+            if link is None:
+                raise NotFound(f"no link {link_id} in {namespace}")
+            if link.ended_at is not None:
+                raise Refused(
+                    "link_ended",
+                    f"link {link_id} already ended at {link.ended_at} ({link.end_reason})",
+                    link_id=link_id,
+                )
+            state = _with_history(tx, namespace, tx.load_state(namespace, [link.a]))
+            provenance = self._provenance("end", source)
+            plan = plan_end_link(link, state, rules, provenance, reason=reason, ban=ban)
+            tx.apply(namespace, plan.changes)
+            views = tx.profile_views(namespace, plan.profiles)
+            ended = tx.link(namespace, link_id)
+            return Separated(tuple(views), tuple(plan.changes.new_bans), link=ended)
+
+        return self.store.write(work)
+
+    def undo_merge(
+        self,
+        namespace: str,
+        merge_id: int,
+        *,
+        reason: str,
+        ban: bool = True,
+        source: str | None = None,
+    ) -> Separated:
+        """Take a merge back: end the links it added, restore the absorbed profile under its
+        old id, give each side the attribute values written through it, and (by default)
+        ban every pair it joined so the next sync does not merge them again.
+
+        Refused (409, nothing written) when the merge was undone already, when its survivor
+        was itself merged later (undo that merge first: ids are restored last-in,
+        first-out), or when links added since still join the two sides (the answer names
+        them: end them, then undo)."""
+        rules = self.rules(namespace)
+
+        def work(tx: WriteTx) -> Separated:
+            merge = tx.merge_record(namespace, merge_id)
+            if merge is None:
+                raise NotFound(f"no merge {merge_id} in {namespace}")
+            _check_undoable(tx, namespace, merge)
+            absorbed = tx.profile_record(namespace, merge.absorbed)
+            state = tx.load_profiles(namespace, [merge.survivor])
+            members = list(state.identifiers)
+            touching = tx.links_touching(namespace, members)
+            ending = [k for k in touching if k.merge_id == merge.id and k.ended_at is None]
+            restoring = tx.links_ended_by(namespace, merge.request_id, "merged")
+            retired = {k for link in restoring for k in (link.a, link.b)} | {merge.absorbed_key}
+            for stored in tx.identifiers(namespace, retired - set(members) - {None}):
+                if stored.profile_id is None:  # retired by the merge, not since gone elsewhere
+                    state.identifiers[stored.key] = stored
+            state = _with_history(tx, namespace, state)
+            family = _family(tx, namespace, merge)
+            plan = plan_undo_merge(
+                merge,
+                ending=ending,
+                restoring=restoring,
+                aliases=family,
+                absorbed_created_at=absorbed.created_at,
+                state=state,
+                rules=rules,
+                provenance=self._provenance("undo", source),
+                reason=reason,
+                ban=ban,
+            )
+            if plan is None:
+                joining = _still_joining(state, merge, ending)
+                if not joining:
+                    raise Refused(
+                        "merge_not_undoable",
+                        f"the identifiers merge {merge_id} joined have left its profile since",
+                        merge_id=merge_id,
+                    )
+                raise Refused(
+                    "merge_in_use",
+                    f"links added since merge {merge_id} still join its two sides: end "
+                    f"links {', '.join(map(str, joining))} first, then undo it",
+                    links=joining,
+                )
+            tx.apply(namespace, plan.changes)
+            views = tx.profile_views(namespace, plan.profiles)
+            undone = tx.merge_record(namespace, merge_id)
+            return Separated(tuple(views), tuple(plan.changes.new_bans), merge=undone)
+
+        return self.store.write(work)
+
+    def add_ban(
+        self,
+        namespace: str,
+        a: tuple[str, str],
+        *,
+        b: tuple[str, str] | None = None,
+        b_type: str | None = None,
+        reason: str,
+        source: str | None = None,
+    ) -> Ban:
+        """Ban ``a`` from ever joining ``b``, or any identifier of type ``b_type``."""
+        rules = self.rules(namespace)
+        first = lookup_identifier(*a, rules, "a", "a")
+        second = lookup_identifier(*b, rules, "b", "b") if b is not None else None
+        if (second is None) == (b_type is None):
+            raise InvalidInput("name b or b_type", fields={"b": ["name b or b_type, not both"]})
+        if second is not None and second.key == first.key:
+            raise InvalidInput("a and b are one identifier", fields={"b": ["the same as a"]})
+        other_type = _type(b_type, "b_type") if b_type is not None else None
+
+        def work(tx: WriteTx) -> Ban:
+            state = tx.load_profiles(namespace, [])
+            changes = plan_ban(
+                first.key,
+                second.key if second else None,
+                other_type,
+                reason,
+                state,
+                self._provenance("ban", source),
+            )
+            tx.apply(namespace, changes)
+            return changes.new_bans[0]
+
+        return self.store.write(work)
+
+    def remove_ban(self, namespace: str, ban_id: int) -> None:
+        if not self.store.write(lambda tx: tx.remove_ban(namespace, ban_id)):
+            raise NotFound(f"no ban {ban_id} in {namespace}")
+
+    def _provenance(self, operation: str, source: str | None) -> Provenance:
+        return Provenance(uuid.uuid4().hex, self._clock(), operation, source)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _profile_at(tx: ReadTx, namespace: str, profile_id: int, as_of: str | None) -> int:
+    """The live id now, or the id answering for ``profile_id`` at ``as_of``."""
+    record = tx.profile_record(namespace, profile_id)
+    if record is None:
+        raise NotFound(f"no profile {profile_id} in {namespace}")
+    if as_of is None:
+        return record.merged_into or record.id
+    if record.created_at > as_of:
+        raise NotFound(f"profile {profile_id} did not exist yet at {as_of}")
+    pid, seen = profile_id, {profile_id}
+    while True:
+        holding = [
+            m for m in tx.merges_of(namespace, [pid]) if m.absorbed == pid and m.active_at(as_of)
+        ]
+        if not holding or holding[-1].survivor in seen:
+            return pid
+        pid = holding[-1].survivor
+        seen.add(pid)
+
+
+def _view_at(tx: ReadTx, namespace: str, pid: int, as_of: str, rules: Rules) -> ProfileView:
+    record = tx.profile_record(namespace, pid)
+    members = tx.members_page(namespace, pid, as_of=as_of, after_key="", limit=_ALL)
+    links = tx.links_touching(namespace, [m.key for m in members])
+    merges = _merges_around(tx, namespace, pid)
+    return lineage.profile_as_of(
+        pid,
+        record.created_at,
+        members,
+        links,
+        merges,
+        tx.attributes_at(namespace, pid, as_of),
+        rules.recognizing_types,
+        as_of,
+    )
+
+
+def _merges_around(tx: ReadTx, namespace: str, pid: int) -> list:
+    """Every merge into the profile, through chains of absorbed profiles."""
+    found: dict[int, Any] = {}
+    frontier = [pid]
+    while frontier:
+        merges = [m for m in tx.merges_of(namespace, frontier) if m.id not in found]
+        found.update((m.id, m) for m in merges)
+        frontier = [m.absorbed for m in merges if m.survivor in frontier]
+    return sorted(found.values(), key=lambda m: m.id)
+
+
+def _check_undoable(tx: ReadTx, namespace: str, merge) -> None:
+    if merge.undone_at is not None:
+        raise Refused(
+            "merge_undone", f"merge {merge.id} was undone at {merge.undone_at}", merge_id=merge.id
+        )
+    survivor = tx.profile_record(namespace, merge.survivor)
+    if survivor is None or tx.profile_record(namespace, merge.absorbed) is None:
+        raise NotFound(f"merge {merge.id}: its profiles were purged")
+    if survivor.merged_into is not None:
+        later = [
+            m
+            for m in tx.merges_of(namespace, [merge.survivor])
+            if m.absorbed == merge.survivor and m.undone_at is None
+        ]
+        raise Refused(
+            "merge_superseded",
+            f"profile {merge.survivor} was itself merged later (merge {later[-1].id}); "
+            "undo that merge first",
+            merge_id=later[-1].id,
+        )
+    if merge.survivor_key is None or merge.absorbed_key is None:
+        raise Refused(
+            "merge_not_undoable",
+            f"merge {merge.id} was recorded before idgraph kept the sides of a merge",
+            merge_id=merge.id,
+        )
+
+
+def _family(tx: ReadTx, namespace: str, merge) -> list[int]:
+    """The profiles the absorbed one had absorbed before (directly or through chains) and
+    that still answer for the survivor: after the undo they answer for it again."""
+    earlier = [m for m in _merges_around(tx, namespace, merge.absorbed) if m.id < merge.id]
+    family = lineage.aliases_at(merge.absorbed, earlier, None)
+    return [
+        pid
+        for pid in family
+        if (record := tx.profile_record(namespace, pid)) and record.merged_into == merge.survivor
+    ]
+
+
+def _still_joining(state: GraphState, merge, ending) -> list[int]:
+    """The links on the shortest path that still joins the merge's two sides."""
+    gone = {link.id for link in ending}
+    links = ((link.id, link.a, link.b) for link in state.links if link.id not in gone)
+    try:
+        path = lineage.shortest_path(links, merge.survivor_key, merge.absorbed_key)
+    except (nx.NetworkXNoPath, nx.NodeNotFound):
+        return []
+    return [link_id for link_id, _, _ in path]
+
+
+def _with_history(tx: ReadTx, namespace: str, state: GraphState) -> GraphState:
+    """The state with the attribute writes of its identifiers and profiles, for a split."""
+    state.history = tx.attribute_history(namespace, list(state.identifiers), list(state.profiles))
+    return state
+
+
+def _lineage_identifier(stored: StoredIdentifier, member: bool) -> LineageIdentifier:
+    return LineageIdentifier(
+        stored.key, stored.type, stored.value, stored.profile_id, stored.created_at, member
+    )
+
+
+def _type(type_: str, name: str) -> str:
+    try:
+        return normalize_type(type_)
+    except InvalidValue as error:
+        raise InvalidInput(f"{name}: {error}", fields={name: [str(error)]}) from error
