@@ -8,7 +8,7 @@ from flask import Flask, send_from_directory
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
-from app import adnuntius, health, native, omnidesk, synerise
+from app import adnuntius, health, history, native, omnidesk, synerise
 from app.auth import install_auth
 from app.errors import ErrorSchema, register_error_handlers
 from app.settings import Settings
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, service: IdentityService | None
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(health.blp)
     api.register_blueprint(native.blp)
+    api.register_blueprint(history.blp)
     api.register_blueprint(adnuntius.blp)
     api.register_blueprint(synerise.blp)
     api.register_blueprint(omnidesk.blp)

@@ -14,3 +14,9 @@ def service() -> IdentityService:
 
 def settings() -> Settings:
     return current_app.extensions["idgraph.settings"]
+
+
+def caller() -> str:
+    """Who is calling, as recorded in provenance (bans, ended links, undone merges): the
+    admin token, or a loopback client in local open mode."""
+    return "admin" if settings().admin_token else "local"

@@ -17,7 +17,7 @@ import marshmallow as ma
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from graph.errors import InvalidInput, NotFound, RequestIdReused, StoreError
+from graph.errors import InvalidInput, NotFound, Refused, RequestIdReused, StoreError
 
 log = logging.getLogger("idgraph")
 
@@ -140,6 +140,9 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(NotFound, lambda error: error_response(404, "not_found", str(error)))
     app.register_error_handler(
         RequestIdReused, lambda error: error_response(409, "request_id_reused", str(error))
+    )
+    app.register_error_handler(
+        Refused, lambda error: error_response(409, error.code, error.message, error.details)
     )
     app.register_error_handler(StoreError, _store_unavailable)
     app.register_error_handler(Exception, _internal_error)

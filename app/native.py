@@ -9,6 +9,8 @@ from flask.views import MethodView
 
 from app.blueprint import Blueprint, check_namespace
 from app.context import service, settings
+from app.history import number
+from app.history_schemas import AsOfArgsSchema
 from app.schemas import (
     AttributesSchema,
     ConflictArgsSchema,
@@ -86,10 +88,15 @@ class IdentifierProfile(MethodView):
 
 @blp.route("/profiles/<profile_id>")
 class Profile(MethodView):
+    @blp.arguments(AsOfArgsSchema, location="query")
     @blp.response(200, ProfileSchema)
-    def get(self, ns: str, profile_id: str) -> Any:
-        """A profile by id; an absorbed id answers its survivor, which lists it in aliases."""
-        return service().profile(ns, _profile_id(profile_id))
+    def get(self, args: dict, ns: str, profile_id: str) -> Any:
+        """A profile by id; an absorbed id answers its survivor, which lists it in aliases.
+        ``?as_of=`` answers the profile as it was then, from the history the store keeps."""
+        pid = number(profile_id, "profile_id")
+        if args["as_of"] is None:
+            return service().profile(ns, pid)
+        return service().profile_at(ns, pid, format_time(args["as_of"]))
 
 
 @blp.route("/profiles/<profile_id>/attributes")
@@ -98,12 +105,4 @@ class ProfileAttributes(MethodView):
     @blp.response(200, ProfileSchema)
     def patch(self, attributes: dict, ns: str, profile_id: str) -> Any:
         """Set attributes of a profile: only the names sent change; null deletes one."""
-        return service().update_attributes(ns, _profile_id(profile_id), attributes)
-
-
-def _profile_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
-        raise InvalidInput(
-            "profile_id: not a profile id", fields={"profile_id": ["a profile id is a number"]}
-        )
-    return int(raw)
+        return service().update_attributes(ns, number(profile_id, "profile_id"), attributes)
