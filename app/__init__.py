@@ -8,7 +8,7 @@ from flask import Flask, send_from_directory
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
-from app import adnuntius, health, history, native, omnidesk, synerise
+from app import adnuntius, health, history, native, omnidesk, synerise, viewer
 from app.auth import install_auth
 from app.errors import ErrorSchema, register_error_handlers
 from app.settings import Settings
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, service: IdentityService | None
     api.register_blueprint(adnuntius.blp)
     api.register_blueprint(synerise.blp)
     api.register_blueprint(omnidesk.blp)
+    app.register_blueprint(viewer.blp)
     app.add_url_rule("/docs/assets/<path:filename>", "docs_assets", _docs_asset)
     install_auth(app, settings)
     return app

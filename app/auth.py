@@ -3,8 +3,9 @@
 With ``IDGRAPH_ADMIN_TOKEN`` set, every request needs ``Authorization: Bearer <token>``
 (401 otherwise). Without it the service is in local open mode: it answers loopback clients
 only, and ``idgraph serve`` refuses to bind anything but a loopback address.
-``/healthz``, ``/openapi.json`` and ``/docs`` stay open in both modes: they carry no data, and
-load balancers and Swagger UI fetch them without credentials.
+``/healthz``, ``/openapi.json``, ``/docs``, the lineage viewer's page and ``/static`` stay open
+in both modes: they carry no data, and load balancers, Swagger UI and a browser opening the
+viewer fetch them without credentials (the viewer's script then sends the token).
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from werkzeug.exceptions import Unauthorized
 from app.settings import Settings, is_loopback
 
 PUBLIC_ENDPOINTS = frozenset(
-    {"health.Health", "docs_assets", "api-docs.openapi_json", "api-docs.openapi_swagger_ui"}
+    {
+        "health.Health",
+        "docs_assets",
+        "api-docs.openapi_json",
+        "api-docs.openapi_swagger_ui",
+        "viewer.view",
+        "static",
+    }
 )
 
 

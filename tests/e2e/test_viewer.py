@@ -1,0 +1,219 @@
+"""The lineage viewer in a real browser: the distro's headless Chromium, driven by Playwright,
+against `idgraph serve` with an admin token on a temporary SQLite store.
+
+`python -m tests.e2e.test_viewer docs/lineage-viewer.png` redraws the README's screenshot.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+from tests.e2e.test_server import Server
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+# no internet on our machines: nothing in the background may try to reach it
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TOKEN = "viewer-e2e-token"
+UUID = "uuid:00000000-0000-0000-0000-000000000001"
+
+
+@pytest.fixture
+def server(tmp_path) -> Iterator[Server]:
+    with serving(tmp_path) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: `make browser` installs it (apt-get install chromium)")
+    with chromium() as launched:
+        yield launched
+
+
+def test_viewer_draws_the_lineage_and_ends_a_bridge_link(server, browser, tmp_path):
+    profile_id = seed(server, ("email:ann@x.io", "browserId:b1"), ("browserId:b1", UUID))
+    seed(server, ("browserId:b1", "browserId:b2"), request_id="bridge")
+    lineage = call(server, "GET", f"/v1/shop/profiles/{profile_id}/lineage?limit=2000")
+    page = open_viewer(browser, server, profile_id)
+
+    assert drawn_nodes(page) == {i["key"] for i in lineage["identifiers"]}
+    assert drawn_edges(page) == {(str(k["id"]), k["a"], k["b"]) for k in lineage["links"]}
+    [bridge] = [k for k in lineage["links"] if {k["a"], k["b"]} == {"browserId:b1", "browserId:b2"}]
+    click_edge(page, bridge["id"])
+    panel = page.locator("#panel").inner_text()
+    assert f"Link {bridge['id']}" in panel
+    assert bridge["request_id"] == "bridge" and "bridge" in panel and bridge["operation"] in panel
+
+    end_selected_link(page, "b2 is a shared kiosk browser")
+    b1 = call(server, "GET", "/v1/shop/identifiers/browserId/b1")["id"]
+    b2 = call(server, "GET", "/v1/shop/identifiers/browserId/b2")["id"]
+    assert b1 != b2
+    said = page.locator("#message").inner_text()
+    assert re.fullmatch(r"split into profiles (\d+) and (\d+)", said), said
+    assert set(map(int, re.findall(r"\d+", said))) == {b1, b2}
+    ended = f"() => idgraphViewer.cy.getElementById('{bridge['id']}').hasClass('ended')"
+    assert page.evaluate(ended)
+    page.screenshot(path=tmp_path / "viewer.png")
+
+    # the slider's instants: the seed, the bridge, its end, now; two steps back, it is active
+    page.locator("#time").press("ArrowLeft")
+    page.locator("#time").press("ArrowLeft")
+    assert page.locator("#time-label").inner_text().startswith(bridge["created_at"])
+    page.locator("#graph[data-state=ready]").wait_for()
+    assert not page.evaluate(ended)
+    assert page.locator("#end-form").is_hidden()  # the past is read only
+
+
+def test_viewer_search_goes_to_the_profile_of_an_identifier(server, browser):
+    first = seed(server, ("email:ann@x.io", "browserId:b1"))
+    other = seed(server, ("ext:crm:u/1", "browserId:b9"))
+    page = open_viewer(browser, server, first)
+    page.fill("#search input", "ext:crm:u/1")
+    with page.expect_navigation():
+        page.press("#search input", "Enter")
+    assert page.url.endswith(f"/v1/shop/profiles/{other}/view")
+    page.locator("#graph[data-state=ready]").wait_for()  # the token stayed in sessionStorage
+    assert drawn_nodes(page) == {"ext:crm:u/1", "browserId:b9"}
+    page.fill("#search input", "email:nobody@x.io")
+    page.press("#search input", "Enter")
+    page.get_by_text("no such identifier").wait_for()
+
+
+def seed(server: Server, *items: tuple[str, ...], request_id: str | None = None) -> int:
+    """Links each item's "type:value" texts (type = up to the last ':'); the last profile id."""
+    body = {
+        "items": [{"identifiers": [identifier(text) for text in item]} for item in items],
+        "source": "e2e",
+        **({"request_id": request_id} if request_id else {}),
+    }
+    return call(server, "POST", "/v1/shop/links", body)["results"][-1]["profile_id"]
+
+
+def identifier(text: str) -> dict[str, str]:
+    type_, _, value = text.rpartition(":")
+    return {"type": type_, "value": value}
+
+
+def call(server: Server, method: str, path: str, body: dict | None = None) -> dict:
+    status, answer = server.request(method, path, body, token=TOKEN)
+    assert status == 200, (method, path, status, answer)
+    return answer
+
+
+@contextmanager
+def serving(tmp_path: Path) -> Iterator[Server]:
+    started = Server(tmp_path, IDGRAPH_ADMIN_TOKEN=TOKEN, IDGRAPH_WORKERS="1")
+    try:
+        started.wait_ready()
+        yield started
+    finally:
+        started.stop()
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def open_viewer(browser: Browser, server: Server, profile_id: int) -> Page:
+    """The viewer of a profile, the token pasted in the form its first 401 shows."""
+    page = browser.new_page(viewport={"width": 1000, "height": 600})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.extend(unexpected_error(message)))
+    page.goto(f"{server.url}/v1/shop/profiles/{profile_id}/view")
+    page.fill("#token-form input[name=token]", TOKEN)
+    page.press("#token-form input[name=token]", "Enter")
+    page.locator("#graph[data-state=ready]").wait_for()
+    assert not errors, errors  # a CSP violation, a script error
+    return page
+
+
+def unexpected_error(message: ConsoleMessage) -> list[str]:
+    """A console error other than the 401 the page answers with its token form."""
+    if message.type == "error" and "401" not in message.text:
+        return [message.text]
+    return []
+
+
+def drawn_nodes(page: Page) -> set[str]:
+    return set(page.evaluate("() => idgraphViewer.cy.nodes().map((n) => n.id())"))
+
+
+def drawn_edges(page: Page) -> set[tuple[str, str, str]]:
+    edges = page.evaluate(
+        "() => idgraphViewer.cy.edges().map((e) => [e.id(), e.source().id(), e.target().id()])"
+    )
+    return {tuple(edge) for edge in edges}
+
+
+def click_edge(page: Page, link_id: int) -> None:
+    """A mouse click on the middle of a drawn link, where a user would click."""
+    x, y = page.evaluate(
+        """(id) => {
+            const cy = idgraphViewer.cy;
+            const middle = cy.getElementById(String(id)).renderedMidpoint();
+            const box = cy.container().getBoundingClientRect();
+            return [box.left + middle.x, box.top + middle.y];
+        }""",
+        link_id,
+    )
+    page.mouse.click(x, y)
+
+
+def end_selected_link(page: Page, reason: str) -> None:
+    draws = int(page.locator("#graph").get_attribute("data-draws"))
+    page.fill("#end-form input[name=reason]", reason)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#end-form button")
+    page.locator(f"#graph[data-draws='{draws + 1}']").wait_for()
+
+
+def screenshot_for_readme(path: Path) -> None:
+    """docs/lineage-viewer.png: six identifiers of four types, one link ended (dashed, its far
+    end greyed in the profile it left for), the panel open on that link."""
+    with tempfile.TemporaryDirectory() as tmp, serving(Path(tmp)) as server, chromium() as browser:
+        profile_id = seed(server, ("email:ann@x.io", "customId:C-42"), request_id="crm-sync-17")
+        seed(server, ("customId:C-42", "browserId:b-1"), ("browserId:b-1", UUID))
+        seed(server, ("browserId:b-1", "uuid:00000000-0000-0000-0000-000000000002"))
+        time.sleep(1.1)  # distinct instants on the time slider
+        seed(server, ("browserId:b-1", "browserId:b-2"), request_id="web-0419")
+        seed(server, ("browserId:b-2", "browserId:b-3"), request_id="web-0420")
+        time.sleep(1.1)
+        lineage = call(server, "GET", f"/v1/shop/profiles/{profile_id}/lineage")
+        [kiosk] = [k for k in lineage["links"] if k["request_id"] == "web-0419"]
+        reason = {"reason": "b-2 is a shared kiosk browser"}
+        call(server, "POST", f"/v1/shop/links/{kiosk['id']}/end", reason)
+        page = open_viewer(browser, server, profile_id)
+        click_edge(page, kiosk["id"])
+        page.screenshot(path=path)
+
+
+if __name__ == "__main__":
+    screenshot_for_readme(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/lineage-viewer.png"))
