@@ -51,7 +51,8 @@ class LineageIdentifierSchema(ma.Schema):
     type = fields.String(required=True)
     value = fields.String(required=True)
     profile_id = fields.Integer(
-        allow_none=True, metadata={"description": "where it is now; null: in no profile"}
+        allow_none=True,
+        metadata={"description": "where it is (at as_of, where it was); null: in no profile"},
     )
     created_at = fields.String(required=True)
     member = fields.Boolean(
@@ -87,8 +88,19 @@ class MergeRecordSchema(ma.Schema):
     undone_request_id = fields.String(allow_none=True)
 
 
+class LineageProfileSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    aliases = fields.List(fields.Integer(), required=True)
+    attributes = fields.Dict(required=True)
+    created_at = fields.String(required=True)
+
+
 class LineageSchema(ma.Schema):
-    profile = fields.Nested(ProfileSchema, required=True)
+    profile = fields.Nested(
+        LineageProfileSchema,
+        required=True,
+        metadata={"description": "a summary: the identifiers are the pages' members"},
+    )
     as_of = fields.String(allow_none=True)
     identifiers = fields.List(fields.Nested(LineageIdentifierSchema), required=True)
     links = fields.List(fields.Nested(LinkRecordSchema), required=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import networkx as nx
@@ -32,6 +32,7 @@ from graph.rules import Rules
 from graph.store.base import ReadTx, Store, WriteTx
 
 _ALL = 1_000_000  # members of a profile read at once: far above any per-profile cap
+_END_OF_TIME = "9999-12-31T23:59:59.999999Z"  # as_of for "now" where history answers both
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,32 +96,36 @@ class HistoryUseCases:
     ) -> Lineage:
         """A page of identifiers (by key) of a profile, now or at ``as_of``, with every link
         that touched them, active and ended, and on the first page the merges that built
-        the profile."""
-        rules = self.rules(namespace)
+        the profile. The page carries a summary of the profile, not all its identifiers: a
+        large profile's first page stays small and quick."""
 
         def work(tx: ReadTx) -> Lineage:
             pid = _profile_at(tx, namespace, profile_id, as_of)
             page = tx.members_page(namespace, pid, as_of=as_of, after_key=cursor or "", limit=limit)
             keys = {member.key for member in page}
             links = lineage.links_as_of(tx.links_touching(namespace, keys), as_of)
-            ends = {key for link in links for key in (link.a, link.b)} - keys
-            others = tx.identifiers(namespace, ends)
-            if as_of is None:
-                view = tx.profile_view(namespace, pid)
-            else:
-                view = _view_at(tx, namespace, pid, as_of, rules)
-            merges = tx.merges_of(namespace, [pid, *view.aliases]) if cursor is None else []
-            if as_of is not None:
-                merges = [m for m in merges if m.at <= as_of]
+            ends = tx.identifiers(namespace, {k for link in links for k in (link.a, link.b)} - keys)
+            if as_of is not None:  # where the other ends were then
+                placed = tx.placed_at(namespace, [end.key for end in ends], as_of)
+                ends = [replace(end, profile_id=placed.get(end.key)) for end in ends]
+            merges = [
+                m for m in _merges_around(tx, namespace, pid) if as_of is None or m.at <= as_of
+            ]
+            summary = lineage.LineageProfile(
+                id=pid,
+                aliases=tuple(lineage.aliases_at(pid, merges, as_of)),
+                attributes=tx.attributes_at(namespace, pid, as_of or _END_OF_TIME),
+                created_at=tx.profile_record(namespace, pid).created_at,
+            )
             return Lineage(
-                profile=view,
+                profile=summary,
                 as_of=as_of,
                 identifiers=tuple(
-                    [_lineage_identifier(m, True) for m in page]
-                    + [_lineage_identifier(o, False) for o in others]
+                    _lineage_identifier(stored, stored.profile_id == pid)
+                    for stored in (*page, *ends)
                 ),
                 links=tuple(links),
-                merges=tuple(merges),
+                merges=tuple(merges) if cursor is None else (),
                 next_cursor=page[-1].key if len(page) == limit else None,
             )
 

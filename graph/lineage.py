@@ -25,9 +25,19 @@ class LineageIdentifier:
     key: str
     type: str
     value: str
-    profile_id: int | None  # where it is now
+    profile_id: int | None  # where it is (was, at ``as_of``); None: in no profile
     created_at: str
-    member: bool  # in the profile (at ``as_of``); else the other end of a link that left it
+    member: bool  # in the profile; else the other end of a link that left it
+
+
+@dataclass(frozen=True, slots=True)
+class LineageProfile:
+    """The profile a lineage page belongs to (now, or at ``as_of``)."""
+
+    id: int
+    aliases: tuple[int, ...]
+    attributes: dict
+    created_at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +45,7 @@ class Lineage:
     """One page of a profile's lineage: identifiers by key, every link touching them, and the
     merges that built the profile (on the first page)."""
 
-    profile: ProfileView
+    profile: LineageProfile
     as_of: str | None
     identifiers: tuple[LineageIdentifier, ...]
     links: tuple[LinkRecord, ...]

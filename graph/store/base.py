@@ -80,6 +80,10 @@ class ReadTx(Protocol):
         """The identifiers of a profile with keys above ``after_key``, by key: now, or at the
         instant ``as_of`` (from the history of placements, not from the current rows)."""
 
+    def placed_at(self, namespace: str, keys: Iterable[str], at: str) -> dict[str, int | None]:
+        """The profile each identifier was in at ``at`` (None: in none); an identifier not
+        created yet is left out."""
+
     def link(self, namespace: str, link_id: int) -> LinkRecord | None: ...
 
     def links_touching(self, namespace: str, keys: Iterable[str]) -> list[LinkRecord]:

@@ -93,6 +93,7 @@ STATEMENTS = (
     "identifiers",
     "members_page",
     "members_at",
+    "placed_at",
     "link",
     "links_touching",
     "links_ended_by",

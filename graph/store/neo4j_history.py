@@ -59,6 +59,10 @@ class HistoryReads:
             rows = self.run("members_at", at=as_of, **page)
         return [stored_identifier(row) for row in rows]
 
+    def placed_at(self, namespace: str, keys: Iterable[str], at: str) -> dict[str, int | None]:
+        rows = self.run("placed_at", ns=namespace, keys=list(keys), at=at)
+        return {row["key"]: row["profile_id"] for row in rows}
+
     def link(self, namespace: str, link_id: int) -> LinkRecord | None:
         rows = self.run("link", ns=namespace, id=link_id)
         return link_record(rows[0]) if rows else None

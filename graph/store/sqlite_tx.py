@@ -95,6 +95,12 @@ _MEMBERS_AT = """
                       AND later.key = p.key AND later.at > p.at AND later.at <= :at)
     ORDER BY p.key LIMIT :limit
 """
+_PLACED_AT = """
+    SELECT p.key, p.profile_id FROM placements AS p
+    WHERE p.ns = :ns AND p.key IN (SELECT value FROM json_each(:keys)) AND p.at <= :at
+      AND NOT EXISTS (SELECT 1 FROM placements AS later WHERE later.ns = p.ns
+                      AND later.key = p.key AND later.at > p.at AND later.at <= :at)
+"""
 _BANS_OF_KEYS = f"""
     SELECT {_BAN_COLUMNS} FROM bans WHERE ns = ?1 AND a_key IN (SELECT value FROM json_each(?2))
     UNION SELECT {_BAN_COLUMNS} FROM bans
@@ -301,6 +307,10 @@ class SqliteTx:
             wanted = {"ns": namespace, "id": profile_id, "at": as_of, "after": after_key}
             rows = self.connection.execute(_MEMBERS_AT, {**wanted, "limit": limit}).fetchall()
         return [StoredIdentifier(*row) for row in rows]
+
+    def placed_at(self, namespace: str, keys: Iterable[str], at: str) -> dict[str, int | None]:
+        wanted = {"ns": namespace, "keys": _dump(list(keys)), "at": at}
+        return dict(self.connection.execute(_PLACED_AT, wanted).fetchall())
 
     def link(self, namespace: str, link_id: int) -> LinkRecord | None:
         row = self._one(

@@ -95,22 +95,26 @@ def test_large_profiles_page_by_identifier_key(api):
     items = [("customId:c0", f"browserId:b{n:03}") for n in range(25)]
     api.link(NS, *items)
     pid = pid_of(api, "customId:c0")
-    seen: list[str] = []
+    seen: set[str] = set()
     cursor, pages = None, 0
     while True:
         query = "?limit=10" + (f"&cursor={cursor}" if cursor else "")
         body = lineage(api, pid, query)
-        members = [i["key"] for i in body["identifiers"] if i["member"]]
-        assert members == sorted(members) and len(members) <= 10
-        seen += members
-        keys = set(members)
-        assert all(link["a"] in keys or link["b"] in keys for link in body["links"])
-        assert (body["merges"] == []) or pages == 0
+        listed = {i["key"]: i for i in body["identifiers"]}
+        assert all(i["member"] for i in listed.values())
+        # a page: the next 10 identifiers by key, with the links touching them and their
+        # other ends (a hub's page carries every link of the hub)
+        last = body["next_cursor"] or "\uffff"
+        own = [key for key in listed if (cursor or "") < key <= last]
+        assert len(own) == (10 if body["next_cursor"] else 6)  # 26 in all
+        assert all(link["a"] in listed and link["b"] in listed for link in body["links"])
+        assert body["profile"]["id"] == pid and "identifiers" not in body["profile"]
+        seen |= set(listed)
         pages += 1
         cursor = body["next_cursor"]
         if cursor is None:
             break
-    assert pages == 3 and sorted(seen) == sorted({"customId:c0", *(b for _, b in items)})
+    assert pages == 3 and seen == {"customId:c0", *(b for _, b in items)}
 
 
 def test_lineage_exports_graphml_and_node_link_json_of_the_same_graph(api):
@@ -247,6 +251,10 @@ def test_as_of_answers_the_profile_before_and_after_a_split(api):
     assert len(whole["identifiers"]) == 4
     past = lineage(api, pid, f"?as_of={before}")
     assert all(link["active"] for link in past["links"]) and past["as_of"] == before
+    assert all(i["member"] and i["profile_id"] == pid for i in past["identifiers"])
+    later = {i["key"]: i for i in lineage(api, pid, f"?as_of={after}")["identifiers"]}
+    assert later["browserId:b2"]["member"] is False  # the other end of the ended link
+    assert later["browserId:b2"]["profile_id"] == other
     part = api.get(f"/v1/{NS}/profiles/{pid}?as_of={after}").json
     assert len(part["identifiers"]) == 2
     error = api.get(f"/v1/{NS}/profiles/{other}?as_of={before}")
