@@ -68,3 +68,29 @@ def test_dialects_benchmark_posts_every_face_against_the_real_server(tmp_path):
     faces = {run["face"]: run for run in figures["runs"]}
     assert set(faces) == {"native /v1/{ns}/links", "Adnuntius /sync", "Synerise /v4/clients/batch"}
     assert all(run["items"] == 5 * 200 and run["seconds"] > 0 for run in faces.values())
+
+
+def test_lineage_benchmark_times_every_history_read_of_one_large_profile(tmp_path):
+    figures = run_quick("lineage.py", tmp_path)
+    assert {"benchmark", "machine", "config", "build", "walk", "runs"} <= set(figures)
+    build = figures["build"]
+    assert build["merge_outcome"] == "merged" and build["ended_links"] > 0
+    assert set(build["outcomes"]) == {"created", "linked", "merged"}, build["outcomes"]
+    runs = {run["name"]: run for run in figures["runs"]}
+    assert set(runs) == {
+        "lineage, first page",
+        "lineage, first page, as_of middle",
+        "lineage, last page",
+        "explain",
+        "profile_at middle",
+        "HTTP GET lineage, first page",
+    }
+    for run in runs.values():
+        assert {"p50_ms", "p95_ms", "max_ms", "repeat"} <= set(run), run["name"]
+        assert run["repeat"] == figures["config"]["repeat"] and run["p50_ms"] > 0, run["name"]
+    # a page: its identifiers, and the other ends of their links (members on other pages)
+    assert runs["lineage, first page"]["answer_members"] >= figures["config"]["limit"]
+    assert runs["HTTP GET lineage, first page"]["answer_members"] >= figures["config"]["limit"]
+    assert runs["lineage, last page"]["answer_members"] > 0
+    assert runs["explain"]["answer_links"] > 2
+    assert figures["walk"]["pages"] >= 2
