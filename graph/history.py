@@ -203,10 +203,7 @@ class HistoryUseCases:
             state = _with_history(tx, namespace, tx.load_state(namespace, [link.a]))
             provenance = self._provenance("end", source)
             plan = plan_end_link(link, state, rules, provenance, reason=reason, ban=ban)
-            tx.apply(namespace, plan.changes)
-            views = tx.profile_views(namespace, plan.profiles)
-            ended = tx.link(namespace, link_id)
-            return Separated(tuple(views), tuple(plan.changes.new_bans), link=ended)
+            return Separated(*_applied(tx, namespace, plan), link=tx.link(namespace, link_id))
 
         return self.store.write(work)
 
@@ -272,10 +269,8 @@ class HistoryUseCases:
                     f"links {', '.join(map(str, joining))} first, then undo it",
                     links=joining,
                 )
-            tx.apply(namespace, plan.changes)
-            views = tx.profile_views(namespace, plan.profiles)
-            undone = tx.merge_record(namespace, merge_id)
-            return Separated(tuple(views), tuple(plan.changes.new_bans), merge=undone)
+            applied = _applied(tx, namespace, plan)
+            return Separated(*applied, merge=tx.merge_record(namespace, merge_id))
 
         return self.store.write(work)
 
@@ -323,6 +318,12 @@ class HistoryUseCases:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def _applied(tx: WriteTx, namespace: str, plan) -> tuple[tuple[ProfileView, ...], tuple]:
+    """Write a separation; the profiles it left and the bans it made."""
+    tx.apply(namespace, plan.changes)
+    return tuple(tx.profile_views(namespace, plan.profiles)), tuple(plan.changes.new_bans)
 
 
 def _profile_at(tx: ReadTx, namespace: str, profile_id: int, as_of: str | None) -> int:

@@ -101,12 +101,22 @@ _PLACED_AT = """
       AND NOT EXISTS (SELECT 1 FROM placements AS later WHERE later.ns = p.ns
                       AND later.key = p.key AND later.at > p.at AND later.at <= :at)
 """
-_BANS_OF_KEYS = f"""
-    SELECT {_BAN_COLUMNS} FROM bans WHERE ns = ?1 AND a_key IN (SELECT value FROM json_each(?2))
-    UNION SELECT {_BAN_COLUMNS} FROM bans
-    WHERE ns = ?1 AND b_key IN (SELECT value FROM json_each(?2))
-    ORDER BY id
-"""
+
+
+def _either_end(table: str, columns: str, first: str, second: str) -> str:
+    """Rows of a namespace (?1) whose ``first`` or ``second`` column is in a JSON array (?2),
+    by id: each side on its own index."""
+    return (
+        f"SELECT {columns} FROM {table} WHERE ns = ?1 "
+        f"AND {first} IN (SELECT value FROM json_each(?2)) "
+        f"UNION SELECT {columns} FROM {table} WHERE ns = ?1 "
+        f"AND {second} IN (SELECT value FROM json_each(?2)) ORDER BY id"
+    )
+
+
+_BANS_OF_KEYS = _either_end("bans", _BAN_COLUMNS, "a_key", "b_key")
+_LINKS_TOUCHING = _either_end("links", _LINK_COLUMNS, "a_key", "b_key")
+_MERGES_OF = _either_end("merges", _MERGE_COLUMNS, "survivor", "absorbed")
 
 
 class SqliteTx:
@@ -319,14 +329,7 @@ class SqliteTx:
         return LinkRecord(*row) if row else None
 
     def links_touching(self, namespace: str, keys: Iterable[str]) -> list[LinkRecord]:
-        rows = self._all(
-            f"SELECT {_LINK_COLUMNS} FROM links "
-            "WHERE ns = ?1 AND a_key IN (SELECT value FROM json_each(?2)) "
-            f"UNION SELECT {_LINK_COLUMNS} FROM links "
-            "WHERE ns = ?1 AND b_key IN (SELECT value FROM json_each(?2)) ORDER BY id",
-            namespace,
-            _dump(list(keys)),
-        )
+        rows = self._all(_LINKS_TOUCHING, namespace, _dump(list(keys)))
         return [LinkRecord(*row) for row in rows]
 
     def links_ended_by(self, namespace: str, request_id: str, reason: str) -> list[LinkRecord]:
@@ -346,14 +349,7 @@ class SqliteTx:
         return MergeRecord(*row) if row else None
 
     def merges_of(self, namespace: str, profile_ids: Iterable[int]) -> list[MergeRecord]:
-        rows = self._all(
-            f"SELECT {_MERGE_COLUMNS} FROM merges WHERE ns = ?1 "
-            "AND survivor IN (SELECT value FROM json_each(?2)) "
-            f"UNION SELECT {_MERGE_COLUMNS} FROM merges WHERE ns = ?1 "
-            "AND absorbed IN (SELECT value FROM json_each(?2)) ORDER BY id",
-            namespace,
-            _dump(list(profile_ids)),
-        )
+        rows = self._all(_MERGES_OF, namespace, _dump(list(profile_ids)))
         return [MergeRecord(*row) for row in rows]
 
     def attribute_history(
