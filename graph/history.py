@@ -25,6 +25,7 @@ from graph.model import (
     ProfileView,
     Provenance,
     StoredIdentifier,
+    just_before,
 )
 from graph.normalize import InvalidValue, normalize_type
 from graph.planner import plan_ban, plan_end_link, plan_undo_merge
@@ -236,11 +237,8 @@ class HistoryUseCases:
             members = list(state.identifiers)
             touching = tx.links_touching(namespace, members)
             ending = [k for k in touching if k.merge_id == merge.id and k.ended_at is None]
-            restoring = tx.links_ended_by(namespace, merge.request_id, "merged")
-            retired = {k for link in restoring for k in (link.a, link.b)} | {merge.absorbed_key}
-            for stored in tx.identifiers(namespace, retired - set(members) - {None}):
-                if stored.profile_id is None:  # retired by the merge, not since gone elsewhere
-                    state.identifiers[stored.key] = stored
+            restoring = _retired_by(tx, namespace, merge, state)
+
             state = _with_history(tx, namespace, state)
             family = _family(tx, namespace, merge)
             plan = plan_undo_merge(
@@ -400,6 +398,26 @@ def _check_undoable(tx: ReadTx, namespace: str, merge) -> None:
             f"merge {merge.id} was recorded before idgraph kept the sides of a merge",
             merge_id=merge.id,
         )
+
+
+def _retired_by(tx: ReadTx, namespace: str, merge, state: GraphState) -> list[LinkRecord]:
+    """The links an explicit merge ended to retire the absorbed profile's identifiers of
+    unique types, and those identifiers, added to ``state``. Only the absorbed profile's:
+    one request may merge several profiles into one target."""
+    ended = tx.links_ended_by(namespace, merge.request_id, "merged")
+    ends = {key for link in ended for key in (link.a, link.b)} | {merge.absorbed_key}
+    before = tx.placed_at(namespace, ends, just_before(merge.at))
+    retired = {
+        stored.key: stored
+        for stored in tx.identifiers(namespace, ends)
+        if stored.profile_id is None and before.get(stored.key) == merge.absorbed
+    }
+    state.identifiers.update(retired)
+    return [
+        link
+        for link in ended
+        if {link.a, link.b} <= state.identifiers.keys() and {link.a, link.b} & retired.keys()
+    ]
 
 
 def _family(tx: ReadTx, namespace: str, merge) -> list[int]:

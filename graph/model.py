@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 
@@ -18,6 +18,12 @@ def utc_now() -> str:
 
 def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def just_before(at: str) -> str:
+    """The instant one microsecond before ``at``: what was there before a change at ``at``."""
+    moment = datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return format_time(moment - timedelta(microseconds=1))
 
 
 def identifier_key(type_: str, value: str) -> str:

@@ -306,3 +306,20 @@ def test_undo_of_an_explicit_merge_brings_back_the_absorbed_customer(client):
     assert (restored["firstName"], restored["city"]) == ("Annie", "Oslo")
     assert sy.by("customId", "c1")["clientId"] == kept
     assert sy.by("customId", "c1")["previousClients"] == []
+
+
+def test_undoing_one_source_of_an_explicit_merge_leaves_the_other_merged(client):
+    sy = Synerise(client)
+    for custom_id in ("c1", "c2", "c3"):
+        sy.create(customId=custom_id, email=f"{custom_id}@x.io")
+    second, third = (sy.by("customId", c)["clientId"] for c in ("c2", "c3"))
+    assert sy.post("/v4/clients/merge/from/custom-ids/c2,c3/to/custom-id/c1").status_code == 202
+    kept = sy.by("customId", "c1")["clientId"]
+    merges = client.get(f"/v1/{sy.namespace}/profiles/{kept}/lineage").json["merges"]
+    (undoing,) = [m for m in merges if m["absorbed"] == second]
+    response = client.post(f"/v1/{sy.namespace}/merges/{undoing['id']}/undo", json={})
+    assert response.status_code == 200, response.json
+    assert [p["id"] for p in response.json["profiles"]] == [kept, second]
+    assert sy.by("customId", "c2")["email"] == "c2@x.io"
+    assert sy.by("customId", "c3") is None  # still retired by the merge that stands
+    assert sy.client_id(third).json["clientId"] == kept
