@@ -274,6 +274,8 @@ class SqliteTx:
         return state
 
     def _bans_of(self, namespace: str, keys: list[str]) -> list[Ban]:
+        if self._one("SELECT 1 FROM bans WHERE ns = ? LIMIT 1", namespace) is None:
+            return []  # most namespaces have none: skip looking up every key (5 ms for 3,000)
         return [_ban(row) for row in self._all(_BANS_OF_KEYS, namespace, _dump(keys))]
 
     def _sequences(self) -> Sequences:
