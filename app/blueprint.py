@@ -79,3 +79,9 @@ def check_namespace(value: object, field: str) -> str:
             fields={field: ["a namespace is 1-128 of letters, digits, '.', '_', ':', '-'"]},
         )
     return text
+
+
+def check_namespace_in_path(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """A blueprint's url_value_preprocessor: a bad ``<ns>`` path segment is a 400 before any
+    of its views runs."""
+    check_namespace((values or {}).get("ns", ""), "ns")

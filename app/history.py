@@ -10,7 +10,7 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from app.blueprint import Blueprint, check_namespace
+from app.blueprint import Blueprint, check_namespace_in_path
 from app.context import caller, service
 from app.history_schemas import (
     BanArgsSchema,
@@ -38,9 +38,7 @@ blp = Blueprint(
 )
 
 
-@blp.url_value_preprocessor
-def _check_namespace(endpoint: str | None, values: dict[str, Any] | None) -> None:
-    check_namespace((values or {}).get("ns", ""), "ns")
+blp.url_value_preprocessor(check_namespace_in_path)
 
 
 @blp.route("/profiles/<profile_id>/lineage")

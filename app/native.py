@@ -7,7 +7,7 @@ from typing import Any
 
 from flask.views import MethodView
 
-from app.blueprint import Blueprint, check_namespace
+from app.blueprint import Blueprint, check_namespace_in_path
 from app.context import service, settings
 from app.history import number
 from app.history_schemas import AsOfArgsSchema
@@ -32,9 +32,7 @@ blp = Blueprint(
 )
 
 
-@blp.url_value_preprocessor
-def _check_namespace(endpoint: str | None, values: dict[str, Any] | None) -> None:
-    check_namespace((values or {}).get("ns", ""), "ns")
+blp.url_value_preprocessor(check_namespace_in_path)
 
 
 @blp.route("/links")

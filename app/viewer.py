@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, make_response, render_template
 
-from app.blueprint import check_namespace
+from app.blueprint import check_namespace_in_path
 from app.history import number
 
 blp = Blueprint("viewer", __name__)
+blp.url_value_preprocessor(check_namespace_in_path)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -29,7 +30,6 @@ SECURITY_HEADERS = {
 @blp.get("/v1/<ns>/profiles/<profile_id>/view")
 def view(ns: str, profile_id: str) -> Response:
     """The viewer page of a profile: its identifiers, links and their history."""
-    check_namespace(ns, "ns")
     pid = number(profile_id, "profile_id")
     response = make_response(render_template("viewer.html", ns=ns, profile_id=pid))
     response.headers.update(SECURITY_HEADERS)

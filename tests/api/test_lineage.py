@@ -8,6 +8,7 @@ import json
 import time
 
 import networkx as nx
+import pytest
 from apitools import identifiers
 
 from graph.model import utc_now
@@ -260,3 +261,18 @@ def test_as_of_answers_the_profile_before_and_after_a_split(api):
     error = api.get(f"/v1/{NS}/profiles/{other}?as_of={before}")
     assert error.status_code == 404 and "did not exist" in error.json["error"]["message"]
     assert len(api.get(f"/v1/{NS}/profiles/{other}?as_of={after}").json["identifiers"]) == 2
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "/v1/has space/profiles/1/lineage"),
+        ("get", "/v1/semi;colon/explain?a=email:a@x.io&b=email:b@x.io"),
+        ("post", "/v1/has space/links/1/end"),
+        ("post", "/v1/has space/merges/1/undo"),
+        ("get", "/v1/has space/bans"),
+    ],
+)
+def test_history_routes_refuse_a_bad_namespace(api, error_of, method, path):
+    response = getattr(api.client, method)(path, json={"reason": "r"} if method == "post" else None)
+    assert "ns" in error_of(response, 400, "invalid_input")["details"]["fields"]
