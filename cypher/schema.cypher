@@ -14,6 +14,8 @@
 // (:Ban {ns, id, a_key, b_key, b_type, reason, created_by, created_at, request_id, link_id})
 // (:Conflict {ns, id, created_at, request_id, item_index, rule, profiles, types, values, keys})
 // (:Request {ns, request_id, digest, created_at, response})
+// (:ApiKey {id, ns, name, rights, salt, hash, created_at, revoked_at})
+// (:Purge {id, ns, profile_id, purged_at, purged_by, identifiers})
 // (:Sequence {name, next})
 // (:WriteLock {name, writes})
 // (:Migration {source, table, after})
@@ -54,6 +56,12 @@ FOR (v:AttributeVersion) REQUIRE (v.ns, v.profile_id, v.at) IS UNIQUE;
 
 CREATE CONSTRAINT ban_id IF NOT EXISTS
 FOR (b:Ban) REQUIRE (b.ns, b.id) IS UNIQUE;
+
+CREATE CONSTRAINT api_key_id IF NOT EXISTS
+FOR (k:ApiKey) REQUIRE k.id IS UNIQUE;
+
+CREATE CONSTRAINT purge_id IF NOT EXISTS
+FOR (p:Purge) REQUIRE p.id IS UNIQUE;
 
 CREATE INDEX identifier_profile IF NOT EXISTS
 FOR (i:Identifier) ON (i.ns, i.profile_id);
@@ -108,6 +116,8 @@ MERGE (s:Sequence {name: 'link'}) ON CREATE SET s.next = 1;
 MERGE (s:Sequence {name: 'merge'}) ON CREATE SET s.next = 1;
 MERGE (s:Sequence {name: 'conflict'}) ON CREATE SET s.next = 1;
 MERGE (s:Sequence {name: 'ban'}) ON CREATE SET s.next = 1;
+MERGE (s:Sequence {name: 'api_key'}) ON CREATE SET s.next = 1;
+MERGE (s:Sequence {name: 'purge'}) ON CREATE SET s.next = 1;
 
 // every write transaction increments this first: writers take turns, as on SQLite
 MERGE (l:WriteLock {name: 'write'}) ON CREATE SET l.writes = 0;

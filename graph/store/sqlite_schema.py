@@ -201,4 +201,31 @@ MIGRATIONS: list[str] = [
     WHERE NOT EXISTS (SELECT 1 FROM sqlite_stat1 AS s WHERE s.idx = seed.idx);
     ANALYZE sqlite_schema
     """,
+    # 4: who may call (API keys, only a salted scrypt hash of each secret is kept) and the
+    # audit log of purges (who erased which profile when, never what was erased). Deleted rows
+    # are overwritten with zeros (PRAGMA secure_delete, set on every connection), so an erased
+    # value does not linger in free pages of the file.
+    """
+    CREATE TABLE api_keys (
+        id          INTEGER PRIMARY KEY,
+        ns          TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        rights      TEXT NOT NULL,         -- JSON array: "read", "write"
+        salt        BLOB NOT NULL,
+        hash        BLOB NOT NULL,         -- scrypt(secret, salt)
+        created_at  TEXT NOT NULL,
+        revoked_at  TEXT
+    );
+    CREATE UNIQUE INDEX api_keys_name ON api_keys (ns, name) WHERE revoked_at IS NULL;
+
+    CREATE TABLE purges (
+        id          INTEGER PRIMARY KEY,
+        ns          TEXT NOT NULL,
+        profile_id  INTEGER NOT NULL,
+        purged_at   TEXT NOT NULL,
+        purged_by   TEXT NOT NULL,         -- the key's name, "admin" or "local"
+        identifiers INTEGER NOT NULL       -- how many were erased, never which
+    );
+    CREATE INDEX purges_ns ON purges (ns, id)
+    """,
 ]
