@@ -115,6 +115,30 @@ class ConflictArgsSchema(ma.Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
+class PurgeRecordSchema(ma.Schema):
+    """One purge in the audit log: never what was erased."""
+
+    id = fields.Integer(required=True)
+    profile_id = fields.Integer(
+        required=True, metadata={"description": "the live profile erased (an alias's survivor)"}
+    )
+    purged_at = fields.String(required=True)
+    purged_by = fields.String(
+        required=True, metadata={"description": "the API key's name, admin or local"}
+    )
+    identifiers_erased = fields.Integer(required=True)
+
+
+class PurgeLogSchema(ma.Schema):
+    purges = fields.List(fields.Nested(PurgeRecordSchema), required=True)
+    next_cursor = fields.String(allow_none=True, metadata={"description": "pass as ?cursor="})
+
+
+class PurgeLogArgsSchema(ma.Schema):
+    cursor = fields.String(load_default=None)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
 class AttributesSchema(ma.Schema):
     """Any attribute names; values are JSON. ``null`` deletes, an empty string is refused."""
 

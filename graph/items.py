@@ -105,6 +105,22 @@ def outcome_record(index: int, outcome: Outcome) -> dict[str, Any]:
     return record
 
 
+def mentioned_in(response: Mapping[str, Any]) -> tuple[list[int], list[str]]:
+    """The profile ids and identifier keys a stored answer ``{"results": [outcome_record,
+    ...]}`` names: each result's ``profile_id``, ``absorbed``, ``moved_from``, ``profiles``,
+    and its ``replaced`` keys. A purge erases every stored answer naming the person; the
+    SQLite store reads answers the same way in SQL (graph/store/sqlite_purge.py)."""
+    ids: dict[int, None] = {}
+    keys: dict[str, None] = {}
+    for result in response.get("results", ()):
+        if isinstance(result.get("profile_id"), int):
+            ids[result["profile_id"]] = None
+        for name in ("absorbed", "moved_from", "profiles"):
+            ids.update(dict.fromkeys(result.get(name, ())))
+        keys.update(dict.fromkeys(result.get("replaced", ())))
+    return list(ids), list(keys)
+
+
 def request_digest(operation: str, source: str | None, items: Sequence[LinkItem]) -> str:
     """What makes two requests the same request, for idempotent replay."""
     canonical = [

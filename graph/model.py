@@ -399,3 +399,16 @@ class StoredRequest:
     request_id: str
     digest: str
     response: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeRecord:
+    """One erasure in the audit log: which profile of which namespace, when, by whom, and how
+    many identifiers went with it. Never what was erased."""
+
+    id: int
+    namespace: str
+    profile_id: int
+    purged_at: str
+    purged_by: str
+    identifiers_erased: int

@@ -176,6 +176,10 @@ class SqliteStore:
         connection.execute("PRAGMA journal_size_limit = 67108864")
         connection.execute("PRAGMA cache_size = -16384")
         connection.execute("PRAGMA temp_store = MEMORY")
+        # A purge must not leave the person in the file's free space: SQLite overwrites
+        # deleted content (cells, freed pages) with zeros. SQLite's default is off; some
+        # builds (Debian's) turn it on. Its cost, measured: README, "Storage".
+        connection.execute("PRAGMA secure_delete = ON")
         return connection
 
     def _migrate(self) -> None:

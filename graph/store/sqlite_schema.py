@@ -211,8 +211,8 @@ MIGRATIONS: list[str] = [
         ns          TEXT NOT NULL,
         name        TEXT NOT NULL,
         rights      TEXT NOT NULL,         -- JSON array: "read", "write"
-        salt        BLOB NOT NULL,
-        hash        BLOB NOT NULL,         -- scrypt(secret, salt)
+        salt        TEXT NOT NULL,         -- hex
+        hash        TEXT NOT NULL,         -- hex of scrypt(secret, salt)
         created_at  TEXT NOT NULL,
         revoked_at  TEXT
     );
@@ -226,6 +226,13 @@ MIGRATIONS: list[str] = [
         purged_by   TEXT NOT NULL,         -- the key's name, "admin" or "local"
         identifiers INTEGER NOT NULL       -- how many were erased, never which
     );
-    CREATE INDEX purges_ns ON purges (ns, id)
+    CREATE INDEX purges_ns ON purges (ns, id);
+    INSERT INTO sqlite_stat1 (tbl, idx, stat)
+    SELECT tbl, idx, stat FROM (
+        SELECT 'api_keys' AS tbl, 'api_keys_name' AS idx, '100 100 1' AS stat
+        UNION ALL SELECT 'purges', 'purges_ns', '10000 10000 1'
+    ) AS seed
+    WHERE NOT EXISTS (SELECT 1 FROM sqlite_stat1 AS s WHERE s.idx = seed.idx);
+    ANALYZE sqlite_schema
     """,
 ]

@@ -18,6 +18,7 @@ from graph.migrate import (
     attribute_write_row,
     conflict_row,
     profile_row,
+    request_row,
     reservoir,
 )
 from graph.migrate_verify import view_differences
@@ -71,6 +72,18 @@ def test_conflict_row_splits_identifiers_into_parallel_lists_with_keys():
         "values": ["u:1"],
         "keys": ["ext:crm:u:1"],
     }
+
+
+def test_request_row_carries_the_profiles_and_keys_its_answer_names():
+    answer = {"request_id": "r", "results": [
+        {"index": 0, "outcome": "merged", "profile_id": 3, "absorbed": [1],
+         "replaced": ["email:a@x.io"]},
+        {"index": 1, "outcome": "conflict", "profile_id": None, "profiles": [3, 5]},
+        {"index": 2, "outcome": "moved", "profile_id": 6, "moved_from": [7]},
+    ]}  # fmt: skip
+    row = request_row({"ns": "shop", "request_id": "r", "response": json.dumps(answer)})
+    assert (row["profiles"], row["keys"]) == ([3, 1, 5, 6, 7], ["email:a@x.io"])
+    assert row["response"] == json.dumps(answer)
 
 
 def test_attribute_write_row_keeps_the_sqlite_order_as_position():
@@ -147,7 +160,7 @@ def test_every_table_and_count_reads_a_store_of_the_current_schema(tmp_path):
     source = SqliteSource(tmp_path / "fresh.db")
     assert all(source.page(table, None, 1) == [] for table in TABLES)
     assert source.counts() == {}
-    assert {"placements", "attribute_versions", "bans"} <= {table.name for table in TABLES}
+    assert {"placements", "attribute_versions", "bans", "purges"} <= {t.name for t in TABLES}
     counted = (CYPHER_DIR / "migrate" / "counts.cypher").read_text()
     assert all(f"'{kind}'" in counted for kind, _, _ in COUNTS)
     source.close()

@@ -59,7 +59,7 @@ def test_the_schema_script_splits_into_statements_without_comments():
     statements = split_script((CYPHER_DIR / "schema.cypher").read_text())
     assert statements[0].startswith("CREATE CONSTRAINT identifier_key")
     assert all(";" not in s and "//" not in s for s in statements)
-    assert sum(s.startswith("MERGE (s:Sequence") for s in statements) == 5  # ban included
+    assert sum(s.startswith("MERGE (s:Sequence") for s in statements) == 7  # ban, api_key, purge
 
 
 def test_merges_in_one_batch_point_every_alias_at_the_live_survivor():
