@@ -19,7 +19,7 @@ from marshmallow import fields, validate
 from werkzeug.exceptions import HTTPException
 
 from app.blueprint import Blueprint, Parser, check_namespace
-from app.context import service, settings
+from app.context import namespace, service, settings, source
 from app.schemas import ItemResultSchema
 from graph.errors import InvalidInput
 from graph.items import LinkRequest
@@ -111,8 +111,9 @@ class Sync(MethodView):
         """
         _check_size(items)
         result = service().link_across(
-            [(item["folderId"], _link_request(item)) for item in items],
+            [(namespace(item["folderId"]), _link_request(item)) for item in items],
             operation="sync",
+            source=source(),
             dialect=DIALECT,
         )
         results = [{**r, "folderId": items[r["index"]]["folderId"]} for r in result.results]

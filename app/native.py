@@ -8,7 +8,8 @@ from typing import Any
 from flask.views import MethodView
 
 from app.blueprint import Blueprint, check_namespace_in_path
-from app.context import service, settings
+from app.context import caller, service, settings, source
+from app.errors import ErrorSchema
 from app.history import number
 from app.history_schemas import AsOfArgsSchema
 from app.schemas import (
@@ -19,6 +20,9 @@ from app.schemas import (
     LinkBatchSchema,
     LinkResultSchema,
     ProfileSchema,
+    PurgeLogArgsSchema,
+    PurgeLogSchema,
+    PurgeRecordSchema,
 )
 from graph.errors import InvalidInput
 from graph.model import format_time
@@ -28,7 +32,8 @@ blp = Blueprint(
     "native",
     __name__,
     url_prefix="/v1/<ns>",
-    description="Native identity API: link identifiers, read profiles, list refused links.",
+    description="Native identity API: link identifiers, read and erase profiles, list refused "
+    "links and purges.",
 )
 
 
@@ -58,7 +63,7 @@ class Links(MethodView):
         result = service().link(
             ns,
             requests,
-            source=batch["source"],
+            source=source(batch["source"]),
             request_id=batch["request_id"],
             dry_run=query["dry_run"],
         )
@@ -74,6 +79,19 @@ class Conflicts(MethodView):
         """Links the rules refused, oldest first: time, request, item, rule, profiles."""
         since = format_time(args["since"]) if args["since"] else None
         return service().conflicts(ns, since=since, cursor=args["cursor"], limit=args["limit"])
+
+
+@blp.route("/purges")
+class Purges(MethodView):
+    @blp.arguments(PurgeLogArgsSchema, location="query")
+    @blp.response(200, PurgeLogSchema)
+    def get(self, args: dict, ns: str) -> Any:
+        """The audit log of purges, oldest first.
+
+        Which profile, when, by whom (an API key's name, admin or local), how many
+        identifiers; never what was erased. Pass ``next_cursor`` as ``?cursor=``.
+        """
+        return service().purges(ns, cursor=args["cursor"], limit=args["limit"])
 
 
 @blp.route("/identifiers/<type>/<path:value>")
@@ -96,6 +114,18 @@ class Profile(MethodView):
             return service().profile(ns, pid)
         return service().profile_at(ns, pid, format_time(args["as_of"]))
 
+    @blp.response(200, PurgeRecordSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="no such profile (or erased already)")
+    def delete(self, ns: str, profile_id: str) -> Any:
+        """Erase a person, and everything that mentions it.
+
+        The profile (an absorbed id erases its survivor, as a read answers it), its aliases,
+        identifiers, links, attributes and their history, the bans and conflicts naming it,
+        and the requests kept for replay whose answer names it: replaying such a request id
+        applies it anew. Answers the purge as the audit log records it, never the values.
+        """
+        return service().purge(ns, number(profile_id, "profile_id"), purged_by=caller())
+
 
 @blp.route("/profiles/<profile_id>/attributes")
 class ProfileAttributes(MethodView):
@@ -103,4 +133,5 @@ class ProfileAttributes(MethodView):
     @blp.response(200, ProfileSchema)
     def patch(self, attributes: dict, ns: str, profile_id: str) -> Any:
         """Set attributes of a profile: only the names sent change; null deletes one."""
-        return service().update_attributes(ns, number(profile_id, "profile_id"), attributes)
+        pid = number(profile_id, "profile_id")
+        return service().update_attributes(ns, pid, attributes, source=source())

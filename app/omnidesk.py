@@ -26,7 +26,7 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from app.blueprint import Blueprint, check_namespace
-from app.context import service
+from app.context import caller, namespace, service, source
 from app.errors import ErrorSchema, as_field_errors, error_response
 from graph.errors import InvalidInput, NotFound
 from graph.items import LinkRequest
@@ -212,7 +212,9 @@ class PurgeData(MethodView):
         clients that ignore the body do not notice."""
         brand, primary_id = body["brand_id"], body["external_id"]
         try:
-            service().purge_identifier(brand, "customId", primary_id, dialect=DIALECT)
+            service().purge_identifier(
+                namespace(brand), "customId", primary_id, purged_by=caller(), dialect=DIALECT
+            )
         except NotFound as missing:
             raise _unknown(brand, primary_id) from missing
         return _answer("Customer data purged.")
@@ -232,7 +234,7 @@ def _write(
     """Link one item; None when written, a 409 answer when the rules refused it."""
     try:
         result = service().link(
-            brand, [request], operation="customer", dialect=DIALECT,
+            namespace(brand), [request], operation="customer", source=source(), dialect=DIALECT,
             min_identifiers=min_identifiers, existing_anchor=existing_anchor,
         )  # fmt: skip
     except InvalidInput as invalid:  # custom fields are top-level keys of the body

@@ -59,9 +59,34 @@ SETTINGS: tuple[Setting, ...] = (
         "Most items in one batch; more gets 400.",
         int,
     ),
+    Setting(
+        "IDGRAPH_RATE_LIMIT",
+        "rate_limit",
+        "Requests per second each API key may make, on average (0: no limit); more get 429. "
+        "The admin token is not limited.",
+        float,
+    ),
+    Setting(
+        "IDGRAPH_RATE_BURST",
+        "rate_burst",
+        "Requests an API key may make at once above its rate (the token bucket's size).",
+        int,
+    ),
     Setting("IDGRAPH_WORKERS", "workers", "Processes of `idgraph serve`.", int),
-    Setting("IDGRAPH_THREADS", "threads", "Request threads per process of `idgraph serve`.", int),
+    Setting(
+        "IDGRAPH_THREADS",
+        "threads",
+        "Request threads per process of `idgraph serve` (unset: 2 on SQLite, 8 on Neo4j).",
+        int,
+    ),
     Setting("IDGRAPH_LOG_LEVEL", "log_level", "debug, info, warning or error."),
+    Setting(
+        "IDGRAPH_LOG_FORMAT",
+        "log_format",
+        "json (one object per line) or text. Either way no line carries an identifier value "
+        "below debug level.",
+        lambda raw: _one_of(raw, "json", "text"),
+    ),
 )
 
 
@@ -83,9 +108,12 @@ class Settings:
     admin_token: str | None = None
     max_body_bytes: int = 10 * 1024 * 1024
     max_batch_items: int = 10_000
+    rate_limit: float = 200.0
+    rate_burst: int = 400
     workers: int = 2
-    threads: int = 2
+    threads: int | None = None  # None: by store, see app/cli.py
     log_level: str = "info"
+    log_format: str = "json"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -115,6 +143,13 @@ class Settings:
     def open_mode(self) -> bool:
         """No admin token: unauthenticated requests, accepted from loopback only."""
         return not self.admin_token
+
+
+def _one_of(raw: str, *choices: str) -> str:
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ValueError(f"expected one of {', '.join(choices)}")
+    return value
 
 
 def is_loopback(host: str) -> bool:

@@ -1,11 +1,12 @@
 """Synerise's CRM profile API (seeds 003, 004) at Synerise's own paths: an existing client
 changes only its base URL.
 
-The namespace is the ``X-Idgraph-Namespace`` header (default ``default``), allowed with the
-admin token or in local open mode. Writes answer 202 with no content, as Synerise does,
-including a batch object the rules refuse ("conflict, no update"): nothing of it is written
-and the refusal is in ``GET /v1/{ns}/conflicts``. Every decision (which profile absorbs which,
-replacing an email, a generated uuid) is the Synerise rule set in graph/rules.py.
+The namespace is an API key's own; with the admin token or in local open mode, the
+``X-Idgraph-Namespace`` header (default ``default``). A key naming another namespace in the
+header gets 404. Writes answer 202 with no content, as Synerise does, including a batch
+object the rules refuse ("conflict, no update"): nothing of it is written and the refusal is
+in ``GET /v1/{ns}/conflicts``. Every decision (which profile absorbs which, replacing an
+email, a generated uuid) is the Synerise rule set in graph/rules.py.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from flask import Response, request
 from flask.views import MethodView
 
 from app.blueprint import Blueprint, check_namespace
-from app.context import service, settings
+from app.context import access, caller, namespace, service, settings, source
 from app.errors import as_field_errors, error_response
 from app.synerise_schemas import (
     IDENTIFIER_FIELDS,
@@ -101,7 +102,7 @@ class Client(MethodView):
     def delete(self, client_id: str) -> Response:
         """Erase the client: identifiers, links, attributes and their history. Afterwards
         none of its identifiers resolves."""
-        service().purge(_namespace(), _client_id(client_id))
+        service().purge(_namespace(), _client_id(client_id), purged_by=caller())
         return Response(status=202)
 
 
@@ -115,7 +116,11 @@ class MergeByCustomIds(MethodView):
         Synerise, the merge is recorded with its links and can be undone."""
         names = _merge_sources(sources, target)
         result = service().merge(
-            _namespace(), ("customId", target), [("customId", n) for n in names], dialect=DIALECT
+            _namespace(),
+            ("customId", target),
+            [("customId", n) for n in names],
+            source=source(),
+            dialect=DIALECT,
         )
         if result["outcome"] == "conflict":
             message = f"the merge would break the rule {result['reason']}; nothing was changed"
@@ -144,7 +149,11 @@ class ClientList(MethodView):
 
 
 def _namespace() -> str:
-    return check_namespace(request.headers.get(NAMESPACE_HEADER, "default"), NAMESPACE_HEADER)
+    """The header's namespace; without the header, an API key's own, else ``default``."""
+    who = access()
+    own = who.namespace if who else None
+    sent = request.headers.get(NAMESPACE_HEADER) or own or "default"
+    return namespace(check_namespace(sent, NAMESPACE_HEADER))
 
 
 def _link_request(client: Mapping[str, Any], anchor: tuple[str, str] | None = None) -> LinkRequest:
@@ -160,6 +169,7 @@ def _link(requests: list[LinkRequest], operation: str, *, existing_anchor: bool 
         _namespace(),
         requests,
         operation=operation,
+        source=source(),
         dialect=DIALECT,
         min_identifiers=1,
         existing_anchor=existing_anchor,
@@ -181,7 +191,7 @@ def _kind(kind: str) -> str:
 
 
 def _client_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise InvalidInput(
             "clientId: not a client id", fields={"clientId": ["a clientId is a number"]}
         )

@@ -13,7 +13,7 @@
 // (:AttributeVersion {ns, profile_id, at, attributes, request_id})
 // (:Ban {ns, id, a_key, b_key, b_type, reason, created_by, created_at, request_id, link_id})
 // (:Conflict {ns, id, created_at, request_id, item_index, rule, profiles, types, values, keys})
-// (:Request {ns, request_id, digest, created_at, response})
+// (:Request {ns, request_id, digest, created_at, response, profiles, keys})
 // (:ApiKey {id, ns, name, rights, salt, hash, created_at, revoked_at})
 // (:Purge {id, ns, profile_id, purged_at, purged_by, identifiers})
 // (:Sequence {name, next})
@@ -32,6 +32,8 @@
 // type b_type.
 // attributes (on Profile and AttributeVersion), AttributeWrite.value and Request.response
 // hold JSON text.
+// A Request's profiles and keys are the profile ids and identifier keys its response names,
+// which a purge erases it for; a Purge records who erased which profile, never what.
 
 CREATE CONSTRAINT identifier_key IF NOT EXISTS
 FOR (i:Identifier) REQUIRE (i.ns, i.key) IS UNIQUE;
@@ -92,6 +94,9 @@ FOR (w:AttributeWrite) ON (w.ns, w.via_key);
 
 CREATE INDEX conflict_id IF NOT EXISTS
 FOR (c:Conflict) ON (c.ns, c.id);
+
+CREATE INDEX purge_ns IF NOT EXISTS
+FOR (p:Purge) ON (p.ns, p.id);
 
 // composite indexes serve queries with a predicate on each of their properties: these serve
 // the members of a profile at an instant, and the purge, which knows no instant

@@ -3,13 +3,14 @@
 Tables are copied in an order where what a row points at is already there: profiles, then
 identifiers (MEMBER_OF their profile), links (between identifiers), merges (between
 profiles), attribute writes, the history time travel reads (placements, attribute versions),
-conflicts, bans, requests; the sequences last. Each table is read in
-key order a page at a time (``WHERE (key) > (?) ORDER BY key LIMIT ?``) from a read-only
-connection, and each page is one ``UNWIND $rows`` statement in its own write transaction
-(cypher/migrate/<table>.cypher). Every write is a MERGE on the row's key, so a page written
-twice is written once. After each page commits, the table's checkpoint (a ``Migration``
-node: source, table, key of the last row copied) moves on, so a rerun after Ctrl-C, a crash
-or a lost connection starts after the last checkpoint: at worst one page is written again.
+conflicts, bans, requests, the audit log of purges, API keys; the sequences last. Each table
+is read in key order a page at a time (``WHERE (key) > (?) ORDER BY key LIMIT ?``) from a
+read-only connection, and each page is one ``UNWIND $rows`` statement in its own write
+transaction (cypher/migrate/<table>.cypher). Every write is a MERGE on the row's key, so a
+page written twice is written once. After each page commits, the table's checkpoint (a
+``Migration`` node: source, table, key of the last row copied) moves on, so a rerun after
+Ctrl-C, a crash or a lost connection starts after the last checkpoint: at worst one page is
+written again.
 
 The source must not change meanwhile: stop every writer of the SQLite store first, and run
 one migration at a time (AttributeWrite has no unique key for two concurrent runs to meet on).
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.errors import StoreError
+from graph.items import mentioned_in
 from graph.model import Attribute, identifier_key
 from graph.store.cypher_files import CYPHER_DIR, Statement, load_statements
 from graph.store.neo4j import Neo4jStore, dump_attributes
@@ -73,6 +75,13 @@ def conflict_row(row: Row) -> Row:
         "values": [value for _, value in pairs],
         "keys": [identifier_key(type_, value) for type_, value in pairs],
     }
+
+
+def request_row(row: Row) -> Row:
+    """With the profile ids and identifier keys its answer names, as the Neo4j store saves a
+    request: a purge erases the requests naming the person by them."""
+    profiles, keys = mentioned_in(json.loads(row["response"]))
+    return {**row, "profiles": profiles, "keys": keys}
 
 
 def _without(row: Row, column: str) -> Row:
@@ -127,7 +136,19 @@ TABLES: tuple[Table, ...] = (
         ("id",),
         "id, ns, a_key, b_key, b_type, reason, created_by, created_at, request_id, link_id",
     ),
-    Table("requests", ("ns", "request_id"), "ns, request_id, digest, created_at, response"),
+    Table(
+        "requests",
+        ("ns", "request_id"),
+        "ns, request_id, digest, created_at, response",
+        request_row,
+    ),
+    Table("purges", ("id",), "id, ns, profile_id, purged_at, purged_by, identifiers"),
+    Table(
+        "api_keys",
+        ("id",),
+        "id, ns, name, rights, salt, hash, created_at, revoked_at",
+        lambda row: {**row, "rights": json.loads(row["rights"])},
+    ),
 )
 SEQUENCES = "sequences"
 STATEMENTS = (
@@ -155,6 +176,8 @@ COUNTS = (
     ("conflicts", "conflicts", "1"),
     ("bans", "bans", "1"),
     ("requests", "requests", "1"),
+    ("purges", "purges", "1"),
+    ("api keys", "api_keys", "1"),
 )
 
 
@@ -218,10 +241,12 @@ class SqliteSource:
         return self._all(f"SELECT count(*) FROM {table.name} {where}", *(upto or ()))[0][0]
 
     def sequences(self) -> dict[str, int]:
-        """The next free id of each kind, as the Neo4j store keeps them: conflicts numbered on
-        SQLite by rowid get a sequence of their own."""
+        """The next free id of each kind, as the Neo4j store keeps them: conflicts, purges
+        and API keys numbered on SQLite by rowid get a sequence of their own."""
         sequences = {name: next_ for name, next_ in self._all("SELECT name, next FROM sequences")}
         sequences["conflict"] = self._all("SELECT coalesce(max(id), 0) + 1 FROM conflicts")[0][0]
+        sequences["purge"] = self._all("SELECT coalesce(max(id), 0) + 1 FROM purges")[0][0]
+        sequences["api_key"] = self._all("SELECT coalesce(max(id), 0) + 1 FROM api_keys")[0][0]
         return sequences
 
     def counts(self) -> dict[tuple[str, str], int]:

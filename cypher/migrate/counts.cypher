@@ -35,3 +35,9 @@ RETURN b.ns AS ns, 'bans' AS kind, count(*) AS n
 UNION ALL
 MATCH (r:Request)
 RETURN r.ns AS ns, 'requests' AS kind, count(*) AS n
+UNION ALL
+MATCH (p:Purge)
+RETURN p.ns AS ns, 'purges' AS kind, count(*) AS n
+UNION ALL
+MATCH (k:ApiKey)
+RETURN k.ns AS ns, 'api keys' AS kind, count(*) AS n

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol, TypeVar
 
+from graph.keys import ApiKey
 from graph.model import (
     Attribute,
     AttributeHistory,
@@ -24,6 +25,7 @@ from graph.model import (
     MergeRecord,
     ProfileRecord,
     ProfileView,
+    PurgeRecord,
     StoredIdentifier,
     StoredRequest,
 )
@@ -119,6 +121,15 @@ class ReadTx(Protocol):
     ) -> list[ConflictRecord]:
         """Refused links, oldest first, with ids above ``after_id`` and time >= ``since``."""
 
+    def purges(self, namespace: str, *, after_id: int, limit: int) -> list[PurgeRecord]:
+        """The audit log of purges, oldest first, with ids above ``after_id``."""
+
+    def api_key(self, key_id: int) -> ApiKey | None:
+        """An API key by id, revoked or not (graph/keys.py)."""
+
+    def api_keys(self, namespace: str | None) -> list[ApiKey]:
+        """Every API key, revoked ones too, by id: of one namespace, or of all (None)."""
+
 
 class WriteTx(ReadTx, Protocol):
     def apply(self, namespace: str, changes: ChangeSet) -> None:
@@ -128,9 +139,18 @@ class WriteTx(ReadTx, Protocol):
         every attribute map that changed."""
 
     def purge_profile(self, namespace: str, profile_id: int) -> int:
-        """Erase a live profile and everything that mentions its identifiers: identifiers,
-        links (active and ended), attributes and their history, merges, aliases, conflicts.
-        Returns how many identifiers were erased."""
+        """Erase a live profile and everything that mentions it or its identifiers:
+        identifiers (those that left it by a replacement or a merge too), links (active and
+        ended), attributes and their history (writes, versions, placements), merges, aliases,
+        bans, conflicts, and the requests kept for replay whose answer names one of its ids
+        or identifiers (``graph.items.mentioned_in``). Returns how many identifiers were
+        erased."""
+
+    def record_purge(
+        self, namespace: str, profile_id: int, *, purged_by: str, identifiers: int, at: str
+    ) -> int:
+        """Add a purge to the audit log: namespace, profile id, who, when, how many
+        identifiers; never what was erased. Returns its id."""
 
     def save_request(
         self, namespace: str, request_id: str, digest: str, response: Mapping[str, Any]
@@ -139,6 +159,14 @@ class WriteTx(ReadTx, Protocol):
 
     def remove_ban(self, namespace: str, ban_id: int) -> bool:
         """Delete a ban; False if there was none."""
+
+    def create_api_key(
+        self, namespace: str, name: str, rights: tuple[str, ...], salt: str, hash: str, at: str
+    ) -> int:
+        """Keep a new key (its secret's hash, never the secret); returns its id."""
+
+    def revoke_api_key(self, key_id: int, at: str) -> bool:
+        """Mark a key revoked; False if there was no such active key."""
 
 
 def values_of(attributes: Mapping[str, Attribute]) -> dict[str, Any]:

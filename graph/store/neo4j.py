@@ -32,6 +32,7 @@ import neo4j
 from neo4j.exceptions import ConstraintError, DriverError, Neo4jError
 
 from graph.errors import StoreError
+from graph.items import mentioned_in
 from graph.model import (
     ActiveLink,
     Attribute,
@@ -48,9 +49,13 @@ from graph.model import (
     utc_now,
 )
 from graph.store import NEO4J_SCHEMES
-from graph.store.base import departed_from, values_of
+from graph.store.base import values_of
 from graph.store.cypher_files import CYPHER_DIR, Statement, load_statements, split_script
 from graph.store.neo4j_history import HistoryReads
+from graph.store.neo4j_keys import STATEMENTS as KEY_STATEMENTS
+from graph.store.neo4j_keys import ApiKeyRows
+from graph.store.neo4j_purge import STATEMENTS as PURGE_STATEMENTS
+from graph.store.neo4j_purge import PurgeRows
 
 T = TypeVar("T")
 
@@ -80,12 +85,6 @@ STATEMENTS = (
     "create_conflicts",
     "advance_sequences",
     "save_request",
-    "purge_scope",
-    "departed",
-    "purge_attribute_writes",
-    "purge_conflicts",
-    "purge_identifiers",
-    "purge_profiles",
     "identifiers_page",
     "links_page",
     # history: lineage, explain, undo, time travel, bans (graph/store/neo4j_history.py)
@@ -110,9 +109,6 @@ STATEMENTS = (
     "create_attribute_versions",
     "create_bans",
     "remove_ban",
-    "purge_placements",
-    "purge_attribute_versions",
-    "purge_bans",
 )
 _PAGE = 5000
 # On Neo4j the write lock makes a uniqueness race impossible. A server with optimistic
@@ -141,7 +137,9 @@ class Neo4jStore:
                 f"not a Neo4j store URL: {uri!r} (expected neo4j://host:7687 or bolt://host:7687)"
             )
         folder = CYPHER_DIR if cypher_dir is None else cypher_dir
-        self.statements = load_statements(folder / "store", STATEMENTS)
+        self.statements = load_statements(
+            folder / "store", STATEMENTS + KEY_STATEMENTS + PURGE_STATEMENTS
+        )
         self.schema = split_script((folder / "schema.cypher").read_text(encoding="utf-8"))
         self.url = uri
         self.database = database or "neo4j"
@@ -234,7 +232,7 @@ class Neo4jStore:
             driver.close()
 
 
-class Neo4jTx(HistoryReads):
+class Neo4jTx(HistoryReads, ApiKeyRows, PurgeRows):
     """One managed transaction: the protocol's reads and the bulk writes of a change set."""
 
     def __init__(self, tx: neo4j.ManagedTransaction, statements: Mapping[str, Statement]) -> None:
@@ -392,30 +390,10 @@ class Neo4jTx(HistoryReads):
             ],
         )
 
-    def purge_profile(self, namespace: str, profile_id: int) -> int:
-        """Erase a live profile, its aliases, its identifiers (and those that left it by a
-        replacement or a merge), every link touching them, its attributes, their history and
-        versions, its merges, the placements of its identifiers and the conflicts and bans
-        naming them. Returns the identifiers erased."""
-        ns = namespace
-        ids = [row["id"] for row in self.run("purge_scope", ns=ns, id=profile_id)]
-        members = [row["key"] for row in self.run("members", ns=ns, ids=[profile_id])]
-        departed = departed_from(
-            members, lambda keys: [row["key"] for row in self.run("departed", ns=ns, keys=keys)]
-        )
-        keys = members + departed
-        self.run("purge_attribute_writes", ns=ns, keys=keys, ids=ids)
-        self.run("purge_conflicts", ns=ns, keys=keys)
-        self.run("purge_identifiers", ns=ns, keys=keys)
-        self.run("purge_profiles", ns=ns, ids=ids)
-        self.run("purge_placements", ns=ns, keys=keys)
-        self.run("purge_attribute_versions", ns=ns, ids=ids)
-        self.run("purge_bans", ns=ns, keys=keys)
-        return len(keys)
-
     def save_request(
         self, namespace: str, request_id: str, digest: str, response: Mapping[str, Any]
     ) -> None:
+        profiles, keys = mentioned_in(response)
         self.run(
             "save_request",
             ns=namespace,
@@ -423,6 +401,8 @@ class Neo4jTx(HistoryReads):
             digest=digest,
             at=utc_now(),
             response=_dump(response),
+            profiles=profiles,
+            keys=keys,
         )
 
     def remove_ban(self, namespace: str, ban_id: int) -> bool:

@@ -27,7 +27,9 @@ from graph.model import (
     StoredRequest,
     utc_now,
 )
-from graph.store.base import departed_from, values_of
+from graph.store.base import values_of
+from graph.store.sqlite_keys import ApiKeyRows
+from graph.store.sqlite_purge import PurgeRows
 
 
 def _dump(value: Any) -> str:
@@ -45,38 +47,6 @@ _LIST_PROFILES = """
           WHERE ns = p.ns AND profile_id = p.id AND type IN (SELECT value FROM json_each(:types))))
     ORDER BY id LIMIT :limit
 """
-_PROFILE_AND_ALIASES = "SELECT id FROM profiles WHERE ns = ? AND (id = ? OR merged_into = ?)"
-_MEMBERS = "SELECT key FROM identifiers WHERE ns = ? AND profile_id = ?"
-# identifiers in no profile any more (replaced, retired by a merge) linked to these keys
-_DEPARTED = """
-    SELECT key FROM identifiers WHERE ns = ?1 AND profile_id IS NULL AND key IN (
-        SELECT b_key FROM links WHERE ns = ?1 AND a_key IN (SELECT value FROM json_each(?2))
-        UNION SELECT a_key FROM links WHERE ns = ?1 AND b_key IN (SELECT value FROM json_each(?2)))
-"""
-_PURGE = [
-    """DELETE FROM links WHERE ns = :ns AND (a_key IN (SELECT value FROM json_each(:keys))
-       OR b_key IN (SELECT value FROM json_each(:keys)))""",
-    "DELETE FROM identifiers WHERE ns = :ns AND key IN (SELECT value FROM json_each(:keys))",
-    "DELETE FROM attributes WHERE ns = :ns AND profile_id IN (SELECT value FROM json_each(:ids))",
-    # writes through its identifiers, and profile-level writes to it; not writes through
-    # identifiers that were split off and belong to someone else now
-    """DELETE FROM attribute_writes WHERE ns = :ns
-       AND (via_key IN (SELECT value FROM json_each(:keys))
-            OR (via_key IS NULL AND profile_id IN (SELECT value FROM json_each(:ids))))""",
-    """DELETE FROM merges WHERE ns = :ns AND (survivor IN (SELECT value FROM json_each(:ids))
-       OR absorbed IN (SELECT value FROM json_each(:ids)))""",
-    "DELETE FROM profiles WHERE ns = :ns AND id IN (SELECT value FROM json_each(:ids))",
-    "DELETE FROM placements WHERE ns = :ns AND key IN (SELECT value FROM json_each(:keys))",
-    """DELETE FROM attribute_versions WHERE ns = :ns
-       AND profile_id IN (SELECT value FROM json_each(:ids))""",
-    """DELETE FROM bans WHERE ns = :ns AND (a_key IN (SELECT value FROM json_each(:keys))
-       OR b_key IN (SELECT value FROM json_each(:keys)))""",
-    """DELETE FROM conflicts WHERE ns = :ns AND EXISTS (
-       SELECT 1 FROM json_each(conflicts.identifiers) AS named
-       WHERE json_extract(named.value, '$[0]') || ':' || json_extract(named.value, '$[1]')
-             IN (SELECT value FROM json_each(:keys)))""",
-]
-
 _LINK_COLUMNS = (
     "id, a_key, b_key, operation, source, request_id, item_index, merge_id, created_at, "
     "ended_at, end_reason, ended_request_id"
@@ -119,7 +89,7 @@ _LINKS_TOUCHING = _either_end("links", _LINK_COLUMNS, "a_key", "b_key")
 _MERGES_OF = _either_end("merges", _MERGE_COLUMNS, "survivor", "absorbed")
 
 
-class SqliteTx:
+class SqliteTx(ApiKeyRows, PurgeRows):
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
 
@@ -572,21 +542,6 @@ class SqliteTx:
               p.operation, p.source, p.request_id, p.at)
              for w in changes.attribute_writes],
         )  # fmt: skip
-
-    def purge_profile(self, namespace: str, profile_id: int) -> int:
-        """Erase a live profile, its aliases, its identifiers (and those that left it by a
-        replacement or a merge), every link touching them, its attributes, their history, its
-        merges and the conflicts naming its identifiers. Returns the identifiers erased."""
-        ns = namespace
-        ids = [pid for (pid,) in self._all(_PROFILE_AND_ALIASES, ns, profile_id, profile_id)]
-        members = [key for (key,) in self._all(_MEMBERS, ns, profile_id)]
-        departed = departed_from(
-            members, lambda keys: [key for (key,) in self._all(_DEPARTED, ns, _dump(keys))]
-        )
-        erase = {"ns": ns, "ids": _dump(ids), "keys": _dump(members + departed)}
-        for statement in _PURGE:
-            self.connection.execute(statement, erase)
-        return len(members) + len(departed)
 
     def save_request(
         self, namespace: str, request_id: str, digest: str, response: Mapping[str, Any]

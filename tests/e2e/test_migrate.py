@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from app import create_app
 from app.cli import main
 from app.settings import Settings
+from graph.keys import ApiKeys
 from graph.migrate import TABLES, Progress, TargetNotEmpty, migrate
 from graph.migrate_verify import verify
 from graph.store.cypher_files import CYPHER_DIR, Statement
@@ -428,3 +429,22 @@ def test_exports_of_the_sqlite_store_and_of_its_neo4j_copy_are_the_same(
         export(empty_bolt_server.environment(), format_, tmp_path / "b" / name)
     for path in sorted((tmp_path / "a").rglob("*.*")):
         assert path.read_bytes() == (tmp_path / "b" / path.relative_to(tmp_path / "a")).read_bytes()
+
+
+def test_api_keys_work_on_the_copy(source, target):
+    """A key made on SQLite authenticates on the Neo4j copy, a revoked one stays revoked, and
+    the next key made there gets the next id."""
+    on_sqlite = SqliteStore(source)
+    try:
+        ring = ApiKeys(on_sqlite)
+        kept, kept_text = ring.create("shop", ["read"], "crm-sync")
+        gone, gone_text = ring.create("shop", ["read", "write"], "old")
+        ring.revoke(gone.id)
+    finally:
+        on_sqlite.close()
+    migrate(source, target)
+    assert verify(source, target).differences == ()
+    copied = ApiKeys(target)
+    assert copied.authenticate(kept_text) == kept
+    assert copied.authenticate(gone_text) is None
+    assert copied.create("shop", ["read"])[0].id == gone.id + 1

@@ -1,0 +1,123 @@
+"""API keys at the door: a key works in its namespace with its rights, its name is who wrote
+what, a revoked key stops at once, and a key over its rate waits (429 with Retry-After)."""
+
+from __future__ import annotations
+
+import pytest
+from apitools import Api
+
+TOKEN = "s3cret-admin-token"
+
+
+@pytest.fixture
+def secured(make_app):
+    return make_app(admin_token=TOKEN)
+
+
+def key_for(app, namespace: str, rights: str = "read,write", name: str | None = None) -> str:
+    """A new key, made as `idgraph keys create` makes it."""
+    _, text = app.extensions["idgraph.keys"].create(namespace, rights.split(","), name)
+    return text
+
+
+def with_key(app, text: str) -> Api:
+    return Api(app.test_client(), {"Authorization": f"Bearer {text}"})
+
+
+def test_a_key_reads_and_writes_its_namespace(secured):
+    api = with_key(secured, key_for(secured, "shop"))
+    [(outcome, pid)] = api.outcomes("shop", ("email:ann@x.io", "customId:c1"))
+    assert outcome == "created"
+    assert api.get(f"/v1/shop/profiles/{pid}").json["id"] == pid
+
+
+def test_the_key_name_is_the_source_of_its_links_and_bans(secured):
+    api = with_key(secured, key_for(secured, "shop", name="crm-sync"))
+    [(_, pid)] = api.outcomes("shop", ("email:ann@x.io", "customId:c1"), source="made-up")
+    lineage = api.get(f"/v1/shop/profiles/{pid}/lineage").json
+    assert [link["source"] for link in lineage["links"]] == ["crm-sync"]
+    ban = api.client.post(
+        "/v1/shop/bans",
+        json={"a": {"type": "email", "value": "ann@x.io"}, "b_type": "phone", "reason": "test"},
+        headers=api.headers,
+    )
+    assert ban.status_code == 201, ban.json
+    assert ban.json["created_by"] == "crm-sync"
+
+
+def test_admin_and_local_callers_name_their_source(secured, client):
+    admin = Api(secured.test_client(), {"Authorization": f"Bearer {TOKEN}"})
+    for api in (admin, Api(client)):
+        [(_, pid)] = api.outcomes("shop", ("email:ann@x.io", "customId:c1"), source="web-shop")
+        links = api.get(f"/v1/shop/profiles/{pid}/lineage").json["links"]
+        assert [link["source"] for link in links] == ["web-shop"]
+
+
+def test_a_read_only_key_reads_and_may_not_write(secured, error_of):
+    admin = Api(secured.test_client(), {"Authorization": f"Bearer {TOKEN}"})
+    [(_, pid)] = admin.outcomes("shop", ("email:ann@x.io", "customId:c1"))
+    reader = with_key(secured, key_for(secured, "shop", "read"))
+    assert reader.get(f"/v1/shop/profiles/{pid}").status_code == 200
+    error = error_of(reader.link("shop", ("email:bob@x.io",)), 403, "forbidden")
+    assert "may not write" in error["message"]
+    error_of(reader.link("shop", ("email:bob@x.io",), dry_run=True), 403, "forbidden")
+    assert admin.profile("shop", "email:bob@x.io").status_code == 404
+
+
+def test_a_write_only_key_may_not_read(secured, error_of):
+    writer = with_key(secured, key_for(secured, "shop", "write"))
+    [(_, pid)] = writer.outcomes("shop", ("email:ann@x.io", "customId:c1"))
+    error_of(writer.get(f"/v1/shop/profiles/{pid}"), 403, "forbidden")
+
+
+def test_a_revoked_key_stops_at_its_next_request(secured, error_of):
+    text = key_for(secured, "shop")
+    api = with_key(secured, text)
+    assert api.get("/v1/shop/conflicts").status_code == 200
+    key_id = int(text.split("_")[1])
+    secured.extensions["idgraph.keys"].revoke(key_id)
+    error_of(api.get("/v1/shop/conflicts"), 401, "unauthorized")
+
+
+@pytest.mark.parametrize("text", ["idg_1_" + "x" * 43, "idg_999_" + "x" * 43, "idg_1", "idg_"])
+def test_an_unknown_key_is_a_401(secured, error_of, text):
+    key_for(secured, "shop")
+    error_of(with_key(secured, text).get("/v1/shop/conflicts"), 401, "unauthorized")
+
+
+def test_keys_work_in_local_open_mode_too(app, error_of):
+    api = with_key(app, key_for(app, "shop", "read"))
+    assert api.get("/v1/shop/conflicts").status_code == 200
+    error_of(api.get("/v1/other/conflicts"), 404, "not_found")
+    error_of(api.link("shop", ("email:ann@x.io",)), 403, "forbidden")
+
+
+def test_synerise_takes_its_namespace_from_the_key(secured, error_of):
+    text = key_for(secured, "tenant-7")
+    client = secured.test_client()
+    auth = {"Authorization": f"Bearer {text}"}
+    created = client.post("/v4/clients", json={"email": "ann@x.io"}, headers=auth)
+    assert created.status_code == 202, created.json
+    admin = Api(secured.test_client(), {"Authorization": f"Bearer {TOKEN}"})
+    assert admin.profile("tenant-7", "email:ann@x.io").status_code == 200
+    assert admin.profile("default", "email:ann@x.io").status_code == 404
+    own = client.get("/v4/clients/by-email/ann@x.io", headers=auth)
+    assert own.status_code == 200, own.json
+    same = {**auth, "X-Idgraph-Namespace": "tenant-7"}
+    assert client.get("/v4/clients/by-email/ann@x.io", headers=same).status_code == 200
+    other = {**auth, "X-Idgraph-Namespace": "default"}
+    error_of(client.get("/v4/clients/by-email/ann@x.io", headers=other), 404, "not_found")
+
+
+def test_a_key_over_its_rate_waits(make_app, error_of):
+    app = make_app(admin_token=TOKEN, rate_limit=0.5, rate_burst=3)
+    api = with_key(app, key_for(app, "shop", "read"))
+    answers = [api.get("/v1/shop/conflicts") for _ in range(4)]
+    assert [r.status_code for r in answers[:3]] == [200, 200, 200]
+    error = error_of(answers[3], 429, "too_many_requests")
+    assert "over its rate" in error["message"]
+    assert int(answers[3].headers["Retry-After"]) >= 1
+    other = with_key(app, key_for(app, "shop", "read"))  # each key has its own bucket
+    assert other.get("/v1/shop/conflicts").status_code == 200
+    admin = Api(app.test_client(), {"Authorization": f"Bearer {TOKEN}"})
+    assert all(admin.get("/v1/shop/conflicts").status_code == 200 for _ in range(5))
