@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask, send_from_directory
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
@@ -11,7 +9,11 @@ from swagger_ui_bundle import swagger_ui_path
 from app import adnuntius, health, history, native, omnidesk, synerise, viewer
 from app.auth import install_auth
 from app.errors import ErrorSchema, register_error_handlers
+from app.headers import install_security_headers
+from app.logs import configure_logging, install_request_logs
+from app.metrics import Metrics, install_metrics
 from app.settings import Settings
+from graph.keys import ApiKeys
 from graph.rules import load_rulebook
 from graph.service import IdentityService
 from graph.store import open_store
@@ -31,10 +33,12 @@ class IdgraphApi(Api):
 def create_app(settings: Settings | None = None, service: IdentityService | None = None) -> Flask:
     """Build the app. Raises RulesError or StoreError when the configuration cannot work."""
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=settings.log_level.upper())
+    configure_logging(settings.log_level, settings.log_format)
+    metrics = Metrics.for_this_process()
     if service is None:
-        store = open_store(settings.store, **settings.store_options)
-        service = IdentityService(store, load_rulebook(settings.rules))
+        store = metrics.timed(open_store(settings.store, **settings.store_options))
+        rulebook = load_rulebook(settings.rules)
+        service = IdentityService(store, rulebook, on_outcomes=metrics.count_outcomes)
     app = Flask(__name__)
     app.config.update(
         API_TITLE="idgraph",
@@ -52,6 +56,8 @@ def create_app(settings: Settings | None = None, service: IdentityService | None
     )
     app.extensions["idgraph.service"] = service
     app.extensions["idgraph.settings"] = settings
+    install_request_logs(app)
+    install_metrics(app, metrics)
     api = IdgraphApi(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(health.blp)
@@ -62,7 +68,9 @@ def create_app(settings: Settings | None = None, service: IdentityService | None
     api.register_blueprint(omnidesk.blp)
     app.register_blueprint(viewer.blp)
     app.add_url_rule("/docs/assets/<path:filename>", "docs_assets", _docs_asset)
-    install_auth(app, settings)
+    keys = app.extensions["idgraph.keys"] = ApiKeys(service.store)
+    install_auth(app, settings, keys)
+    install_security_headers(app)
     return app
 
 

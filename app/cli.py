@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import sys
 from typing import Any
 
 import click
 from gunicorn.app.base import BaseApplication
 
+from app.logs import GunicornLogger, configure_logging
+from app.metrics import mark_worker_dead, workers_metrics_directory
 from app.settings import Settings, SettingsError, is_loopback
 from graph.errors import IdgraphError
+from graph.store import is_neo4j_url
+
+SQLITE_THREADS = 2
+NEO4J_THREADS = 8
 
 
 @click.group()
@@ -21,23 +29,37 @@ def main() -> None:
 @click.option("--host", help="address to bind (default: HOST or 127.0.0.1)")
 @click.option("--port", type=int, help="port to listen on (default: PORT or 8000)")
 @click.option("--workers", type=int, help="processes (default: IDGRAPH_WORKERS or 2)")
-@click.option("--threads", type=int, help="threads per process (default: IDGRAPH_THREADS or 2)")
+@click.option(
+    "--threads",
+    type=int,
+    help="threads per process (default: IDGRAPH_THREADS, else 2 on SQLite and 8 on Neo4j)",
+)
 def serve(host: str | None, port: int | None, workers: int | None, threads: int | None) -> None:
-    """Serve the HTTP API."""
+    """Serve the HTTP API with gunicorn (see README, "Running in production")."""
     try:
         settings = Settings.from_env(host=host, port=port, workers=workers, threads=threads)
+        settings = dataclasses.replace(settings, threads=request_threads(settings))
         _check_mode(settings)
         _check_configuration(settings)
     except (SettingsError, IdgraphError) as error:
         click.echo(f"idgraph: {error}", err=True)
         sys.exit(2)
+    configure_logging(settings.log_level, settings.log_format)
     mode = "local open mode (no IDGRAPH_ADMIN_TOKEN)" if settings.open_mode else "bearer token"
-    click.echo(
+    logging.getLogger("idgraph").info(
         f"idgraph listening on http://{_bind_host(settings.host)}:{settings.port} "
-        f"(store: {settings.store}; auth: {mode})",
-        err=True,
+        f"(store: {settings.store}; auth: {mode}; "
+        f"{settings.workers} workers x {settings.threads} threads)"
     )
-    _Server(settings).run()
+    with workers_metrics_directory():
+        _Server(settings).run()
+
+
+def request_threads(settings: Settings) -> int:
+    """IDGRAPH_THREADS or --threads when given, else by store (see _Server)."""
+    if settings.threads:
+        return settings.threads
+    return NEO4J_THREADS if is_neo4j_url(settings.store) else SQLITE_THREADS
 
 
 def _check_mode(settings: Settings) -> None:
@@ -71,13 +93,26 @@ def _announce_ready(worker: Any) -> None:
 
 
 class _Server(BaseApplication):
-    """gunicorn with threaded workers (gthread), by default 2 processes x 2 threads.
+    """gunicorn with threaded workers (gthread): IDGRAPH_WORKERS processes (2) of
+    IDGRAPH_THREADS threads, by default 2 on SQLite and 8 on Neo4j.
 
-    Requests spend most of their time in Python, so the threads of one process take turns on
-    its GIL: measured with 8 concurrent clients on 2 cores, 2 x 8 answered 2,030 lookups/s
-    with p99 19 ms, 2 x 2 answered 2,960/s with p99 7 ms. A second thread per process keeps
-    reads going while the other waits on a write's fsync. Writes serialize whatever the
-    shape: on a lock within a process, on flock(<store>.lock) across processes."""
+    On SQLite requests spend most of their time in Python, so the threads of one process take
+    turns on its GIL: measured with 8 concurrent clients on 2 cores, 2 x 8 answered 2,030
+    lookups/s with p99 19 ms, 2 x 2 answered 2,960/s with p99 7 ms. A second thread per
+    process keeps reads going while the other waits on a write's fsync. Writes serialize
+    whatever the shape: on a lock within a process, on flock(<store>.lock) across processes;
+    so more processes (about one per core) add read capacity, never write capacity.
+
+    On Neo4j a request mostly waits on the network (a Bolt round trip per statement, several
+    per write) with the GIL released, so a process can keep more requests in flight: 8
+    threads, each on its own connection from the driver's pool (100 per process). Writers
+    still take turns on the WriteLock node, so the extra threads serve reads and queue
+    writes. Not measured on a real Neo4j (none runs here): size IDGRAPH_THREADS from a run of
+    benchmarks/ against yours.
+
+    Not async workers (gevent): a call into sqlite3 would block every request of the
+    process. gunicorn's access log stays off (a URI carries identifier values): the app
+    writes one access line per request, naming the route (app/logs.py)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -87,10 +122,13 @@ class _Server(BaseApplication):
         options: dict[str, Any] = {
             "bind": f"{_bind_host(self._settings.host)}:{self._settings.port}",
             "workers": self._settings.workers,
-            "worker_class": "gthread",
+            "worker_class": "app.worker.JsonErrorThreadWorker",  # gthread, JSON errors
             "threads": self._settings.threads,
             "timeout": 120,
             "loglevel": self._settings.log_level,
+            "logger_class": GunicornLogger,
+            "accesslog": None,
+            "child_exit": mark_worker_dead,
             # gunicorn's control socket lives in $HOME: two servers on one machine would share it
             "control_socket_disable": True,
             "post_worker_init": _announce_ready,
@@ -101,7 +139,16 @@ class _Server(BaseApplication):
     def load(self) -> Any:  # in each worker, after fork: every worker opens its own store
         from app import create_app
 
-        return create_app(self._settings)
+        # each process keeps its own token buckets (app/ratelimit.py): give it its share of
+        # every key's rate; connections spread over the processes
+        settings, workers = self._settings, self._settings.workers
+        return create_app(
+            dataclasses.replace(
+                settings,
+                rate_limit=settings.rate_limit / workers,
+                rate_burst=max(1, settings.rate_burst // workers),
+            )
+        )
 
 
 from app.migrate import export, migrate  # noqa: E402
@@ -113,3 +160,8 @@ main.add_command(export)
 from app.analytics import cypher  # noqa: E402
 
 main.add_command(cypher)
+
+
+from app.keys import keys  # noqa: E402
+
+main.add_command(keys)

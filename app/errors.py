@@ -149,7 +149,7 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _store_unavailable(error: StoreError) -> tuple[Response, int]:
-    log.error("store error: %s", error)
+    log.error("store unavailable", exc_info=error)  # a driver's message may quote a value
     return error_response(503, "store_unavailable", "the store is not available; retry later")
 
 

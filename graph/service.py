@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from graph.erasure import ErasureUseCases
 from graph.errors import InvalidInput, NotFound, RequestIdReused
 from graph.history import HistoryUseCases
 from graph.items import LinkRequest, normalize_items, outcome_record, request_digest
@@ -56,17 +57,21 @@ class ProfilePage:
     next_cursor: str | None
 
 
-class IdentityService(HistoryUseCases):
+class IdentityService(HistoryUseCases, ErasureUseCases):
     def __init__(
         self,
         store: Store,
         rulebook: RuleBook | None = None,
         *,
         clock: Callable[[], str] = utc_now,
+        on_outcomes: Callable[[Sequence[Mapping[str, Any]]], None] | None = None,
     ) -> None:
+        """``on_outcomes`` is told the result records of every committed link batch and
+        merge (not of dry runs or replays): the app counts them for /metrics."""
         self.store = store
         self.rulebook = rulebook or RuleBook()
         self._clock = clock
+        self._on_outcomes = on_outcomes
 
     def rules(self, namespace: str, dialect: str = "native") -> Rules:
         """The namespace's rules for requests coming in by ``dialect`` (a face of the API)."""
@@ -115,7 +120,9 @@ class IdentityService(HistoryUseCases):
 
         if not items:
             return LinkResult(rid, (), dry_run=dry_run)
-        return self.store.read(work) if dry_run else self.store.write(work)
+        if dry_run:
+            return self.store.read(work)
+        return self._committed(self.store.write(work))
 
     def link_across(
         self,
@@ -157,7 +164,7 @@ class IdentityService(HistoryUseCases):
                     results[index] = outcome_record(index, outcome)
             return LinkResult(rid, tuple(results[i] for i in range(len(requests))))
 
-        return self.store.write(work) if requests else LinkResult(rid, ())
+        return self._committed(self.store.write(work)) if requests else LinkResult(rid, ())
 
     def _plan_and_apply(
         self,
@@ -208,7 +215,10 @@ class IdentityService(HistoryUseCases):
             tx.apply(namespace, plan.changes)
             return outcome_record(0, plan.outcomes[0])
 
-        return self.store.write(work)
+        record = self.store.write(work)
+        if self._on_outcomes:
+            self._on_outcomes((record,))
+        return record
 
     def update_attributes(
         self,
@@ -233,26 +243,6 @@ class IdentityService(HistoryUseCases):
             )
             tx.apply(namespace, changes)
             return tx.profile_view(namespace, pid)
-
-        return self.store.write(work)
-
-    def purge(self, namespace: str, profile_id: int) -> int:
-        """Erase a person: the profile (an alias names its survivor), its identifiers, links,
-        attributes and their history. Returns how many identifiers were erased."""
-
-        def work(tx: WriteTx) -> int:
-            return tx.purge_profile(namespace, live_profile(tx, namespace, profile_id))
-
-        return self.store.write(work)
-
-    def purge_identifier(
-        self, namespace: str, type_: str, value: str, *, dialect: str = "native"
-    ) -> int:
-        """Erase the person an identifier belongs to (see ``purge``)."""
-        identifier = lookup_identifier(type_, value, self.rules(namespace, dialect))
-
-        def work(tx: WriteTx) -> int:
-            return tx.purge_profile(namespace, profile_holding(tx, namespace, identifier))
 
         return self.store.write(work)
 
@@ -318,6 +308,11 @@ class IdentityService(HistoryUseCases):
 
     def ping(self) -> None:
         self.store.ping()
+
+    def _committed(self, result: LinkResult) -> LinkResult:
+        if self._on_outcomes and not result.replayed:
+            self._on_outcomes(result.results)
+        return result
 
 
 def _replay(

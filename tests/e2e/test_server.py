@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from app.cli import request_threads
+from app.settings import Settings
 from tests.bolt_server import free_port
 
 pytestmark = pytest.mark.e2e
@@ -105,6 +107,7 @@ def test_served_api_links_and_resolves_over_http(start):
     banner = server.log.read_text()
     assert f"listening on http://127.0.0.1:{server.port}" in banner
     assert "store: sqlite:///" in banner and "local open mode" in banner
+    assert "2 workers x 2 threads" in banner  # SQLite: few threads, see app/cli.py
 
 
 def test_acknowledged_links_survive_a_restart(start):
@@ -130,6 +133,7 @@ def test_served_api_on_neo4j_links_resolves_and_survives_a_restart(start, empty_
     status, body = first.request("POST", "/v1/shop/links", {"items": [ITEM], "request_id": "r1"})
     assert status == 200 and body["results"][0]["outcome"] == "created"
     assert first.request("GET", "/healthz") == (200, {"status": "ok", "store": "bolt"})
+    assert "2 workers x 8 threads" in first.log.read_text()  # Neo4j: requests wait on Bolt
     first.stop()
     again = start(**empty_bolt_server.environment())
     status, profile = again.request("GET", "/v1/shop/identifiers/email/ann@x.io")
@@ -169,3 +173,10 @@ def test_a_malformed_rules_file_stops_start_up_with_a_clear_message(tmp_path):
 def test_a_bad_port_stops_start_up_with_a_clear_message(tmp_path):
     result = run_serve(tmp_path, PORT="eighty")
     assert result.returncode == 2 and "PORT='eighty'" in result.stderr
+
+
+def test_threads_per_worker_default_by_store_unless_given():
+    assert request_threads(Settings(store="sqlite:///x.db")) == 2
+    assert request_threads(Settings(store="neo4j://db:7687")) == 8
+    assert request_threads(Settings(store="bolt+s://db:7687", threads=3)) == 3
+    assert request_threads(Settings.from_env({"IDGRAPH_THREADS": "4"})) == 4
