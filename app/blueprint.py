@@ -1,5 +1,6 @@
-"""The Blueprint every face of the API uses: request validation failures answer 400, and a
-JSON body naming a key twice in one object is refused rather than read as last-wins."""
+"""The Blueprint every face of the API uses: request validation failures answer 400, a JSON
+body naming a key twice in one object is refused rather than read as last-wins, and so is one
+that is not Unicode text (not UTF-8, or a lone surrogate escape such as ``"\\ud800"``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from webargs.flaskparser import FlaskParser, abort, is_json_request
 from graph.errors import InvalidInput
 
 NAMESPACE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # only an escape can make one
+NOT_UNICODE = "not valid Unicode: a lone surrogate (an unpaired \\ud800-\\udfff escape)"
 
 
 class _Object(dict):
@@ -32,7 +36,10 @@ def _object(pairs: list[tuple[str, Any]]) -> _Object:
     return obj
 
 
-def _duplicate_paths(value: Any, path: str = "") -> dict[str, list[str]]:
+def _problem_paths(value: Any, path: str = "", *, surrogates: bool) -> dict[str, list[str]]:
+    """Keys sent twice in one object and, when ``surrogates``, text holding a lone surrogate
+    (an unpaired ``\\ud800``-``\\udfff`` escape: JSON allows it, UTF-8 and so the store
+    cannot hold it), by field path."""
     found: dict[str, list[str]] = {}
     children: Any = ()
     if isinstance(value, _Object):
@@ -41,8 +48,13 @@ def _duplicate_paths(value: Any, path: str = "") -> dict[str, list[str]]:
         children = value.items()
     elif isinstance(value, list):
         children = enumerate(value)
+    elif surrogates and isinstance(value, str) and _SURROGATE.search(value):
+        found[path.removesuffix(".") or "body"] = [NOT_UNICODE]
     for key, child in children:
-        found.update(_duplicate_paths(child, f"{path}{key}."))
+        name = _SURROGATE.sub("\ufffd", key) if isinstance(key, str) else key
+        if surrogates and name != key:
+            found[f"{path}{name}"] = [NOT_UNICODE]
+        found.update(_problem_paths(child, f"{path}{name}.", surrogates=surrogates))
     return found
 
 
@@ -54,16 +66,20 @@ class Parser(FlaskParser):
     def _raw_load_json(self, req: flask.Request) -> Any:
         if not is_json_request(req):
             return core.missing
-        data = req.get_data(cache=True)
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise json.JSONDecodeError("not UTF-8", "", error.start) from error
+        text = req.get_data(cache=True).decode("utf-8")  # not UTF-8: webargs answers 400
         body = json.loads(text, object_pairs_hook=_object)
-        duplicates = _duplicate_paths(body)
-        if duplicates:
-            abort(400, messages={"json": duplicates})
+        problems = _problem_paths(body, surrogates=_SURROGATE_ESCAPE.search(text) is not None)
+        if problems:
+            abort(400, messages={"json": problems})
+        _note_batch_size(body)
         return body
+
+
+def _note_batch_size(body: Any) -> None:
+    """A batch's item count, for the access log and /metrics: a JSON array, or ``items``."""
+    items = body.get("items") if isinstance(body, dict) else body
+    if isinstance(items, list):
+        flask.g.batch_items = len(items)
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -174,6 +174,6 @@ def split_identifier(text: str, field: str) -> tuple[str, str]:
 
 def number(raw: str, field: str) -> int:
     """A numeric id from the path (profile, link, merge, ban)."""
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # int() reads "٣" as 3
         raise InvalidInput(f"{field}: not a number", fields={field: [f"{field} is a number"]})
     return int(raw)

@@ -41,6 +41,6 @@ def live_profile(tx: ReadTx, namespace: str, profile_id: int) -> int:
 def cursor_position(cursor: str | None) -> int:
     if cursor is None:
         return 0
-    if not cursor.isdigit():
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:  # a 64-bit id
         raise InvalidInput("not a valid cursor", fields={"cursor": ["not a valid cursor"]})
     return int(cursor)

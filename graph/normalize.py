@@ -3,8 +3,11 @@
 An identifier's key is built from its normalized value, so ``" Ann@Example.COM "`` and
 ``ann@example.com`` are one node:
 
-- every value: Unicode NFC, surrounding whitespace trimmed, no control characters,
-  at most ``MAX_VALUE_LENGTH`` characters;
+- every value: Unicode NFC, surrounding whitespace trimmed, no control characters (C0, DEL,
+  C1) or lone surrogates left, at most ``MAX_VALUE_LENGTH`` characters. NFC for every type,
+  opaque ids included: a composed and a decomposed ``é`` are one character to whoever typed
+  them, and NFC merges only such canonical equivalents (not NFKC, which would also fold
+  look-alikes such as ``ﬁ`` and ``fi`` into one id);
 - ``email``: lower-cased, one ``@``, a dotted domain;
 - ``phone``: E.164 (``+48601234567``) by the ``phonenumbers`` library, with the namespace's
   ``phone_region`` for numbers written without a country code;
@@ -29,7 +32,9 @@ from graph.rules import Rules
 MAX_VALUE_LENGTH = 512
 TYPE_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}(:[A-Za-z0-9_.@-]{1,64})?")
 _EMAIL = re.compile(r"[^@\s]{1,64}@([a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9-]{2,63}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1
+_SURROGATE = re.compile("[\ud800-\udfff]")  # JSON's "\ud800" escape: not text, not storable
+NOT_TEXT = "not valid Unicode text (a lone surrogate)"
 
 
 class InvalidValue(ValueError):
@@ -64,6 +69,8 @@ def normalize_lookup(type_: str, value: object, rules: Rules) -> Identifier:
 def _clean(value: object) -> str:
     if not isinstance(value, str):
         raise InvalidValue("must be a string")
+    if _SURROGATE.search(value):
+        raise InvalidValue(NOT_TEXT)
     text = unicodedata.normalize("NFC", value).strip()
     if not text:
         raise InvalidValue("must not be empty")
@@ -122,6 +129,8 @@ def attribute_errors(attributes: object) -> dict[str, list[str]]:
             errors[f"attributes.{name}"] = [
                 f"an attribute name needs 1 to {MAX_ATTRIBUTE_NAME} printable characters"
             ]
+        elif _SURROGATE.search(name):
+            errors[f"attributes.{_SURROGATE.sub(chr(0xFFFD), name)}"] = [NOT_TEXT]
         elif value is not None:
             _value_errors(value, f"attributes.{name}", 0, errors)
     return errors
@@ -135,6 +144,8 @@ def _value_errors(value: object, path: str, depth: int, errors: dict[str, list[s
             errors[path] = ["must not be an empty string (send null to delete)"]
         elif len(value) > MAX_ATTRIBUTE_TEXT:
             errors[path] = [f"longer than {MAX_ATTRIBUTE_TEXT} characters"]
+        elif _SURROGATE.search(value):
+            errors[path] = [NOT_TEXT]
     elif value is None or isinstance(value, bool | int):
         pass  # a null inside a list or object is plain JSON null
     elif isinstance(value, float):

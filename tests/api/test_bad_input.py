@@ -3,6 +3,8 @@ and the field, and changes nothing: a batch with one bad item applies none."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 from apitools import identifiers
 
@@ -190,3 +192,207 @@ def test_a_key_sent_twice_in_one_object_is_refused_not_read_as_last_wins(client)
         "identifiers.1.type": ["sent twice in one object: send each key once"]
     }
     assert client.get("/v1/ns/identifiers/email/a@example.com").status_code == 404
+
+
+# --- bodies that are not Unicode text (found by fuzzing, tests/e2e/test_fuzz.py) ---------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(f"/v1/{NS}/links", id="links"),
+        pytest.param(f"/v1/{NS}/merges/1/undo", id="undo-optional-body"),
+        pytest.param("/v4/clients/by-email/a@x.io", id="synerise-update-optional-body"),
+        pytest.param("/sync", id="adnuntius"),
+    ],
+)
+def test_a_body_that_is_not_utf8_is_a_400_not_read_as_no_body(app, client, error_of, path):
+    response = client.post(path, data=b"\x1b\xff\xfe", content_type="application/json")
+    error = error_of(response, 400, "invalid_input")
+    assert error["details"]["fields"]["body"] == ["Invalid JSON body."]
+    assert nothing_written(app)
+
+
+def _with_lone_surrogate(body: str) -> str:
+    """JSON text with a lone surrogate escape where ``@`` stands (valid JSON, not Unicode)."""
+    return body.replace("@", "\\ud800")
+
+
+@pytest.mark.parametrize(
+    ("body", "item", "field"),
+    [
+        pytest.param(
+            '{"items": [{"identifiers": [{"type": "customId", "value": "c@"},'
+            ' {"type": "browserId", "value": "b1"}]}]}',
+            "0",
+            "identifiers.0.value",
+            id="identifier-value",
+        ),
+        pytest.param(
+            '{"items": [{"identifiers": [{"type": "customId", "value": "c1"},'
+            ' {"type": "browserId", "value": "b1"}], "attributes": {"city": "Os@lo"}}]}',
+            "0",
+            "attributes.city",
+            id="attribute-value",
+        ),
+        pytest.param(
+            '{"items": [{"identifiers": [{"type": "customId", "value": "c1"},'
+            ' {"type": "browserId", "value": "b1"}], "attributes": {"ci@ty": "Oslo"}}]}',
+            "0",
+            "attributes.ci\ufffdty",
+            id="attribute-name",
+        ),
+        pytest.param(
+            '{"items": [{"identifiers": [{"type": "customId", "value": "c1"},'
+            ' {"type": "browserId", "value": "b1"}]}], "source": "web@"}',
+            None,
+            "source",
+            id="source",
+        ),
+    ],
+)
+def test_a_lone_surrogate_is_a_400_naming_the_field(app, client, error_of, body, item, field):
+    response = client.post(
+        f"/v1/{NS}/links", data=_with_lone_surrogate(body), content_type="application/json"
+    )
+    error = error_of(response, 400, "invalid_input")
+    problems = error["details"]["items"][item] if item else error["details"]["fields"]
+    assert "lone surrogate" in problems[field][0]
+    assert nothing_written(app)
+
+
+def test_a_surrogate_pair_is_one_character_and_is_accepted(client):
+    body = (
+        '{"items": [{"identifiers": [{"type": "customId", "value": "c\\ud83d\\ude00"},'
+        ' {"type": "browserId", "value": "b1"}]}]}'
+    )
+    response = client.post(f"/v1/{NS}/links", data=body, content_type="application/json")
+    assert response.status_code == 200, response.json
+    assert client.get(f"/v1/{NS}/identifiers/customId/c\U0001f600").status_code == 200
+
+
+def test_a_lone_surrogate_in_one_adnuntius_object_names_item_0(app, client, error_of):
+    body = _with_lone_surrogate(
+        '{"folderId": "shop", "browserId": "b@", "externalSystemType": "crm",'
+        ' "externalSystemUserId": "u1"}'
+    )
+    response = client.post("/sync", data=body, content_type="application/json")
+    error = error_of(response, 400, "invalid_input")
+    assert "lone surrogate" in error["details"]["items"]["0"]["browserId"][0]
+    assert nothing_written(app)
+
+
+# --- identifier values are untrusted ----------------------------------------------------------
+
+
+def test_every_identifier_value_over_the_limit_is_named_by_item_and_field(app, client, error_of):
+    too_long = {"identifiers": identifiers("browserId:b1", "customId:" + "x" * 513)}
+    response = post(client, {"items": [GOOD, too_long, GOOD, too_long]})
+    error = error_of(response, 400, "invalid_input")
+    assert sorted(error["details"]["items"]) == ["1", "3"]
+    for item in ("1", "3"):
+        assert error["details"]["items"][item] == {
+            "identifiers.1.value": ["longer than 512 characters"]
+        }
+    assert nothing_written(app)
+
+
+def test_a_value_of_512_characters_is_accepted(client):
+    item = {"identifiers": identifiers("browserId:b1", "customId:" + "x" * 512)}
+    assert post(client, {"items": [item]}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("a\x00b", id="nul"),
+        pytest.param("a\x1b[31mb", id="escape"),
+        pytest.param("a\nb", id="inner-newline"),
+        pytest.param("a\x7fb", id="delete"),
+        pytest.param("a\x9bb", id="c1"),
+    ],
+)
+def test_a_control_character_in_a_value_is_a_400_naming_the_field(app, client, error_of, value):
+    item = {"identifiers": identifiers("browserId:b1") + [{"type": "ext:crm", "value": value}]}
+    error = error_of(post(client, {"items": [item]}), 400, "invalid_input")
+    problems = error["details"]["items"]["0"]
+    assert problems == {"identifiers.1.value": ["contains control characters"]}
+    assert nothing_written(app)
+
+
+def test_a_composed_and_a_decomposed_email_are_one_identifier(api):
+    composed, decomposed = "am\u00e9lie@example.com", "Ame\u0301lie@Example.com"
+    assert api.outcomes(NS, (f"email:{decomposed}", "browserId:b1")) == [("created", 1)]
+    assert api.outcomes(NS, (f"email:{composed}", "browserId:b1")) == [("noop", 1)]
+    assert api.members(NS, f"email:{decomposed}") == {f"email:{composed}", "browserId:b1"}
+
+
+INJECTIONS = [
+    "' OR 1=1 --",
+    '"}) DETACH DELETE n //',
+    "'; DROP TABLE identifiers; --",
+    "x'); DELETE FROM links; --",
+    "MATCH (n) DETACH DELETE n",
+    "$ns} RETURN 1 UNION MATCH (n) RETURN n //",
+    "%s %(ns)s {0} {ns}",
+    "\\' OR \\'1\\'=\\'1",
+]
+
+
+@pytest.mark.parametrize("value", INJECTIONS)
+def test_a_value_that_looks_like_a_query_is_stored_and_read_back_verbatim(api, value):
+    item = {
+        "identifiers": [{"type": "customId", "value": value}, {"type": "browserId", "value": "b1"}],
+        "attributes": {"note": value, value: "named like a query"},
+    }
+    response = api.link(NS, item, source=value[:128])
+    assert response.status_code == 200, response.json
+    profile = api.get(f"/v1/{NS}/identifiers/customId/{quote(value, safe='')}")
+    assert profile.status_code == 200, profile.json
+    assert {"type": "customId", "value": value} in profile.json["identifiers"]
+    assert profile.json["attributes"] == {"note": value, value: "named like a query"}
+    lineage = api.get(f"/v1/{NS}/profiles/{profile.json['id']}/lineage").json
+    assert {link["source"] for link in lineage["links"]} == {value[:128]}
+    assert api.members(NS, "browserId:b1") == {f"customId:{value}", "browserId:b1"}
+
+
+# --- numeric ids and cursors (found by fuzzing) -----------------------------------------------
+
+NOT_ASCII_NUMBERS = [
+    pytest.param("%C2%B9", id="superscript-one"),  # "¹": str.isdigit() says yes, int() no
+    pytest.param("%D9%A3", id="arabic-indic-three"),  # "٣": int() would read it as 3
+    pytest.param("1" * 19, id="over-64-bits"),
+]
+
+
+@pytest.mark.parametrize("raw", NOT_ASCII_NUMBERS)
+@pytest.mark.parametrize(
+    ("method", "path", "field"),
+    [
+        pytest.param("GET", f"/v1/{NS}/profiles/{{}}", "profile_id", id="profile"),
+        pytest.param("DELETE", f"/v1/{NS}/profiles/{{}}", "profile_id", id="purge"),
+        pytest.param("PATCH", f"/v1/{NS}/profiles/{{}}/attributes", "profile_id", id="attributes"),
+        pytest.param("GET", f"/v1/{NS}/profiles/{{}}/lineage", "profile_id", id="lineage"),
+        pytest.param("POST", f"/v1/{NS}/links/{{}}/end", "link_id", id="end-link"),
+        pytest.param("POST", f"/v1/{NS}/merges/{{}}/undo", "merge_id", id="undo"),
+        pytest.param("DELETE", f"/v1/{NS}/bans/{{}}", "ban_id", id="ban"),
+        pytest.param("GET", "/v4/clients/{}", "clientId", id="synerise-client"),
+    ],
+)
+def test_an_id_that_is_not_ascii_digits_is_a_400_not_a_500(
+    client, error_of, method, path, field, raw
+):
+    body = {"reason": "r"} if method == "POST" else {"city": "Oslo"} if method == "PATCH" else None
+    response = client.open(path.format(raw), method=method, json=body)
+    error = error_of(response, 400, "invalid_input")
+    assert field in error["details"]["fields"]
+
+
+@pytest.mark.parametrize("cursor", ["%C2%B9", "%D9%A3", "9" * 25])
+@pytest.mark.parametrize(
+    "path",
+    [f"/v1/{NS}/conflicts", f"/v1/{NS}/bans", f"/v1/{NS}/purges", "/crm/v1/list"],
+)
+def test_a_cursor_that_is_not_a_64_bit_number_is_a_400_not_a_500(client, error_of, path, cursor):
+    error = error_of(client.get(f"{path}?cursor={cursor}"), 400, "invalid_input")
+    assert error["details"]["fields"]["cursor"] == ["not a valid cursor"]

@@ -82,6 +82,27 @@ def test_value_normalizes(type_: str, value: str, rules: Rules, expected: str) -
     assert normalize_value(type_, value, rules) == expected
 
 
+def test_composed_and_decomposed_spellings_are_one_identifier() -> None:
+    composed, decomposed = "Am\u00e9lie", "Ame\u0301lie"
+    for type_, value in [("email", "{}@example.com"), ("customId", "{}-42"), ("ext:crm", "{}")]:
+        keys = {
+            Identifier(type_, normalize_value(type_, value.format(name), DEFAULT)).key
+            for name in (composed, decomposed)
+        }
+        assert len(keys) == 1, keys
+
+
+def test_compatibility_look_alikes_stay_distinct() -> None:
+    """NFC, not NFKC: a ligature or a full-width letter is not folded into plain letters."""
+    assert normalize_value("customId", "\ufb01le", DEFAULT) == "\ufb01le"
+    assert normalize_value("customId", "\uff21", DEFAULT) == "\uff21"
+
+
+def test_the_length_limit_counts_characters_after_normalization() -> None:
+    decomposed = "e\u0301" * MAX_VALUE_LENGTH  # 1,024 code points, 512 once composed
+    assert normalize_value("customId", decomposed, DEFAULT) == "\u00e9" * MAX_VALUE_LENGTH
+
+
 def test_spellings_of_one_email_give_one_key() -> None:
     keys = {
         Identifier("email", normalize_value("email", spelling, DEFAULT)).key
@@ -142,6 +163,11 @@ def test_spellings_of_one_email_give_one_key() -> None:
         pytest.param("customId", "a\nb", DEFAULT, "control characters", id="inner-newline"),
         pytest.param("customId", "a\x7fb", DEFAULT, "control characters", id="delete"),
         pytest.param("customId", "a\x85b", DEFAULT, "control characters", id="c1-control"),
+        pytest.param("customId", "a\ud800b", DEFAULT, "lone surrogate", id="lone-surrogate"),
+        pytest.param("email", "ann\udfff@example.com", DEFAULT, "lone surrogate",
+                     id="lone-surrogate-email"),
+        pytest.param("customId", "a\u200bb\x9b", DEFAULT, "control characters",
+                     id="c1-csi-after-zero-width-space"),
         pytest.param("customId", 42, DEFAULT, "must be a string", id="number"),
         pytest.param("customId", None, DEFAULT, "must be a string", id="none"),
         # blocked values, case-insensitively
@@ -272,6 +298,10 @@ def test_attributes_are_accepted(attributes: dict[str, Any]) -> None:
                      "attribute name", id="name-too-long"),
         pytest.param({"first\nName": "Ann"}, "attributes.first\nName", "attribute name",
                      id="name-with-control-character"),
+        pytest.param({"ci\ud800ty": "Oslo"}, "attributes.ci\ufffdty", "lone surrogate",
+                     id="name-with-lone-surrogate"),
+        pytest.param({"city": "Os\udc00lo"}, "attributes.city", "lone surrogate",
+                     id="text-with-lone-surrogate"),
         pytest.param({"score": float("nan")}, "attributes.score", "finite", id="nan"),
         pytest.param({"score": float("inf")}, "attributes.score", "finite", id="infinity"),
         pytest.param({"s": [float("-inf")]}, "attributes.s.0", "finite", id="infinity-nested"),
