@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CYPHER_LINT := tools/cypher-lint
 NPM_STAMP := $(CYPHER_LINT)/node_modules/.installed
 
-.PHONY: run test lint cypher-lint browser neo4j-test format bench clean
+.PHONY: run serve test lint cypher-lint browser neo4j-test format bench crash-test fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,13 @@ $(NPM_STAMP): $(CYPHER_LINT)/package.json $(CYPHER_LINT)/package-lock.json
 	touch $(NPM_STAMP)
 
 run: $(STAMP)
+	$(BIN)/idgraph serve
+
+# Production (README "Running in production"): the same server, shaped by the environment
+# (HOST, PORT, IDGRAPH_STORE, IDGRAPH_WORKERS, IDGRAPH_THREADS...), never in local open mode:
+# behind a reverse proxy on the same machine every client would come from loopback.
+serve: $(STAMP)
+	@test -n "$$IDGRAPH_ADMIN_TOKEN" || { echo "make serve: set IDGRAPH_ADMIN_TOKEN (e.g. \$$(openssl rand -hex 32)); see README 'Running in production'" >&2; exit 2; }
 	$(BIN)/idgraph serve
 
 test: $(STAMP) lint cypher-lint browser
@@ -55,6 +62,20 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/resolve.py
 	$(BIN)/python benchmarks/dialects.py
 	$(BIN)/python benchmarks/lineage.py
+
+# Nothing acknowledged is lost: SIGKILLs the real server (master and workers) 20 times under
+# concurrent writes and checks every acknowledged request; figures in benchmarks/README.md.
+crash-test: $(STAMP)
+	$(BIN)/python benchmarks/crash.py
+
+# Bad input never breaks the service: schemathesis against the real server, every operation of
+# /openapi.json, many more examples than `make test` runs and its coverage phase (boundary
+# values of every parameter); prints the figures (benchmarks/README.md). Raise or lower
+# FUZZ_EXAMPLES (generated examples per operation, on top of the coverage phase's).
+FUZZ_EXAMPLES ?= 300
+fuzz: $(STAMP)
+	IDGRAPH_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) IDGRAPH_FUZZ_COVERAGE=1 \
+		$(BIN)/python -m pytest tests/e2e/test_fuzz.py -s -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis .ruff_cache $(CYPHER_LINT)/node_modules

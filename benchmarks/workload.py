@@ -537,12 +537,19 @@ class Server:
     """``idgraph serve`` (gunicorn: a master and ``IDGRAPH_WORKERS`` worker processes, 2 by
     default) in a subprocess, on a free loopback port, over the given store file (or store
     URL: a Neo4j server, with NEO4J_* taken from this environment). A context manager; ready
-    once /healthz answers and every worker logged that it is ready."""
+    once /healthz answers and every worker logged that it is ready.
 
-    def __init__(self, store: Path | str, log: Path) -> None:
-        self.port = free_port()
+    ``port`` restarts a server where an earlier one listened; with ``process_group`` the
+    server leads a process group of its own, so that ``kill()`` can end the master and its
+    workers at once."""
+
+    def __init__(
+        self, store: Path | str, log: Path, *, port: int | None = None, process_group: bool = False
+    ) -> None:
+        self.port = port or free_port()
         self._store = store
         self._log = log
+        self._process_group = process_group
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:
@@ -562,7 +569,11 @@ class Server:
         command = [str(Path(sys.executable).parent / "idgraph"), "serve"]
         with self._log.open("wb") as log:
             self._process = subprocess.Popen(
-                command, env=environment, stdout=log, stderr=subprocess.STDOUT
+                command,
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=self._process_group,
             )
         self._wait_ready()
         return self
@@ -576,6 +587,21 @@ class Server:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+    def kill(self, timeout: float = 30.0) -> None:
+        """SIGKILL the master and every worker at once, as a power cut or the OOM killer
+        would: no handler runs, no transaction finishes. Returns once none of them is alive
+        (a surviving worker would keep answering on the port). Needs ``process_group``."""
+        process = self._process
+        assert process is not None and self._process_group, "start with process_group=True"
+        workers = self.worker_pids()
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        deadline = time.monotonic() + timeout
+        while any(_alive(pid) for pid in workers):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"workers {workers} still alive {timeout:.0f}s after SIGKILL")
+            time.sleep(0.01)
 
     def _wait_ready(self, timeout: float = 60.0) -> None:
         assert self._process is not None
@@ -612,6 +638,15 @@ class Server:
         """Summed over the workers."""
         sizes = [memory_kb(pid, field_name) for pid in self.worker_pids()]
         return sum(size for size in sizes if size is not None) or None
+
+
+def _alive(pid: int) -> bool:
+    """Running, as opposed to gone or a zombie (dead, its files closed, not yet reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _children_of(parent: int) -> list[int]:
