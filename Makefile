@@ -19,8 +19,9 @@ $(NPM_STAMP): $(CYPHER_LINT)/package.json $(CYPHER_LINT)/package-lock.json
 	cd $(CYPHER_LINT) && npm ci --no-audit --no-fund
 	touch $(NPM_STAMP)
 
+# development: logs as text lines for a terminal unless IDGRAPH_LOG_FORMAT says otherwise
 run: $(STAMP)
-	$(BIN)/idgraph serve
+	IDGRAPH_LOG_FORMAT=$${IDGRAPH_LOG_FORMAT:-text} $(BIN)/idgraph serve
 
 # Production (README "Running in production"): the same server, shaped by the environment
 # (HOST, PORT, IDGRAPH_STORE, IDGRAPH_WORKERS, IDGRAPH_THREADS...), never in local open mode:
