@@ -35,6 +35,7 @@ from graph.store.neo4j import Neo4jStore, dump_attributes
 from graph.store.sqlite_schema import MIGRATIONS
 
 Row = dict[str, Any]
+UNPLACED = "NOT EXISTS (SELECT 1 FROM placements AS p WHERE p.ns = t.ns AND p.key = t.key)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,12 @@ class Table:
     key: tuple[str, ...]  # its primary key: the order of copying
     select: str  # the columns read (``t`` is the table)
     convert: Callable[[Row], Row] = dict
+    source: str = ""  # the table read, when it is not ``name``
+    only: str = "1"  # which of its rows
+
+    @property
+    def table(self) -> str:
+        return self.source or self.name
 
 
 def profile_row(row: Row) -> Row:
@@ -120,6 +127,15 @@ TABLES: tuple[Table, ...] = (
         attribute_write_row,
     ),
     Table("placements", ("ns", "key", "at"), "ns, key, at, profile_id, request_id"),
+    # an identifier that never changed profile has no placement on SQLite (graph/store/
+    # sqlite_tx.py); the Neo4j store keeps its creation as one
+    Table(
+        "creation_placements",
+        ("ns", "key"),
+        "ns, key, created_at AS at, profile_id, request_id",
+        source="identifiers",
+        only=UNPLACED,
+    ),
     Table(
         "attribute_versions",
         ("ns", "profile_id", "at"),
@@ -172,6 +188,7 @@ COUNTS = (
     ("merges", "merges", "1"),
     ("attribute writes", "attribute_writes", "1"),
     ("placements", "placements", "1"),
+    ("placements", "identifiers AS t", UNPLACED),
     ("attribute versions", "attribute_versions", "1"),
     ("conflicts", "conflicts", "1"),
     ("bans", "bans", "1"),
@@ -230,15 +247,19 @@ class SqliteSource:
 
     def page(self, table: Table, after: list[Any] | None, limit: int) -> list[Row]:
         key = ", ".join(table.key)
-        where = f"WHERE ({key}) > ({', '.join('?' * len(table.key))})" if after else ""
-        sql = f"SELECT {table.select} FROM {table.name} AS t {where} ORDER BY {key} LIMIT ?"
+        where = f"AND ({key}) > ({', '.join('?' * len(table.key))})" if after else ""
+        sql = (
+            f"SELECT {table.select} FROM {table.table} AS t WHERE {table.only} {where} "
+            f"ORDER BY {key} LIMIT ?"
+        )
         return [dict(row) for row in self._all(sql, *(after or ()), limit)]
 
     def count(self, table: Table, *, upto: list[Any] | None = None) -> int:
         """Rows of the table; with ``upto``, those at or before that key."""
         key = ", ".join(table.key)
-        where = f"WHERE ({key}) <= ({', '.join('?' * len(table.key))})" if upto else ""
-        return self._all(f"SELECT count(*) FROM {table.name} {where}", *(upto or ()))[0][0]
+        where = f"AND ({key}) <= ({', '.join('?' * len(table.key))})" if upto else ""
+        sql = f"SELECT count(*) FROM {table.table} AS t WHERE {table.only} {where}"
+        return self._all(sql, *(upto or ()))[0][0]
 
     def sequences(self) -> dict[str, int]:
         """The next free id of each kind, as the Neo4j store keeps them: conflicts, purges
@@ -250,11 +271,11 @@ class SqliteSource:
         return sequences
 
     def counts(self) -> dict[tuple[str, str], int]:
-        return {
-            (ns, kind): n
-            for kind, table, which in COUNTS
-            for ns, n in self._all(f"SELECT ns, count(*) FROM {table} WHERE {which} GROUP BY ns")
-        }
+        counted: dict[tuple[str, str], int] = {}
+        for kind, table, which in COUNTS:
+            for ns, n in self._all(f"SELECT ns, count(*) FROM {table} WHERE {which} GROUP BY ns"):
+                counted[ns, kind] = counted.get((ns, kind), 0) + n
+        return counted
 
     def sample_profiles(self, namespace: str, size: int, seed: int) -> list[int]:
         """``size`` live profiles drawn at random with a fixed seed, and the largest."""

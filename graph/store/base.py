@@ -136,7 +136,8 @@ class WriteTx(ReadTx, Protocol):
         """Write a change set in bulk: a few statements per kind of change, never one per item.
         Besides the rows themselves it keeps the history time travel reads: a placement
         (key, profile, time) for every identifier whose profile changed, and a version of
-        every attribute map that changed."""
+        every attribute map that changed. A store may leave the placement of an identifier's
+        creation implicit in the identifier (SQLite does, until it first changes profile)."""
 
     def purge_profile(self, namespace: str, profile_id: int) -> int:
         """Erase a live profile and everything that mentions it or its identifiers:

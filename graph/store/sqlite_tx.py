@@ -56,20 +56,39 @@ _MERGE_COLUMNS = (
     "undone_at, undone_request_id"
 )
 _BAN_COLUMNS = "id, a_key, b_key, b_type, reason, created_by, created_at, link_id"
+# An identifier's placements: the profile it is in from an instant on. An identifier that
+# never changed profile has none: it has been in its current profile since its creation (a new
+# identifier writes no placement, the write path's most frequent row). The first change of
+# profile first writes that creation placement, from the row as it still is (_PLACE_CREATION).
+_UNPLACED = "NOT EXISTS (SELECT 1 FROM placements AS p WHERE p.ns = i.ns AND p.key = i.key)"
 # the identifiers whose latest placement at or before :at is the profile
-_MEMBERS_AT = """
+_MEMBERS_AT = f"""
     SELECT i.key, i.type, i.value, p.profile_id, i.created_at
     FROM placements AS p JOIN identifiers AS i ON i.ns = p.ns AND i.key = p.key
     WHERE p.ns = :ns AND p.profile_id = :id AND p.at <= :at AND p.key > :after
       AND NOT EXISTS (SELECT 1 FROM placements AS later WHERE later.ns = p.ns
                       AND later.key = p.key AND later.at > p.at AND later.at <= :at)
-    ORDER BY p.key LIMIT :limit
+    UNION ALL
+    SELECT i.key, i.type, i.value, i.profile_id, i.created_at FROM identifiers AS i
+    WHERE i.ns = :ns AND i.profile_id = :id AND i.created_at <= :at AND i.key > :after
+      AND {_UNPLACED}
+    ORDER BY 1 LIMIT :limit
 """
-_PLACED_AT = """
+_PLACED_AT = f"""
     SELECT p.key, p.profile_id FROM placements AS p
     WHERE p.ns = :ns AND p.key IN (SELECT value FROM json_each(:keys)) AND p.at <= :at
       AND NOT EXISTS (SELECT 1 FROM placements AS later WHERE later.ns = p.ns
                       AND later.key = p.key AND later.at > p.at AND later.at <= :at)
+    UNION ALL
+    SELECT i.key, i.profile_id FROM identifiers AS i
+    WHERE i.ns = :ns AND i.key IN (SELECT value FROM json_each(:keys)) AND i.created_at <= :at
+      AND {_UNPLACED}
+"""
+# before identifiers in ?2 change profile: the creation placement of those that have none
+_PLACE_CREATION = f"""
+    INSERT INTO placements (ns, key, at, profile_id, request_id)
+    SELECT i.ns, i.key, i.created_at, i.profile_id, i.request_id FROM identifiers AS i
+    WHERE i.ns = ?1 AND i.key IN (SELECT value FROM json_each(?2)) AND {_UNPLACED}
 """
 
 
@@ -422,6 +441,10 @@ class SqliteTx(ApiKeyRows, PurgeRows):
             "UPDATE profiles SET updated_at = ?, recognized = ? WHERE id = ? AND ns = ?",
             [(r.updated_at, r.recognized, r.id, ns) for r in changes.updated_profiles],
         )
+        returning = self._existing(ns, [i.key for i in changes.new_identifiers])
+        moving = [key for key, _ in changes.relabels] + sorted(returning)
+        if moving:  # their creation placements, while the rows still say where they were
+            self.connection.execute(_PLACE_CREATION, (ns, _dump(moving)))
         run(
             "INSERT INTO identifiers (ns, key, type, value, profile_id, created_at, request_id) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) "  # one that left every profile (replaced) comes back
@@ -450,7 +473,11 @@ class SqliteTx(ApiKeyRows, PurgeRows):
         run(
             "INSERT INTO placements (ns, key, at, profile_id, request_id) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (ns, key, at) DO UPDATE SET profile_id = excluded.profile_id",
-            [(ns, i.key, p.at, i.profile_id, p.request_id) for i in changes.new_identifiers]
+            [
+                (ns, i.key, p.at, i.profile_id, p.request_id)
+                for i in changes.new_identifiers
+                if i.key in returning
+            ]
             + [(ns, key, p.at, pid, p.request_id) for key, pid in changes.relabels],
         )
         self._apply_merges(ns, changes)
@@ -542,6 +569,14 @@ class SqliteTx(ApiKeyRows, PurgeRows):
               p.operation, p.source, p.request_id, p.at)
              for w in changes.attribute_writes],
         )  # fmt: skip
+
+    def _existing(self, namespace: str, keys: list[str]) -> set[str]:
+        """Which of these "new" identifiers exist already: ones that left every profile
+        (replaced, retired) and come back now."""
+        if not keys:
+            return set()
+        sql = "SELECT key FROM identifiers WHERE ns = ? AND key IN (SELECT value FROM json_each(?))"
+        return {key for (key,) in self._all(sql, namespace, _dump(keys))}
 
     def save_request(
         self, namespace: str, request_id: str, digest: str, response: Mapping[str, Any]

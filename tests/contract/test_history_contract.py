@@ -94,6 +94,44 @@ def test_a_replaced_identifier_is_in_no_profile_from_its_replacement_on(store):
     ]
 
 
+def placed(store, keys: list[str], when: str) -> dict[str, int | None]:
+    return store.read(lambda tx: tx.placed_at(NS, keys, when))
+
+
+def test_placed_at_follows_an_identifier_through_creation_merge_and_move(store):
+    (first,) = write(store, item("customId:c1", "browserId:b1"), at=at(1))
+    (second,) = write(store, item("deviceId:d1", "deviceId:d2"), at=at(2))
+    (merged,) = write(store, item("customId:c1", "deviceId:d1"), at=at(3))
+    (third,) = write(store, item("customId:c2", "deviceId:d9"), at=at(4))
+    (moved,) = write(store, item("customId:c2", "browserId:b1"), rules=MOVES, at=at(5))
+    a, b, c = first.profile_id, second.profile_id, third.profile_id
+    keys = ["browserId:b1", "deviceId:d2", "customId:c1"]
+    assert merged.kind == "merged" and moved.kind == "moved"
+    assert placed(store, keys, "2025-12-31T00:00:00.000000Z") == {}  # not created yet
+    assert placed(store, keys, at(1)) == {"browserId:b1": a, "customId:c1": a}
+    assert placed(store, keys, at(2)) == {"browserId:b1": a, "customId:c1": a, "deviceId:d2": b}
+    survivor = merged.profile_id
+    assert placed(store, keys, at(3)) == dict.fromkeys(keys, survivor)
+    assert placed(store, keys, at(5)) == {**dict.fromkeys(keys, survivor), "browserId:b1": c}
+    assert members_at(store, b, at(2)) == ["deviceId:d1", "deviceId:d2"]
+
+
+def test_an_identifier_replaced_in_the_request_that_made_it_was_in_no_profile_until_back(store):
+    rules = Rules(on_conflict={"email": REPLACE})
+    outcomes = write(
+        store, item("customId:c1", "email:a@x.io"), item("customId:c1", "email:b@x.io"),
+        rules=rules, at=at(1),
+    )  # fmt: skip
+    (back,) = write(store, item("customId:c2", "email:a@x.io"), rules=rules, at=at(2))
+    first, returned = outcomes[0].profile_id, back.profile_id
+    assert first != returned
+    assert placed(store, ["email:a@x.io"], at(1)) == {"email:a@x.io": None}
+    assert placed(store, ["email:a@x.io"], at(2)) == {"email:a@x.io": returned}
+    assert members_at(store, first, at(1)) == ["customId:c1", "email:b@x.io"]
+    assert members_at(store, returned, at(1)) == []
+    assert members_at(store, returned, at(2)) == ["customId:c2", "email:a@x.io"]
+
+
 def test_attributes_at_answer_the_values_before_and_after_a_change(store):
     pid = new_profile(store, item("email:a@x.io", "uuid:u1", city="Oslo", plan="gold"), when=at(2))
     write(store, item("uuid:u1", plan="silver"), at=at(4))

@@ -178,16 +178,17 @@ def test_a_store_of_an_older_schema_is_refused_before_anything_is_copied(tmp_pat
         SqliteSource(path)
 
 
-def test_history_pages_follow_their_three_column_keys(service, sqlite_store):
-    """Placements and attribute versions are keyed (ns, key or profile, at): the next page
-    starts right after the last row of the one before, never repeating or skipping one."""
+def test_history_pages_follow_their_keys(service, sqlite_store):
+    """Placements and attribute versions are keyed (ns, key or profile, at), the creation
+    placements SQLite does not keep (ns, key): the next page starts right after the last row
+    of the one before, never repeating or skipping one."""
     for n in range(4):
-        service.link("shop", [LinkRequest([("deviceId", f"d{n}"), ("email", f"{n}@x.io")],
+        service.link("shop", [LinkRequest([("deviceId", f"d{n}"), ("deviceId", f"e{n}")],
                                           {"n": n})])  # fmt: skip
     service.link("shop", [LinkRequest([("deviceId", "d0"), ("deviceId", "d1")], {"n": 9})])
     sqlite_store.close()
     source = SqliteSource(sqlite_store.path)
-    for name in ("placements", "attribute_versions"):
+    for name in ("placements", "attribute_versions", "creation_placements"):
         table = next(table for table in TABLES if table.name == name)
         first = source.page(table, None, 3)
         after = [first[-1][column] for column in table.key]
