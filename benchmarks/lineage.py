@@ -381,7 +381,7 @@ def time_reads(
 
 
 def time_http(path: Path, build: Build, args: argparse.Namespace) -> Timing:
-    app = create_app(Settings(store=f"sqlite:///{path}"))
+    app = create_app(Settings(store=f"sqlite:///{path}", log_level="warning"))  # no access lines
     client = app.test_client()
     url = f"/v1/{NS}/profiles/{build.profile_id}/lineage?limit={args.limit}"
 
