@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 import click
 
@@ -70,14 +71,21 @@ def revoke(key_id: int) -> None:
 
 @contextmanager
 def _keys() -> Iterator[ApiKeys]:
-    close: Callable[[], None] = lambda: None  # noqa: E731
+    """The keys of the configured store; a bad setting, an unreachable store or a refused
+    request (a bad name, an unknown id) ends the command with its message and status 2."""
     try:
         settings = Settings.from_env()
         store = open_store(settings.store, **settings.store_options)
-        close = store.close
-        yield ApiKeys(store)
     except (SettingsError, IdgraphError) as error:
-        click.echo(f"idgraph keys: {error}", err=True)
-        sys.exit(2)
+        _fail(error)
+    try:
+        yield ApiKeys(store)
+    except IdgraphError as error:
+        _fail(error)
     finally:
-        close()
+        store.close()
+
+
+def _fail(error: Exception) -> NoReturn:
+    click.echo(f"idgraph keys: {error}", err=True)
+    sys.exit(2)

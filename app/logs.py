@@ -216,7 +216,7 @@ def _end(response: Response) -> Response:
         "route": route(),
         "status": response.status_code,
         "duration_ms": round(elapsed() * 1000, 2),
-        "who": _who(),
+        "who": context.caller(),
     }
     namespace = (request.view_args or {}).get("ns")
     if isinstance(namespace, str) and NAMESPACE.fullmatch(namespace):
@@ -227,11 +227,3 @@ def _end(response: Response) -> Response:
         "%s %s %s", request.method, fields["route"], response.status_code, extra={"fields": fields}
     )
     return response
-
-
-def _who() -> str | None:
-    """Who auth said is calling (an API key's name, admin, local); None if it cannot say."""
-    try:
-        return context.caller()
-    except Exception:  # auth refused the request before naming anyone
-        return None
