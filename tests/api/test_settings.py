@@ -1,19 +1,28 @@
-"""Settings are declared once (app/settings.py) and every one is documented in the README."""
+"""Settings are declared once (app/settings.py) and every one is documented in the
+configuration table of docs/operations.md."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from app.settings import SETTINGS, Settings, SettingsError
 
-README = (Path(__file__).parents[2] / "README.md").read_text()
+OPERATIONS = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
+# the "## Configuration" section, up to the next heading of the same level
+CONFIGURATION = re.search(r"^## Configuration\n(.*?)(?=^## )", OPERATIONS, re.M | re.S).group(1)
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.env)
-def test_every_setting_is_in_the_readme_configuration_table(setting):
-    assert f"| `{setting.env}` |" in README
+def test_every_setting_is_in_the_configuration_table_of_docs_operations(setting):
+    assert f"| `{setting.env}` |" in CONFIGURATION
+
+
+def test_the_configuration_table_of_docs_operations_names_only_settings():
+    rows = re.findall(r"^\| `([A-Z0-9_]+)` \|", CONFIGURATION, re.M)
+    assert rows and set(rows) <= {setting.env for setting in SETTINGS}
 
 
 def test_settings_come_from_the_environment_with_their_defaults():
