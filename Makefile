@@ -5,8 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CYPHER_LINT := tools/cypher-lint
 NPM_STAMP := $(CYPHER_LINT)/node_modules/.installed
+# Neo4j 5.26 Community from Maven Central jars (tools/neo4j/): the launcher's classpath
+NEO4J_TOOL := tools/neo4j
+NEO4J_CLASSPATH := $(NEO4J_TOOL)/target/classpath.txt
 
-.PHONY: run serve test lint cypher-lint browser neo4j-test format bench crash-test fuzz clean
+.PHONY: run serve test lint cypher-lint browser neo4j neo4j-test format bench crash-test fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +22,12 @@ $(NPM_STAMP): $(CYPHER_LINT)/package.json $(CYPHER_LINT)/package-lock.json
 	cd $(CYPHER_LINT) && npm ci --no-audit --no-fund
 	touch $(NPM_STAMP)
 
+# Neo4j's jars (tools/neo4j/.m2, git-ignored, about 160 MB) and the launcher, compiled, with the
+# classpath it starts with: what a fresh clone needs before tests can start a real Neo4j
+$(NEO4J_CLASSPATH): $(NEO4J_TOOL)/pom.xml $(shell find $(NEO4J_TOOL)/src -name '*.java' 2>/dev/null)
+	$(NEO4J_TOOL)/run --build
+	touch $(NEO4J_CLASSPATH)
+
 # development: logs as text lines for a terminal unless IDGRAPH_LOG_FORMAT says otherwise
 run: $(STAMP)
 	IDGRAPH_LOG_FORMAT=$${IDGRAPH_LOG_FORMAT:-text} $(BIN)/idgraph serve
@@ -30,7 +39,7 @@ serve: $(STAMP)
 	@test -n "$$IDGRAPH_ADMIN_TOKEN" || { echo "make serve: set IDGRAPH_ADMIN_TOKEN (e.g. \$$(openssl rand -hex 32)); see README 'Running in production'" >&2; exit 2; }
 	$(BIN)/idgraph serve
 
-test: $(STAMP) lint cypher-lint browser
+test: $(STAMP) $(NEO4J_CLASSPATH) lint cypher-lint browser
 	$(BIN)/python -m pytest
 
 # Chromium for the lineage viewer's browser test (tests/e2e/test_viewer.py), from the distro:
@@ -47,8 +56,17 @@ lint: $(STAMP)
 cypher-lint: $(NPM_STAMP)
 	node tools/lint_cypher.js
 
+# A real Neo4j 5.26 Community on bolt://127.0.0.1:7687 in the foreground until Ctrl-C or SIGTERM,
+# without Docker (user neo4j; data in var/neo4j). NEO4J_PORT, NEO4J_PASSWORD, NEO4J_DATA,
+# NEO4J_HEAP and NEO4J_PAGECACHE change it (tools/neo4j/run says how):
+#   make neo4j    # then, in another terminal:
+#   NEO4J_URI=bolt://127.0.0.1:7687 NEO4J_PASSWORD=idgraph-dev-password make neo4j-test
+neo4j: $(NEO4J_CLASSPATH)
+	exec $(NEO4J_TOOL)/run
+
 # The contract, API and analytics suites against a real Neo4j 5 (neo4j-parametrized tests
-# only). It ERASES the database it is given; `docker compose up neo4j` starts a local one:
+# only). It ERASES the database it is given; `make neo4j` (above) or `docker compose up neo4j`
+# starts a local one:
 #   NEO4J_URI=neo4j://localhost:7687 NEO4J_PASSWORD=idgraph-dev-password make neo4j-test
 neo4j-test: $(STAMP)
 	@test -n "$(NEO4J_URI)" || { echo "make neo4j-test: set NEO4J_URI (and NEO4J_PASSWORD) to a Neo4j 5 server whose database may be erased" >&2; exit 2; }
@@ -79,4 +97,5 @@ fuzz: $(STAMP)
 		$(BIN)/python -m pytest tests/e2e/test_fuzz.py -s -p no:cacheprovider
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis .ruff_cache $(CYPHER_LINT)/node_modules
+	rm -rf $(VENV) var .pytest_cache .hypothesis .ruff_cache $(CYPHER_LINT)/node_modules \
+		$(NEO4J_TOOL)/.m2 $(NEO4J_TOOL)/target
