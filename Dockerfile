@@ -8,6 +8,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY graph ./graph
+COPY cypher ./cypher
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 FROM python:3.11-slim
@@ -17,12 +18,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 
-# The package is installed in site-packages, where graph/store/cypher_files.py does not find
-# the repository's cypher/ folder beside it: IDGRAPH_CYPHER_DIR names where it is instead.
-COPY cypher /opt/idgraph/cypher
 RUN useradd --system --user-group --uid 10001 --create-home --home-dir /var/lib/idgraph idgraph
-ENV IDGRAPH_CYPHER_DIR=/opt/idgraph/cypher \
-    IDGRAPH_STORE=sqlite:////var/lib/idgraph/idgraph.db \
+ENV IDGRAPH_STORE=sqlite:////var/lib/idgraph/idgraph.db \
     HOST=0.0.0.0 \
     PORT=8000
 USER idgraph

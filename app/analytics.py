@@ -15,6 +15,7 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import click
 from app.settings import Settings, SettingsError
 from graph.errors import IdgraphError, StoreError
 from graph.store import is_neo4j_url
-from graph.store.cypher_files import CYPHER_DIR, Statement
+from graph.store.cypher import CYPHER_DIR, Statement
 
 ANALYTICS_DIR = CYPHER_DIR / "analytics"
 FORMATS = ("table", "json", "csv")
@@ -42,10 +43,14 @@ class QueryRefused(IdgraphError):
 
 
 def available_queries() -> list[str]:
-    return sorted(path.stem for path in ANALYTICS_DIR.glob("*.cypher"))
+    return sorted(
+        entry.name.removesuffix(".cypher")
+        for entry in ANALYTICS_DIR.iterdir()
+        if entry.name.endswith(".cypher")
+    )
 
 
-def find_query(name: str) -> Path:
+def find_query(name: str) -> Path | Traversable:
     """A path to a .cypher file, or the bare name of one in cypher/analytics/."""
     path = Path(name)
     if path.is_file():
@@ -117,9 +122,9 @@ def run_query(settings: Settings, path: Path, parameters: Mapping[str, Any]) -> 
     statement = Statement.read(path)
     check_parameters(statement, parameters)
     check_read_only(statement)
-    from graph.store.neo4j import Neo4jStore
+    from graph.store.neo4j.store import Neo4jStore
 
-    store = Neo4jStore(settings.store, **settings.store_options, initialize=False)
+    store = Neo4jStore(settings.store, **settings.store_options, read_only=True)
     try:
         return store.run(statement, **parameters)
     finally:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,9 +19,10 @@ from graph.errors import IdgraphError
 from graph.store import is_neo4j_url, open_store
 
 if TYPE_CHECKING:
-    from graph.migrate import Progress
-    from graph.migrate_verify import Verification
-    from graph.store.neo4j import Neo4jStore
+    from graph.store.neo4j.store import Neo4jStore
+    from graph.store.sqlite.store import SqliteStore
+    from graph.transfer.migrate import Progress
+    from graph.transfer.verify import Verification
 
 _SQLITE = "sqlite:///"
 _LISTED = 50  # differences printed; the rest are counted
@@ -70,38 +71,40 @@ def migrate(
     the same --from. Verification compares counts of each kind per namespace and a sample of
     profiles on both sides; it exits 1, listing the differences, if they differ.
     """
-    from graph.migrate_verify import verify
-    from graph.store.neo4j import Neo4jStore
+    from graph.store.neo4j.store import Neo4jStore
+    from graph.store.sqlite.store import SqliteStore
+    from graph.transfer.verify import verify
 
     with _cli_errors():
         settings = Settings.from_env()
-        source = _sqlite_path(source_url or settings.store)
+        source_url = _sqlite_url(source_url or settings.store)
         if not is_neo4j_url(target_url):
             raise click.UsageError(f"--to {target_url!r}: expected neo4j://host:7687")
-        target = Neo4jStore(target_url, **settings.store_options)
-        try:
-            if not verify_only:
-                _copy(source, target, batch)
-            click.echo(f"verifying {target_url} against {source} ...", err=True)
-            result = verify(source, target, sample=sample)
-        finally:
-            target.close()
+        with closing(SqliteStore.from_url(source_url, read_only=True)) as source:
+            target = Neo4jStore(target_url, **settings.store_options)
+            try:
+                if not verify_only:
+                    _copy(source, target, batch)
+                click.echo(f"verifying {target_url} against {source.path} ...", err=True)
+                result = verify(source, target, sample=sample)
+            finally:
+                target.close()
     _report(result)
     sys.exit(0 if result.ok else 1)
 
 
-def _sqlite_path(url: str) -> Path:
+def _sqlite_url(url: str) -> str:
     if not url.startswith(_SQLITE) or len(url) == len(_SQLITE):
         raise click.UsageError(
             f"cannot migrate from {url!r}: --from (or IDGRAPH_STORE) must be sqlite:///path.db"
         )
-    return Path(url[len(_SQLITE) :])
+    return url
 
 
-def _copy(source: Path, target: Neo4jStore, batch: int) -> None:
+def _copy(source: SqliteStore, target: Neo4jStore, batch: int) -> None:
     """Copy with progress bars; a copy that stops midway says how to resume it."""
-    from graph.migrate import TargetNotEmpty
-    from graph.migrate import migrate as copy_store
+    from graph.transfer.migrate import TargetNotEmpty
+    from graph.transfer.migrate import migrate as copy_store
 
     bars = _ProgressBars()
     try:
@@ -209,13 +212,13 @@ def export(format_: str, namespaces: tuple[str, ...], out: Path) -> None:
       --nodes=profiles.csv --relationships=member_of.csv --relationships=links.csv <db>
     """
     from app.blueprint import check_namespace
-    from graph.export import export_csv, export_graphml
+    from graph.transfer.export import export_csv, export_graphml
 
     with _cli_errors():
         for ns in namespaces:  # a valid one holds no '/': node ids stay unique
             check_namespace(ns, "--namespace")
         settings = Settings.from_env()
-        store = open_store(settings.store, **settings.store_options)
+        store = open_store(settings.store, read_only=True, **settings.store_options)
         try:
             if format_ == "graphml":
                 written = export_graphml(store, namespaces, out)

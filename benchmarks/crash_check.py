@@ -26,7 +26,7 @@ from graph.model import ConflictRecord, ProfileView
 from graph.rules import Rules
 from graph.service import IdentityService
 from graph.store.base import ReadTx
-from graph.store.sqlite import SqliteStore
+from graph.store.sqlite.store import SqliteStore
 
 SOURCE = "crash-test"
 HTTP_SAMPLE = 500  # acknowledged items resolved over HTTP at the end

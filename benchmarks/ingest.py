@@ -68,7 +68,7 @@ from app.settings import Settings
 from graph.model import utc_now
 from graph.service import IdentityService
 from graph.store import open_store
-from graph.store.sqlite import SqliteStore, SqliteTx
+from graph.store.sqlite.store import SqliteStore, SqliteTx
 
 RAW = "raw executemany"
 SERVICE_TARGET = 1 / 3  # service layer, as a share of the raw rate

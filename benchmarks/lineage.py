@@ -52,7 +52,7 @@ from app.settings import Settings
 from graph.model import utc_now
 from graph.rules import RuleBook, Rules
 from graph.service import IdentityService, LinkRequest
-from graph.store.sqlite import SqliteStore
+from graph.store.sqlite.store import SqliteStore
 
 NS = "bench"
 SOURCE = "benchmark"

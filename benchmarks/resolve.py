@@ -50,7 +50,7 @@ from workload import (
 )
 
 from graph.service import IdentityService
-from graph.store.sqlite import SqliteStore
+from graph.store.sqlite.store import SqliteStore
 
 IN_PROCESS_TARGET_MS = 1.0  # p99
 HTTP_TARGET_MS = 10.0  # p99

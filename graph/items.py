@@ -109,7 +109,7 @@ def mentioned_in(response: Mapping[str, Any]) -> tuple[list[int], list[str]]:
     """The profile ids and identifier keys a stored answer ``{"results": [outcome_record,
     ...]}`` names: each result's ``profile_id``, ``absorbed``, ``moved_from``, ``profiles``,
     and its ``replaced`` keys. A purge erases every stored answer naming the person; the
-    SQLite store reads answers the same way in SQL (graph/store/sqlite_purge.py)."""
+    SQLite store reads answers the same way in SQL (graph/store/sqlite/purge.py)."""
     ids: dict[int, None] = {}
     keys: dict[str, None] = {}
     for result in response.get("results", ()):

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from graph.store.neo4j import Neo4jStore
+from graph.store.neo4j.store import Neo4jStore
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from app import create_app
 from app.settings import Settings
 from graph.rules import RuleBook
 from graph.service import IdentityService
-from graph.store.cypher_files import CYPHER_DIR, Statement
-from graph.store.neo4j import Neo4jStore
-from graph.store.sqlite import SqliteStore
+from graph.store.cypher import CYPHER_DIR, Statement
+from graph.store.neo4j.store import Neo4jStore
+from graph.store.sqlite.store import SqliteStore
 from tests.bolt_server import ArcadeDb, BoltServer, from_environment
 
 ERASE_EVERYTHING = Statement.read(CYPHER_DIR / "testing" / "erase_everything.cypher")

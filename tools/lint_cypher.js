@@ -52,7 +52,7 @@ function readModel(schemaPath) {
 function readDeclaredParams(text) {
   const declared = [];
   text.split('\n').forEach((line, lineNo) => {
-    const decl = line.match(/^\/\/\s*params:(.*)$/); // as graph/store/cypher_files.py reads it
+    const decl = line.match(/^\/\/\s*params:(.*)$/); // as graph/store/cypher.py reads it
     if (!decl) return;
     const start = line.length - decl[1].length;
     for (const m of decl[1].matchAll(/[^,]+/g)) {

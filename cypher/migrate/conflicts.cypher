@@ -1,7 +1,9 @@
-// Copy refused links with their ids; identifiers as parallel lists of types, values and keys.
+// Copy refused links with their ids; identifiers ([type, value] pairs) as parallel lists of
+// types, values and keys.
 // params: $rows
 UNWIND $rows AS row
 MERGE (c:Conflict {ns: row.ns, id: row.id})
 SET c.created_at = row.created_at, c.request_id = row.request_id,
     c.item_index = row.item_index, c.rule = row.rule, c.profiles = row.profiles,
-    c.types = row.types, c.values = row.values, c.keys = row.keys
+    c.types = [pair IN row.identifiers | pair[0]], c.values = [pair IN row.identifiers | pair[1]],
+    c.keys = row.keys

@@ -1,5 +1,5 @@
 // Copy profiles, aliases (merged_into set) included, with their attributes as the one JSON
-// property the store reads (graph/store/neo4j.py, dump_attributes; null: none).
+// property the store reads (graph/store/rows.py; null: none).
 // params: $rows
 UNWIND $rows AS row
 MERGE (p:Profile {ns: row.ns, id: row.id})

@@ -8,5 +8,6 @@ UNWIND range(0, size($rows) - 1) AS offset
 WITH first + offset AS id, $rows[offset] AS row
 CREATE (:Conflict {
   ns: $ns, id: id, created_at: $at, request_id: $request_id, item_index: row.item_index,
-  rule: row.rule, profiles: row.profiles, types: row.types, values: row.values, keys: row.keys
+  rule: row.rule, profiles: row.profiles, types: [pair IN row.identifiers | pair[0]],
+  values: [pair IN row.identifiers | pair[1]], keys: row.keys
 })

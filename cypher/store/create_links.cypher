@@ -1,7 +1,7 @@
 // params: $ns, $rows
 UNWIND $rows AS row
-MATCH (a:Identifier {ns: $ns, key: row.a})
-MATCH (b:Identifier {ns: $ns, key: row.b})
+MATCH (a:Identifier {ns: $ns, key: row.a_key})
+MATCH (b:Identifier {ns: $ns, key: row.b_key})
 CREATE (a)-[:LINKED {
   id: row.id, operation: row.operation, source: row.source, request_id: row.request_id,
   item_index: row.item_index, merge_id: row.merge_id, created_at: row.created_at,

@@ -3,4 +3,4 @@
 UNWIND $rows AS row
 MATCH (:Identifier {ns: $ns})-[l:LINKED {id: row.id}]->(:Identifier)
 WHERE l.ended_at IS NULL
-SET l.ended_at = $at, l.end_reason = row.reason, l.ended_request_id = $request_id
+SET l.ended_at = $at, l.end_reason = row.end_reason, l.ended_request_id = $request_id

@@ -1,4 +1,4 @@
-// Put identifiers in their profile (profile_id null: in none), keeping MEMBER_OF and
+// Move identifiers to another profile (profile_id null: to none), keeping MEMBER_OF and
 // profile_id in agreement.
 // params: $ns, $rows
 UNWIND $rows AS row

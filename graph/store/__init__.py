@@ -1,4 +1,6 @@
-"""Storage adapters behind one protocol (base.py)."""
+"""Storage adapters behind one protocol (base.py): sqlite/ and neo4j/, each with its store,
+transaction, schema, keys and purge. rows.py turns a change set into the named rows both
+write, cypher.py loads the Cypher files. Only this package touches a database."""
 
 from __future__ import annotations
 
@@ -6,25 +8,23 @@ from typing import Any
 
 from graph.errors import StoreError
 from graph.store.base import Store
+from graph.store.neo4j import is_neo4j_url
 
-NEO4J_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
-
-
-def is_neo4j_url(url: str) -> bool:
-    return url.split("://", 1)[0] in NEO4J_SCHEMES
+__all__ = ["is_neo4j_url", "open_store"]
 
 
-def open_store(url: str, **neo4j_options: Any) -> Store:
+def open_store(url: str, *, read_only: bool = False, **neo4j_options: Any) -> Store:
     """Open the store an ``IDGRAPH_STORE`` URL names; ``neo4j_options`` (user, password,
-    database) apply to a Neo4j URL only."""
+    database) apply to a Neo4j URL only. ``read_only`` opens it for reading only: nothing is
+    created, migrated or written (exports, migration sources, checks)."""
     if url.startswith("sqlite:"):
-        from graph.store.sqlite import SqliteStore
+        from graph.store.sqlite.store import SqliteStore
 
-        return SqliteStore.from_url(url)
+        return SqliteStore.from_url(url, read_only=read_only)
     if is_neo4j_url(url):
-        from graph.store.neo4j import Neo4jStore
+        from graph.store.neo4j.store import Neo4jStore
 
-        return Neo4jStore.from_url(url, **neo4j_options)
+        return Neo4jStore.from_url(url, read_only=read_only, **neo4j_options)
     raise StoreError(
         f"unsupported store URL {url!r}: use sqlite:///path/to/file.db or neo4j://host:7687"
     )

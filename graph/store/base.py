@@ -15,7 +15,6 @@ from typing import Any, Protocol, TypeVar
 
 from graph.keys import ApiKey
 from graph.model import (
-    Attribute,
     AttributeHistory,
     Ban,
     ChangeSet,
@@ -168,11 +167,6 @@ class WriteTx(ReadTx, Protocol):
 
     def revoke_api_key(self, key_id: int, at: str) -> bool:
         """Mark a key revoked; False if there was no such active key."""
-
-
-def values_of(attributes: Mapping[str, Attribute]) -> dict[str, Any]:
-    """An attribute map as the values a reader sees (what an attribute version keeps)."""
-    return {name: attribute.value for name, attribute in sorted(attributes.items())}
 
 
 def departed_from(

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from graph.store.base import Store
-from graph.store.sqlite import SqliteStore
+from graph.store.sqlite.store import SqliteStore
 
 
 def _sqlite(request, tmp_path) -> Callable[[], Store]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from graph.model import ChangeSet, ConflictRow, Provenance, PurgeRecord
-from graph.store.cypher_files import CYPHER_DIR, Statement
+from graph.store.cypher import CYPHER_DIR, Statement
 from tests.contract.test_store_contract import NS, ident, item, write
 
 AT = "2026-01-05T00:00:00.000000Z"

@@ -8,8 +8,8 @@ import sqlite3
 import pytest
 
 from graph.errors import StoreError
-from graph.store.sqlite import SqliteStore, _statements
-from graph.store.sqlite_schema import MIGRATIONS
+from graph.store.sqlite.schema import MIGRATIONS
+from graph.store.sqlite.store import SqliteStore, _statements
 
 
 def test_a_store_file_is_in_wal_mode_at_the_latest_schema_version(tmp_path):

@@ -30,7 +30,7 @@ from click.testing import CliRunner
 from app.analytics import cypher, parse_parameters
 from graph.rules import load_rulebook
 from graph.service import IdentityService, LinkRequest
-from graph.store.cypher_files import CYPHER_DIR, Statement
+from graph.store.cypher import CYPHER_DIR, Statement
 
 IDGRAPH = str(Path(sys.executable).parent / "idgraph")
 ERASE_EVERYTHING = Statement.read(CYPHER_DIR / "testing" / "erase_everything.cypher")

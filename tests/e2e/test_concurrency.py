@@ -56,7 +56,7 @@ import pytest
 
 from graph.rules import Rules
 from graph.service import IdentityService, LinkRequest
-from graph.store.sqlite import SqliteStore
+from graph.store.sqlite.store import SqliteStore
 from tests.bolt_server import free_port
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,7 @@ import pytest
 
 from graph.rules import RuleBook
 from graph.service import IdentityService, LinkRequest
-from graph.store.sqlite import SqliteStore
+from graph.store.sqlite.store import SqliteStore
 
 pytestmark = pytest.mark.e2e
 

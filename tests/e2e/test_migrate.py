@@ -24,10 +24,11 @@ from app import create_app
 from app.cli import main
 from app.settings import Settings
 from graph.keys import ApiKeys
-from graph.migrate import TABLES, Progress, TargetNotEmpty, migrate
-from graph.migrate_verify import verify
-from graph.store.cypher_files import CYPHER_DIR, Statement
-from graph.store.sqlite import SqliteStore
+from graph.store.cypher import CYPHER_DIR, Statement
+from graph.store.sqlite.copy import TABLES
+from graph.store.sqlite.store import SqliteStore
+from graph.transfer.migrate import Progress, TargetNotEmpty, migrate
+from graph.transfer.verify import verify
 
 IDGRAPH = str(Path(sys.executable).parent / "idgraph")
 CHECKPOINT = Statement.read(CYPHER_DIR / "migrate" / "checkpoint.cypher")
@@ -36,6 +37,17 @@ DELETE_IDENTIFIER = Statement.read(CYPHER_DIR / "testing" / "delete_identifier.c
 ERASE_EVERYTHING = Statement.read(CYPHER_DIR / "testing" / "erase_everything.cypher")
 NAMESPACES = ("bulk", "crm", "shop")
 RULES = '[namespaces.crm]\non_conflict = { email = "replace" }\n'
+
+
+def migrate_file(path: Path, target, **options) -> None:
+    """`idgraph migrate`'s copy from the SQLite file at ``path``, opened read-only."""
+    with SqliteStore(path, read_only=True) as source:
+        migrate(source, target, **options)
+
+
+def verify_file(path: Path, target, **options):
+    with SqliteStore(path, read_only=True) as source:
+        return verify(source, target, **options)
 
 
 def item(*identifiers: str, **attributes) -> dict:
@@ -199,7 +211,7 @@ def history(store, ns: str) -> dict:
 
 
 def test_the_copy_reads_back_exactly_as_the_source(source, sqlite_source, target):
-    migrate(source, target)
+    migrate_file(source, target)
     expected, copied = everything(sqlite_source), everything(target)
     assert copied == expected
     shop = expected["shop"]
@@ -210,13 +222,13 @@ def test_the_copy_reads_back_exactly_as_the_source(source, sqlite_source, target
     undone = [m for m in shop["history"]["merges"] if m.undone_at]
     assert len(undone) == 1 and undone[0].survivor_key and undone[0].absorbed_key
     assert len(shop["history"]["bans"]) == 2 and any(shop["history"]["attributes"].values())
-    assert verify(source, target).ok
+    assert verify_file(source, target).ok
 
 
 def test_idgraph_goes_on_on_the_copy_where_sqlite_left_off(
     source, rules, target, empty_bolt_server
 ):
-    migrate(source, target)
+    migrate_file(source, target)
     server = empty_bolt_server
     on_sqlite = Client(store=f"sqlite:///{source}", rules=str(rules))
     on_neo4j = Client(
@@ -278,31 +290,31 @@ def test_an_interrupted_migration_resumes_and_duplicates_nothing(source, sqlite_
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        migrate(source, target, batch=3, progress=crash_in_links)
+        migrate_file(source, target, batch=3, progress=crash_in_links)
     rows = target.run(CHECKPOINTS, source=str(source.resolve()))
     checkpoints = {row["table"]: row["after"] for row in rows}
     assert json.loads(checkpoints["links"]) == [9] and checkpoints["merges"] is None
-    assert not verify(source, target).ok
+    assert not verify_file(source, target).ok
 
     resumed: list[Progress] = []
-    migrate(source, target, batch=3, progress=resumed.append)
+    migrate_file(source, target, batch=3, progress=resumed.append)
     profiles = [p for p in resumed if p.table == "profiles"]
     assert profiles == [Progress("profiles", profiles[0].total, profiles[0].total)]  # copied
     assert [p.done for p in resumed if p.table == "links"][:2] == [9, 12]  # after the checkpoint
-    result = verify(source, target)
+    result = verify_file(source, target)
     assert result.ok, result.differences
     assert everything(target) == everything(sqlite_source)
 
 
 def test_a_page_copied_again_is_copied_once(source, sqlite_source, target):
     """A crash between a page's commit and its checkpoint's: the page is written again."""
-    migrate(source, target)
+    migrate_file(source, target)
     for table in TABLES:
         target.run(
             CHECKPOINT, write=True, source=str(source.resolve()), table=table.name, after=None
         )
-    migrate(source, target, batch=7)
-    result = verify(source, target)
+    migrate_file(source, target, batch=7)
+    result = verify_file(source, target)
     assert result.ok, result.differences
     assert everything(target) == everything(sqlite_source)
 
@@ -326,7 +338,7 @@ def test_a_killed_migration_resumes_where_its_checkpoint_stands(
         process.send_signal(signal.SIGKILL)
     finally:
         process.wait()
-    assert not verify(source, target).ok  # stopped midway through the identifiers
+    assert not verify_file(source, target).ok  # stopped midway through the identifiers
     result = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "verified: the copy matches its source" in result.stdout
@@ -345,7 +357,7 @@ def idgraph(*args: str, env: dict[str, str]):
 def test_verify_only_exits_1_naming_what_the_copy_lacks(
     source, sqlite_source, target, empty_bolt_server
 ):
-    migrate(source, target)
+    migrate_file(source, target)
     identifiers = len(list(sqlite_source.iter_identifiers("shop")))
     target.run(DELETE_IDENTIFIER, write=True, ns="shop", key="deviceId:d9")
     arguments = ["--to", empty_bolt_server.uri, "--from", f"sqlite:///{source}"]
@@ -362,14 +374,14 @@ def test_a_target_holding_other_data_is_refused(source, tmp_path, target, empty_
     api.link("shop", item("deviceId:d1", "deviceId:d2"))
     api.store.close()
     with pytest.raises(TargetNotEmpty, match=r"holds data that no migration wrote \(profiles: 1\)"):
-        migrate(source, target)
+        migrate_file(source, target)
     target.run(ERASE_EVERYTHING, write=True)
     target.initialize()
-    migrate(source, target)
+    migrate_file(source, target)
     other = tmp_path / "other.db"
     SqliteStore(other).close()
     with pytest.raises(TargetNotEmpty, match="holds a migration from"):
-        migrate(other, target)
+        migrate_file(other, target)
 
 
 def export(store_environment: dict[str, str], format_: str, out: Path) -> str:
@@ -423,7 +435,7 @@ def test_csv_export_is_what_neo4j_admin_imports(source, sqlite_source, tmp_path)
 def test_exports_of_the_sqlite_store_and_of_its_neo4j_copy_are_the_same(
     source, target, empty_bolt_server, tmp_path
 ):
-    migrate(source, target)
+    migrate_file(source, target)
     for format_, name in (("csv", "csv"), ("graphml", "graph.graphml")):
         export({"IDGRAPH_STORE": f"sqlite:///{source}"}, format_, tmp_path / "a" / name)
         export(empty_bolt_server.environment(), format_, tmp_path / "b" / name)
@@ -442,8 +454,8 @@ def test_api_keys_work_on_the_copy(source, target):
         ring.revoke(gone.id)
     finally:
         on_sqlite.close()
-    migrate(source, target)
-    assert verify(source, target).differences == ()
+    migrate_file(source, target)
+    assert verify_file(source, target).differences == ()
     copied = ApiKeys(target)
     assert copied.authenticate(kept_text) == kept
     assert copied.authenticate(gone_text) is None

@@ -8,6 +8,8 @@ import json
 import re
 import shlex
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -196,20 +198,32 @@ def test_the_image_is_python_3_11_slim_run_by_a_user_other_than_root():
     assert stage[-1] == ("CMD", json.dumps(["idgraph", "serve"]))
 
 
-def test_the_image_holds_the_cypher_folder_where_idgraph_looks_for_it():
-    stage = final_stage()
-    copies = [arguments.split() for name, arguments in stage if name == "COPY"]
-    cypher = [parts[-1] for parts in copies if parts[0] == "cypher"]
-    assert cypher == [environment_of(stage)["IDGRAPH_CYPHER_DIR"]]
-    source = (ROOT / "graph" / "store" / "cypher_files.py").read_text(encoding="utf-8")
-    assert 'os.environ.get("IDGRAPH_CYPHER_DIR")' in source
+def test_the_image_builds_its_wheel_from_the_code_and_the_cypher_folder():
     built = [arguments.split() for name, arguments in dockerfile() if name == "COPY"]
-    assert {"app", "graph", "pyproject.toml"} <= {part for parts in built for part in parts[:-1]}
+    copied = {part for parts in built for part in parts[:-1]}
+    assert {"app", "graph", "cypher", "pyproject.toml"} <= copied
+    final = [arguments.split()[0] for name, arguments in final_stage() if name == "COPY"]
+    assert "cypher" not in final  # the statements come with the wheel
+
+
+def test_the_wheel_carries_every_cypher_statement(tmp_path):
+    """An installed idgraph reads its statements from the wheel (importlib.resources), not
+    from a source tree beside it."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+         "--wheel-dir", str(tmp_path), str(ROOT)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    [wheel] = tmp_path.glob("idgraph-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {name for name in archive.namelist() if name.endswith(".cypher")}
+    expected = {path.relative_to(ROOT).as_posix() for path in (ROOT / "cypher").rglob("*.cypher")}
+    assert expected and shipped == expected
 
 
 def test_the_image_sets_only_real_settings():
     names = set(environment_of(dockerfile()))
-    besides = {"IDGRAPH_CYPHER_DIR", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED"}
+    besides = {"PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED"}
     besides.add("PIP_DISABLE_PIP_VERSION_CHECK")
     assert names - besides <= SETTING_NAMES
     assert {"HOST", "PORT", "IDGRAPH_STORE"} <= names

@@ -35,27 +35,30 @@ QUERY_WORDS = re.compile(
 )
 
 ALLOWED: dict[tuple[str, str], str] = {
-    ("graph/store/sqlite_tx.py", "_either_end"): (
+    ("graph/store/sqlite/sql.py", "either_end"): (
         "one query per (table, columns) pair, built at import from constant table and column "
         "names only; the values travel as ?1 and ?2"
     ),
-    ("graph/store/sqlite.py", "SqliteStore._connect"): (
+    ("graph/store/sqlite/store.py", "SqliteStore._connect"): (
         "PRAGMA takes no bound parameters; the value is the store's `synchronous` argument, "
         "set by code (default FULL), never by a request"
     ),
-    ("graph/store/sqlite.py", "SqliteStore._migrate"): (
+    ("graph/store/sqlite/store.py", "SqliteStore._migrate"): (
         "migrations: PRAGMA user_version takes no bound parameters; the number is the index "
         "of the migration just applied"
     ),
-    ("graph/migrate.py", "SqliteSource.page"): (
-        "`idgraph migrate` pages through each table of its own TABLES list: table, column and "
-        "key names are constants of graph/migrate.py; the key values are bound (?)"
+    ("graph/store/sqlite/copy.py", "CopySource.copy_page"): (
+        "`idgraph migrate` pages through each table of the TABLES list: table, column and "
+        "key names are constants of graph/store/sqlite/copy.py; the key values are bound (?)"
     ),
-    ("graph/migrate.py", "SqliteSource.count"): (
-        "as SqliteSource.page: names from graph/migrate.py's TABLES, values bound"
+    ("graph/store/sqlite/copy.py", "CopySource.copy_count"): (
+        "as CopySource.copy_page: names from copy.py's TABLES, values bound"
     ),
-    ("graph/migrate.py", "SqliteSource.counts"): (
-        "table names and conditions from graph/migrate.py's COUNTS constant, no values"
+    ("graph/store/sqlite/copy.py", "CopySource.copy_sequences"): (
+        "table names from a constant tuple in the same function, no values"
+    ),
+    ("graph/store/sqlite/copy.py", "CopySource.copy_counts"): (
+        "table names and conditions from copy.py's COUNTS constant, no values"
     ),
 }
 

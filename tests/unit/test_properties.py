@@ -31,7 +31,7 @@ from graph.rules import (
 )
 from graph.service import IdentityService, LinkRequest
 from graph.store.base import Store
-from graph.store.sqlite import SqliteStore
+from graph.store.sqlite.store import SqliteStore
 
 NS = "shop"
 

@@ -1,21 +1,24 @@
-"""Cypher statements live in .cypher files under cypher/, one statement per file (schema.cypher
-holds several). A file declares its parameters on a line ``// params: $ns, $rows``; the same
-line tells tools/lint_cypher.js which parameters exist, and ``Statement.bind`` refuses a call
-that passes other names, so a typo fails on both sides.
+"""Cypher statements live in .cypher files under the top-level cypher/ folder, one statement
+per file (schema.cypher holds several). The folder is a package, shipped in the wheel, and read
+with importlib.resources: an installed idgraph finds its statements wherever it is installed.
+
+A file declares its parameters on a line ``// params: $ns, $rows``; the same line tells
+tools/lint_cypher.js which parameters exist, and ``Statement.bind`` refuses a call that passes
+other names, so a typo fails on both sides.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from graph.errors import StoreError
 
-CYPHER_DIR = Path(os.environ.get("IDGRAPH_CYPHER_DIR") or Path(__file__).parents[2] / "cypher")
+CYPHER_DIR: Traversable = files("cypher")  # cypher/ in the source tree, or in site-packages
 
 _PARAMS = re.compile(r"^//\s*params:(.*)$", re.MULTILINE)
 
@@ -34,9 +37,9 @@ class Statement:
         return cls(name, text, frozenset(declared))
 
     @classmethod
-    def read(cls, path: Path) -> Statement:
+    def read(cls, path: Traversable) -> Statement:
         try:
-            return cls.parse(path.stem, path.read_text(encoding="utf-8"))
+            return cls.parse(path.name.removesuffix(".cypher"), path.read_text(encoding="utf-8"))
         except OSError as error:
             raise StoreError(f"cannot read Cypher statement {path}: {error}") from error
 
@@ -50,16 +53,9 @@ class Statement:
         return dict(parameters)
 
 
-def load_statements(folder: Path, names: Iterable[str]) -> dict[str, Statement]:
+def load_statements(folder: Traversable, names: Iterable[str]) -> dict[str, Statement]:
     """Every statement the caller needs, read once at start-up: a missing file fails here."""
     missing = [name for name in names if not (folder / f"{name}.cypher").is_file()]
     if missing:
         raise StoreError(f"missing Cypher statements in {folder}: {', '.join(sorted(missing))}")
     return {name: Statement.read(folder / f"{name}.cypher") for name in names}
-
-
-def split_script(text: str) -> list[str]:
-    """The statements of a script such as schema.cypher: split at ';' ending a line, with
-    comment lines dropped. Scripts hold no string literal with ';' at a line's end."""
-    code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
-    return [part.strip() for part in re.split(r";\s*$", code, flags=re.MULTILINE) if part.strip()]

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from graph.keys import ApiKey
+from graph.store.sqlite.sql import Sql
 
 
-class ApiKeyRows:
+class ApiKeyRows(Sql):
     """The API-key half of the store protocol (graph/store/base.py)."""
-
-    connection: sqlite3.Connection
 
     def api_key(self, key_id: int) -> ApiKey | None:
         row = self.connection.execute(

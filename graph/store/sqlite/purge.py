@@ -1,18 +1,15 @@
 """The SQLite store's erasure of a person and its audit log (migration 4), mixed into SqliteTx.
 
 Deleted rows leave no bytes behind: every connection sets ``PRAGMA secure_delete``
-(graph/store/sqlite.py), so SQLite overwrites deleted content with zeros, and the WAL frames
+(graph/store/sqlite/store.py), so SQLite overwrites deleted content with zeros, and the WAL frames
 that still hold it go at the next truncating checkpoint.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
-from typing import Any
-
 from graph.model import PurgeRecord
 from graph.store.base import departed_from
+from graph.store.sqlite.sql import Sql, json_array
 
 _PROFILE_AND_ALIASES = "SELECT id FROM profiles WHERE ns = ? AND (id = ? OR merged_into = ?)"
 _MEMBERS = "SELECT key FROM identifiers WHERE ns = ? AND profile_id = ?"
@@ -63,24 +60,17 @@ _PURGE = [
 _PURGE_COLUMNS = "id, ns, profile_id, purged_at, purged_by, identifiers"
 
 
-def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-class PurgeRows:
+class PurgeRows(Sql):
     """The erasure half of the store protocol (graph/store/base.py)."""
-
-    connection: sqlite3.Connection
-
-    def _column(self, sql: str, *parameters: Any) -> list[Any]:
-        return [value for (value,) in self.connection.execute(sql, parameters)]
 
     def purge_profile(self, namespace: str, profile_id: int) -> int:
         ns = namespace
         ids = self._column(_PROFILE_AND_ALIASES, ns, profile_id, profile_id)
         members = self._column(_MEMBERS, ns, profile_id)
-        departed = departed_from(members, lambda keys: self._column(_DEPARTED, ns, _dump(keys)))
-        erase = {"ns": ns, "ids": _dump(ids), "keys": _dump(members + departed)}
+        departed = departed_from(
+            members, lambda keys: self._column(_DEPARTED, ns, json_array(keys))
+        )
+        erase = {"ns": ns, "ids": json_array(ids), "keys": json_array(members + departed)}
         for statement in _PURGE:
             self.connection.execute(statement, erase)
         return len(members) + len(departed)

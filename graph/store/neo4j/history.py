@@ -22,6 +22,24 @@ from graph.model import (
     StoredIdentifier,
 )
 
+STATEMENTS = (
+    "profile_record",
+    "identifiers",
+    "members_page",
+    "members_at",
+    "placed_at",
+    "link",
+    "links_touching",
+    "links_ended_by",
+    "merge_record",
+    "merges_of",
+    "attribute_history",
+    "attributes_at",
+    "bans_page",
+    "bans_of_key",
+    "bans_naming",
+)
+
 
 class HistoryReads:
     """The history half of the read protocol (graph/store/base.py)."""

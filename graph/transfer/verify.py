@@ -9,18 +9,15 @@ largest profile, where a missing membership is most likely to hide.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
-from graph.migrate import COUNTS, STATEMENTS, SqliteSource
 from graph.model import ProfileView
 from graph.store.base import Store
-from graph.store.cypher_files import CYPHER_DIR, load_statements
-from graph.store.neo4j import Neo4jStore
-from graph.store.sqlite import SqliteStore
+from graph.store.neo4j.store import Neo4jStore
+from graph.store.sqlite.copy import KINDS
+from graph.store.sqlite.store import SqliteStore
+from graph.transfer.migrate import migration_statements
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,43 +40,29 @@ class Verification:
 
 
 def verify(
-    source_path: str | Path, target: Neo4jStore, *, sample: int = 100, seed: int = 0
+    source: SqliteStore, target: Neo4jStore, *, sample: int = 100, seed: int = 0
 ) -> Verification:
     """Compare the copy with its source: counts of each kind per namespace, the sequences,
     and ``sample`` random live profiles per namespace (plus the largest) read through the
     store protocol on both sides."""
-    statements = load_statements(CYPHER_DIR / "migrate", STATEMENTS)
-    with closing(SqliteSource(source_path)) as source:
-        expected = source.counts()
-        sequences = source.sequences()
-        namespaces = sorted({ns for ns, _ in expected})
-        samples = {ns: source.sample_profiles(ns, sample, seed) for ns in namespaces}
-    found = {(r["ns"], r["kind"]): r["n"] for r in target.run(statements["counts"])}
+    expected = source.copy_counts()
+    namespaces = sorted({ns for ns, _ in expected})
+    samples = {ns: source.sample_profiles(ns, sample, seed) for ns in namespaces}
+    found = {(r["ns"], r["kind"]): r["n"] for r in target.run(migration_statements()["counts"])}
     counts = tuple(
         Count(ns, kind, expected.get((ns, kind), 0), found.get((ns, kind), 0))
         for ns in sorted({ns for ns, _ in (*expected, *found)})
-        for kind, _, _ in COUNTS
+        for kind in KINDS
     )
     differences = [
         f"{c.namespace}: {c.kind}: {c.sqlite} in SQLite, {c.neo4j} in Neo4j"
         for c in counts
         if c.sqlite != c.neo4j
     ]
-    differences += _sequence_differences(sequences, target)
-    with _sqlite_store(source_path) as store:
-        for ns, ids in samples.items():
-            differences += view_differences(ns, _views(store, ns, ids), _views(target, ns, ids))
+    differences += _sequence_differences(source.copy_sequences(), target)
+    for ns, ids in samples.items():
+        differences += view_differences(ns, _views(source, ns, ids), _views(target, ns, ids))
     return Verification(counts, sum(map(len, samples.values())), tuple(differences))
-
-
-@contextmanager
-def _sqlite_store(path: str | Path) -> Iterator[SqliteStore]:
-    """The source through the store protocol, opened as the service opens it."""
-    store = SqliteStore(path)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def _views(store: Store, namespace: str, ids: list[int]) -> list[ProfileView]:

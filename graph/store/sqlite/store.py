@@ -29,8 +29,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from graph.errors import StoreError
-from graph.store.sqlite_schema import MIGRATIONS
-from graph.store.sqlite_tx import SqliteTx
+from graph.store.rows import Row
+from graph.store.sqlite.copy import CopySource
+from graph.store.sqlite.schema import MIGRATIONS
+from graph.store.sqlite.tx import SqliteTx
 
 T = TypeVar("T")
 
@@ -40,33 +42,47 @@ _RETRIES = 8
 _BUSY = ("database is locked", "database is busy", "database table is locked")
 
 
-class SqliteStore:
+class SqliteStore(CopySource):
     def __init__(
         self,
         path: str | Path,
         *,
+        read_only: bool = False,
         synchronous: str = "FULL",
         busy_timeout: float = 30.0,
         truncate_interval: float = 30.0,
     ) -> None:
+        """Open (creating, upgrading) the store at ``path``. ``read_only`` opens an existing
+        file of this version's schema for reading only: nothing is created, upgraded or
+        written, and no lock or checkpoint is taken (exports, the source of a migration)."""
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
+        self.read_only = read_only
         self._synchronous = synchronous
         self._busy_timeout = busy_timeout
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._write_lock_file: int | None = None
+        self._checkpointer: _Checkpointer | None = None
         try:
+            if read_only:
+                self._check_schema()
+                return
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._write_lock_file: int | None = os.open(
-                f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600
-            )
+            self._write_lock_file = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
             self._migrate()
         except (OSError, sqlite3.Error) as error:
             raise StoreError(f"cannot open SQLite store {self.path}: {error}") from error
         self._checkpointer = _Checkpointer(self._connect, truncate_interval)
         self._checkpointer.start()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> SqliteStore:
@@ -84,6 +100,8 @@ class SqliteStore:
         return self._run(work, "BEGIN")
 
     def write(self, work: Callable[[SqliteTx], T]) -> T:
+        if self.read_only:
+            raise StoreError(f"{self.path} is open read-only")
         with self._write_lock:
             fcntl.flock(self._write_lock_file, fcntl.LOCK_EX)
             try:
@@ -132,6 +150,20 @@ class SqliteStore:
         ):
             yield dict(zip(names, row, strict=True))
 
+    def _select(self, sql: str, *parameters: Any) -> list[tuple[Any, ...]]:
+        """A query's rows, in a read transaction of its own."""
+        return self.read(lambda tx: tx.connection.execute(sql, parameters).fetchall())
+
+    def _select_rows(self, sql: str, *parameters: Any) -> list[Row]:
+        """A query's rows by column name, in a read transaction of its own."""
+
+        def rows(tx: SqliteTx) -> list[Row]:
+            cursor = tx.connection.execute(sql, parameters)
+            names = [column[0] for column in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+        return self.read(rows)
+
     def _stream(self, sql: str, parameters: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
         connection = self._connect()  # its own connection: a generator may outlive a request
         try:
@@ -147,7 +179,8 @@ class SqliteStore:
         self.read(lambda tx: tx.connection.execute("SELECT 1").fetchone())
 
     def close(self) -> None:
-        self._checkpointer.stop()
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         with self._lock:
             for connection in self._connections:
                 connection.close()
@@ -169,8 +202,13 @@ class SqliteStore:
         return connection
 
     def _connect(self) -> sqlite3.Connection:
+        where = f"{self.path.resolve().as_uri()}?mode=ro" if self.read_only else str(self.path)
         connection = sqlite3.connect(
-            self.path, isolation_level=None, timeout=self._busy_timeout, check_same_thread=False
+            where,
+            uri=self.read_only,
+            isolation_level=None,
+            timeout=self._busy_timeout,
+            check_same_thread=False,
         )
         connection.execute(f"PRAGMA synchronous = {self._synchronous}")
         connection.execute("PRAGMA journal_size_limit = 67108864")
@@ -181,6 +219,24 @@ class SqliteStore:
         # builds (Debian's) turn it on. Its cost, measured: README, "Storage".
         connection.execute("PRAGMA secure_delete = ON")
         return connection
+
+    def _check_schema(self) -> None:
+        """A read-only store upgrades nothing: refuse a file of another schema before any
+        read, and a file that is not there."""
+        if not self.path.is_file():
+            raise StoreError(f"no SQLite store at {self.path}")
+        connection = self._connect()
+        try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            connection.close()
+        if version != len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path} has schema {version}, this idgraph reads schema {len(MIGRATIONS)}: "
+                "open it once with this version (`idgraph serve` upgrades it on start)"
+                if version < len(MIGRATIONS)
+                else f"{self.path} was written by a newer idgraph (schema {version})"
+            )
 
     def _migrate(self) -> None:
         connection = self._connect()

@@ -1,0 +1,254 @@
+"""One transaction of the Neo4j store: the store protocol's reads of the present and the bulk
+writes of a change set, with its reads of history (history.py), API keys (keys.py) and
+erasure (purge.py). Created by Neo4jStore.read/write only.
+
+A change set arrives as the named rows of graph/store/rows.py, the same SQLite writes; each
+kind of write is one ``UNWIND $rows`` statement of the same name under cypher/store/. Neo4j
+keeps no map in a property: a map (a profile's attributes, a version of them) is JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import neo4j
+
+from graph.model import (
+    ActiveLink,
+    Attribute,
+    ChangeSet,
+    ConflictRecord,
+    GraphState,
+    Identifier,
+    ProfileView,
+    Sequences,
+    StoredIdentifier,
+    StoredProfile,
+    StoredRequest,
+    utc_now,
+)
+from graph.store.cypher import Statement
+from graph.store.neo4j.history import HistoryReads
+from graph.store.neo4j.keys import ApiKeyRows
+from graph.store.neo4j.purge import PurgeRows
+from graph.store.rows import (
+    Row,
+    attributes_from,
+    change_rows,
+    dump_json,
+    request_row,
+    sequence_rows,
+)
+
+STATEMENTS = (
+    "resolve_profile",
+    "profile_of",
+    "live_profiles",
+    "members",
+    "aliases",
+    "list_profiles",
+    "touched_profiles",
+    "active_links",
+    "sequences",
+    "find_request",
+    "conflicts",
+    "save_request",
+    "remove_ban",
+    # the writes of a change set (graph/store/rows.py), in the order they run
+    "create_profiles",
+    "update_profiles",
+    "upsert_identifiers",
+    "move_identifiers",
+    "create_links",
+    "end_links",
+    "create_placements",
+    "merge_profiles",
+    "repoint_aliases",
+    "undo_merges",
+    "set_merged_into",
+    "set_attributes",
+    "create_attribute_versions",
+    "create_attribute_writes",
+    "create_conflicts",
+    "create_bans",
+    "advance_sequences",
+)
+
+
+class Neo4jTx(HistoryReads, ApiKeyRows, PurgeRows):
+    """One managed transaction: the protocol's reads and the bulk writes of a change set."""
+
+    def __init__(self, tx: neo4j.ManagedTransaction, statements: Mapping[str, Statement]) -> None:
+        self.tx = tx
+        self.statements = statements
+
+    def run(self, name: str, **parameters: Any) -> list[dict[str, Any]]:
+        statement = self.statements[name]
+        return self.tx.run(statement.text, statement.bind(parameters)).data()
+
+    def _write(self, name: str, rows: list[Row], **parameters: Any) -> None:
+        if rows:
+            self.run(name, rows=neo4j_rows(rows), **parameters)
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def resolve_profile(self, namespace: str, profile_id: int) -> int | None:
+        rows = self.run("resolve_profile", ns=namespace, id=profile_id)
+        return rows[0]["id"] if rows else None
+
+    def profile_of(self, namespace: str, key: str) -> int | None:
+        rows = self.run("profile_of", ns=namespace, key=key)
+        return rows[0]["profile_id"] if rows else None
+
+    def profile_view(self, namespace: str, profile_id: int) -> ProfileView | None:
+        views = self.profile_views(namespace, [profile_id])
+        return views[0] if views else None
+
+    def profile_views(self, namespace: str, profile_ids: Iterable[int]) -> list[ProfileView]:
+        ids = list(profile_ids)
+        profiles = self.run("live_profiles", ns=namespace, ids=ids)
+        if not profiles:
+            return []
+        live = [row["id"] for row in profiles]
+        identifiers: dict[int, list[Identifier]] = {}
+        for row in self.run("members", ns=namespace, ids=live):
+            identifiers.setdefault(row["profile_id"], []).append(
+                Identifier(row["type"], row["value"])
+            )
+        aliases: dict[int, list[int]] = {}
+        for row in self.run("aliases", ns=namespace, ids=live):
+            aliases.setdefault(row["merged_into"], []).append(row["id"])
+        return [
+            ProfileView(
+                id=row["id"],
+                recognized=bool(row["recognized"]),
+                identifiers=tuple(identifiers.get(row["id"], ())),
+                attributes={
+                    name: a.value for name, a in sorted(attributes_of(row["attributes"]).items())
+                },
+                aliases=tuple(aliases.get(row["id"], ())),
+                created_at=row["created_at"],
+                updated_at=row["updated_at"],
+            )
+            for row in profiles
+        ]
+
+    def list_profiles(
+        self,
+        namespace: str,
+        *,
+        having: Iterable[str] = (),
+        updated_from: str | None = None,
+        updated_before: str | None = None,
+        after_id: int = 0,
+        limit: int = 100,
+    ) -> list[ProfileView]:
+        rows = self.run(
+            "list_profiles",
+            ns=namespace,
+            after=after_id,
+            types=sorted(set(having)),
+            limit=limit,
+            **{"from": updated_from or "", "before": updated_before or "\uffff"},
+        )
+        return self.profile_views(namespace, [row["id"] for row in rows])
+
+    def load_state(self, namespace: str, keys: Iterable[str]) -> GraphState:
+        keys = list(keys)
+        rows = self.run("touched_profiles", ns=namespace, keys=keys)
+        return self._load(namespace, [row["profile_id"] for row in rows], keys)
+
+    def load_profiles(self, namespace: str, profile_ids: Iterable[int]) -> GraphState:
+        return self._load(namespace, list(profile_ids), [])
+
+    def _load(self, namespace: str, ids: list[int], keys: list[str]) -> GraphState:
+        """The profiles ``ids`` as the planner sees them, with the bans naming any of their
+        identifiers or of ``keys``."""
+        state = GraphState(sequences=self._sequences())
+        if ids:
+            self._load_profiles(namespace, ids, state)
+        if named := sorted(set(keys).union(state.identifiers)):
+            state.bans = self._bans_of(namespace, named)
+        return state
+
+    def _load_profiles(self, namespace: str, ids: list[int], state: GraphState) -> None:
+        for row in self.run("live_profiles", ns=namespace, ids=ids):
+            pid = row["id"]
+            state.profiles[pid] = StoredProfile(pid, row["created_at"], bool(row["recognized"]))
+            if attributes := attributes_of(row["attributes"]):
+                state.attributes[pid] = attributes
+        live = list(state.profiles)
+        for row in self.run("members", ns=namespace, ids=live):
+            key = row["key"]
+            state.identifiers[key] = StoredIdentifier(
+                key, row["type"], row["value"], row["profile_id"], row["created_at"]
+            )
+        state.links = [
+            ActiveLink(row["id"], row["a"], row["b"])
+            for row in self.run("active_links", ns=namespace, ids=live)
+        ]
+
+    def _sequences(self) -> Sequences:
+        known = {"profile", "link", "merge", "ban"}
+        return Sequences(
+            **{row["name"]: row["next"] for row in self.run("sequences") if row["name"] in known}
+        )
+
+    def find_request(self, namespace: str, request_id: str) -> StoredRequest | None:
+        rows = self.run("find_request", ns=namespace, request_id=request_id)
+        if not rows:
+            return None
+        return StoredRequest(request_id, rows[0]["digest"], json.loads(rows[0]["response"]))
+
+    def conflicts(
+        self, namespace: str, *, since: str | None, after_id: int, limit: int
+    ) -> list[ConflictRecord]:
+        rows = self.run("conflicts", ns=namespace, after=after_id, since=since or "", limit=limit)
+        return [
+            ConflictRecord(
+                id=row["id"],
+                at=row["created_at"],
+                request_id=row["request_id"],
+                item_index=row["item_index"],
+                rule=row["rule"],
+                profiles=tuple(row["profiles"]),
+                identifiers=tuple(map(Identifier, row["types"], row["values"])),
+            )
+            for row in rows
+        ]
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def apply(self, namespace: str, changes: ChangeSet) -> None:
+        for write in change_rows(changes):
+            self._write(write.kind, write.rows, ns=namespace, **write.params)
+        self._write("advance_sequences", sequence_rows(changes.sequences))
+
+    def save_request(
+        self, namespace: str, request_id: str, digest: str, response: Mapping[str, Any]
+    ) -> None:
+        self.run(
+            "save_request", ns=namespace, **request_row(request_id, digest, utc_now(), response)
+        )
+
+    def remove_ban(self, namespace: str, ban_id: int) -> bool:
+        return self.run("remove_ban", ns=namespace, id=ban_id)[0]["removed"] > 0
+
+
+def attributes_of(text: str | None) -> dict[str, Attribute]:
+    """A profile's attributes as the ``attributes`` property keeps them (JSON text)."""
+    return attributes_from(json.loads(text)) if text else {}
+
+
+def neo4j_rows(rows: Iterable[Row]) -> list[Row]:
+    """Rows as a statement takes them: a map as JSON text (a property holds no map), the rest
+    as it is."""
+    return [
+        {
+            name: dump_json(value) if isinstance(value, dict) else value
+            for name, value in row.items()
+        }
+        for row in rows
+    ]

@@ -1,0 +1,57 @@
+"""What every query module of the SQLite store shares: the transaction's connection and
+helpers to read rows, and the SQL fragments more than one of them uses."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+from graph.store.rows import dump_json
+
+LINK_COLUMNS = (
+    "id, a_key, b_key, operation, source, request_id, item_index, merge_id, created_at, "
+    "ended_at, end_reason, ended_request_id"
+)
+MERGE_COLUMNS = (
+    "id, survivor, absorbed, request_id, item_index, created_at, survivor_key, absorbed_key, "
+    "undone_at, undone_request_id"
+)
+BAN_COLUMNS = "id, a_key, b_key, b_type, reason, created_by, created_at, link_id"
+# An identifier's placements: the profile it is in from an instant on. An identifier that
+# never changed profile has none: it has been in its current profile since its creation (a new
+# identifier writes no placement, the write path's most frequent row). The first change of
+# profile first writes that creation placement, from the row as it still is (writes.py).
+UNPLACED = "NOT EXISTS (SELECT 1 FROM placements AS p WHERE p.ns = i.ns AND p.key = i.key)"
+
+
+def either_end(table: str, columns: str, first: str, second: str) -> str:
+    """Rows of a namespace (?1) whose ``first`` or ``second`` column is in a JSON array (?2),
+    by id: each side on its own index."""
+    return (
+        f"SELECT {columns} FROM {table} WHERE ns = ?1 "
+        f"AND {first} IN (SELECT value FROM json_each(?2)) "
+        f"UNION SELECT {columns} FROM {table} WHERE ns = ?1 "
+        f"AND {second} IN (SELECT value FROM json_each(?2)) ORDER BY id"
+    )
+
+
+def json_array(values: Iterable[Any]) -> str:
+    """Keys or ids as one JSON array, which a query reads with ``json_each``: one parameter,
+    however many values."""
+    return dump_json(list(values))
+
+
+class Sql:
+    """The connection of one transaction, and the shortest ways to read from it."""
+
+    connection: sqlite3.Connection
+
+    def _all(self, sql: str, *parameters: Any) -> list[tuple[Any, ...]]:
+        return self.connection.execute(sql, parameters).fetchall()
+
+    def _one(self, sql: str, *parameters: Any) -> tuple[Any, ...] | None:
+        return self.connection.execute(sql, parameters).fetchone()
+
+    def _column(self, sql: str, *parameters: Any) -> list[Any]:
+        return [value for (value,) in self.connection.execute(sql, parameters)]

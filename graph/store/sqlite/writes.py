@@ -1,0 +1,164 @@
+"""The SQLite store's writes: a change set in bulk (``apply``), a request kept for replay, a
+ban removed. Mixed into SqliteTx.
+
+A change set arrives as the named rows of graph/store/rows.py, the same the Neo4j store
+writes; here each kind of write is one ``executemany`` of the SQL below, with the rows' names
+as parameters. Two things are SQLite's own: a new identifier writes no placement (it has been
+in its profile since its creation, see sql.py), and a profile's attributes are a row each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from graph.model import ChangeSet, utc_now
+from graph.store.rows import Row, change_rows, dump_json, request_row, sequence_rows
+from graph.store.sqlite.sql import UNPLACED, Sql, json_array
+
+# each kind of write of graph/store/rows.py: its statements, run over its rows in order
+_WRITES: dict[str, tuple[str, ...]] = {
+    "create_profiles": (
+        "INSERT INTO profiles (id, ns, created_at, updated_at, recognized, parent_id, "
+        "request_id) VALUES (:id, :ns, :created_at, :updated_at, :recognized, :parent_id, "
+        ":request_id)",
+    ),
+    "update_profiles": (
+        "UPDATE profiles SET updated_at = :updated_at, recognized = :recognized "
+        "WHERE id = :id AND ns = :ns",
+    ),
+    "upsert_identifiers": (  # one that left every profile (replaced) comes back
+        "INSERT INTO identifiers (ns, key, type, value, profile_id, created_at, request_id) "
+        "VALUES (:ns, :key, :type, :value, :profile_id, :created_at, :request_id) "
+        "ON CONFLICT (ns, key) DO UPDATE SET profile_id = excluded.profile_id",
+    ),
+    "move_identifiers": (
+        "UPDATE identifiers SET profile_id = :profile_id WHERE ns = :ns AND key = :key",
+    ),
+    "create_links": (
+        "INSERT INTO links (id, ns, a_key, b_key, operation, source, request_id, item_index, "
+        "merge_id, created_at, ended_at, end_reason, ended_request_id) VALUES (:id, :ns, "
+        ":a_key, :b_key, :operation, :source, :request_id, :item_index, :merge_id, "
+        ":created_at, :ended_at, :end_reason, :ended_request_id)",
+    ),
+    "end_links": (
+        "UPDATE links SET ended_at = :at, end_reason = :end_reason, "
+        "ended_request_id = :request_id WHERE id = :id AND ns = :ns AND ended_at IS NULL",
+    ),
+    "create_placements": (
+        "INSERT INTO placements (ns, key, at, profile_id, request_id) "
+        "VALUES (:ns, :key, :at, :profile_id, :request_id) "
+        "ON CONFLICT (ns, key, at) DO UPDATE SET profile_id = excluded.profile_id",
+    ),
+    # in merge order; the absorbed profile becomes an alias of the live survivor at once
+    "merge_profiles": (
+        "INSERT INTO merges (id, ns, survivor, absorbed, request_id, item_index, created_at, "
+        "survivor_key, absorbed_key) VALUES (:id, :ns, :survivor, :absorbed, :request_id, "
+        ":item_index, :at, :survivor_key, :absorbed_key)",
+        "UPDATE profiles SET merged_into = :live, updated_at = :at "
+        "WHERE id = :absorbed AND ns = :ns",
+    ),
+    "repoint_aliases": (
+        "UPDATE profiles SET merged_into = :live WHERE merged_into = :absorbed AND ns = :ns",
+    ),
+    "undo_merges": (
+        "UPDATE merges SET undone_at = :at, undone_request_id = :request_id "
+        "WHERE id = :id AND ns = :ns",
+    ),
+    "set_merged_into": (
+        "UPDATE profiles SET merged_into = :merged_into WHERE id = :id AND ns = :ns",
+    ),
+    "set_attributes": (
+        "DELETE FROM attributes WHERE ns = :ns AND profile_id = :id",
+        "INSERT INTO attributes (ns, profile_id, name, value, via_key, request_id, updated_at) "
+        "SELECT :ns, :id, a.key, a.value -> '$.value', a.value ->> '$.via', "
+        "a.value ->> '$.request_id', a.value ->> '$.at' FROM json_each(:attributes) AS a",
+    ),
+    "create_attribute_versions": (
+        "INSERT INTO attribute_versions (ns, profile_id, at, attributes, request_id) "
+        "VALUES (:ns, :profile_id, :at, :attributes, :request_id) "
+        "ON CONFLICT (ns, profile_id, at) DO UPDATE SET attributes = excluded.attributes",
+    ),
+    "create_attribute_writes": (
+        "INSERT INTO attribute_writes (ns, profile_id, via_key, name, value, operation, source, "
+        "request_id, written_at) VALUES (:ns, :profile_id, :via_key, :name, :value, "
+        ":operation, :source, :request_id, :at)",
+    ),
+    "create_conflicts": (
+        "INSERT INTO conflicts (ns, created_at, request_id, item_index, rule, profiles, "
+        "identifiers) VALUES (:ns, :at, :request_id, :item_index, :rule, :profiles, "
+        ":identifiers)",
+    ),
+    "create_bans": (
+        "INSERT INTO bans (id, ns, a_key, b_key, b_type, reason, created_by, created_at, "
+        "request_id, link_id) VALUES (:id, :ns, :a_key, :b_key, :b_type, :reason, "
+        ":created_by, :created_at, :request_id, :link_id)",
+    ),
+    "advance_sequences": ("UPDATE sequences SET next = max(next, :next) WHERE name = :name",),
+}
+# before identifiers in ?2 change profile: the creation placement of those that have none
+_PLACE_CREATION = f"""
+    INSERT INTO placements (ns, key, at, profile_id, request_id)
+    SELECT i.ns, i.key, i.created_at, i.profile_id, i.request_id FROM identifiers AS i
+    WHERE i.ns = ?1 AND i.key IN (SELECT value FROM json_each(?2)) AND {UNPLACED}
+"""
+
+
+class ChangeWrites(Sql):
+    """The write half of the store protocol (graph/store/base.py), but keys and purges."""
+
+    def apply(self, namespace: str, changes: ChangeSet) -> None:
+        placed = self._place_creations(namespace, changes)
+        for write in change_rows(changes):
+            rows = write.rows
+            if write.kind == "create_placements":  # new identifiers have theirs implicitly
+                rows = [row for row in rows if row["key"] in placed]
+            self._run(write.kind, namespace, rows, write.params)
+        self._run("advance_sequences", namespace, sequence_rows(changes.sequences))
+
+    def _run(
+        self, kind: str, namespace: str, rows: Iterable[Row], params: Mapping[str, Any] = {}
+    ) -> None:
+        encoded = [_sqlite_row({**params, **row, "ns": namespace}) for row in rows]
+        if encoded:
+            for sql in _WRITES[kind]:
+                self.connection.executemany(sql, encoded)
+
+    def _place_creations(self, namespace: str, changes: ChangeSet) -> set[str]:
+        """Write the creation placement of every identifier about to change profile (moved,
+        or in none and coming back), while its row still says where it was; answers their
+        keys, whose new placements are written too."""
+        new = [i.key for i in changes.new_identifiers]
+        returning = self._column(
+            "SELECT key FROM identifiers WHERE ns = ? AND key IN (SELECT value FROM json_each(?))",
+            namespace,
+            json_array(new),
+        ) if new else []  # fmt: skip
+        moving = [key for key, _ in changes.relabels] + sorted(returning)
+        if moving:
+            self.connection.execute(_PLACE_CREATION, (namespace, json_array(moving)))
+        return set(moving)
+
+    def save_request(
+        self, namespace: str, request_id: str, digest: str, response: Mapping[str, Any]
+    ) -> None:
+        row = request_row(request_id, digest, utc_now(), response)
+        self.connection.execute(
+            "INSERT INTO requests (ns, request_id, digest, created_at, response) "
+            "VALUES (:ns, :request_id, :digest, :created_at, :response)",
+            {**row, "ns": namespace},
+        )
+
+    def remove_ban(self, namespace: str, ban_id: int) -> bool:
+        deleted = self.connection.execute(
+            "DELETE FROM bans WHERE ns = ? AND id = ?", (namespace, ban_id)
+        )
+        return deleted.rowcount > 0
+
+
+def _sqlite_row(row: Row) -> Row:
+    """Lists and maps as JSON text, the rest as it is."""
+    return {
+        name: dump_json(value) if isinstance(value, list | dict) else value
+        for name, value in row.items()
+    }
