@@ -18,11 +18,12 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 from werkzeug.exceptions import HTTPException
 
-from app.blueprint import Blueprint, Parser, check_namespace
-from app.context import namespace, service, settings, source
+from app.blueprint import Blueprint, Parser, check_batch_size, check_namespace
+from app.context import namespace, service, source
 from app.schemas import ItemResultSchema
 from graph.errors import InvalidInput
 from graph.items import LinkRequest
+from graph.service import LinkResult
 
 DIALECT = "adnuntius"
 NOT_EMPTY = validate.Length(min=1, error="must not be empty")
@@ -87,7 +88,7 @@ class SyncItemSchema(ma.Schema):
 
 
 class SyncItemResultSchema(ItemResultSchema):
-    folderId = fields.String(required=True)
+    folderId = fields.String(required=True, attribute="namespace")
 
 
 class SyncResultSchema(ma.Schema):
@@ -99,7 +100,7 @@ class SyncResultSchema(ma.Schema):
 class Sync(MethodView):
     @blp.arguments(SyncItemSchema(many=True), description="One sync object, or an array.")
     @blp.response(200, SyncResultSchema)
-    def post(self, items: list[dict[str, str]]) -> dict[str, Any]:
+    def post(self, items: list[dict[str, str]]) -> LinkResult:
         """Link browsers to external users: one object or an array, in one transaction.
 
         Unlike Adnuntius, which answers 200 with no body that clients read, the answer is
@@ -109,22 +110,12 @@ class Sync(MethodView):
         written, and the refusal is in ``GET /v1/{folderId}/conflicts``). Any bad object is a
         400 naming its index and field, and nothing of the request is written.
         """
-        _check_size(items)
-        result = service().link_across(
+        check_batch_size(len(items), "body", "objects")
+        return service().linking.link_across(
             [(namespace(item["folderId"]), _link_request(item)) for item in items],
             operation="sync",
             source=source(),
             dialect=DIALECT,
-        )
-        results = [{**r, "folderId": items[r["index"]]["folderId"]} for r in result.results]
-        return {"request_id": result.request_id, "results": results}
-
-
-def _check_size(items: list[dict[str, str]]) -> None:
-    limit = settings().max_batch_items
-    if not 1 <= len(items) <= limit:
-        raise InvalidInput(
-            "body: wrong number of objects", fields={"body": [f"send 1 to {limit} objects"]}
         )
 
 

@@ -97,6 +97,15 @@ def check_namespace(value: object, field: str) -> str:
     return text
 
 
+def check_batch_size(count: int, field: str, noun: str) -> None:
+    """Every face's limit on the items of one request (IDGRAPH_MAX_BATCH_ITEMS): a batch of
+    none, or of more, is a 400 naming ``field`` and counting in ``noun``."""
+    limit = flask.current_app.extensions["idgraph.settings"].max_batch_items
+    if not 1 <= count <= limit:
+        problem = f"send 1 to {limit} {noun}"
+        raise InvalidInput(f"{field}: {problem}", fields={field: [problem]})
+
+
 def check_namespace_in_path(endpoint: str | None, values: dict[str, Any] | None) -> None:
     """A blueprint's url_value_preprocessor: a bad ``<ns>`` path segment is a 400 before any
     of its views runs."""

@@ -54,7 +54,7 @@ class ProfileLineage(MethodView):
         page of each of their ends. ``?format=graphml`` or ``node-link`` exports the page for
         graph tools.
         """
-        found = service().lineage(
+        found = service().history.lineage(
             ns,
             number(profile_id, "profile_id"),
             as_of=format_time(args["as_of"]) if args["as_of"] else None,
@@ -76,7 +76,7 @@ class Explain(MethodView):
         """Whether two identifiers are one profile, and the shortest path of active links
         joining them, each step with its provenance. ``connected: false`` names both
         profiles."""
-        found = service().explain(
+        found = service().history.explain(
             ns, split_identifier(args["a"], "a"), split_identifier(args["b"], "b")
         )
         named = [
@@ -96,7 +96,7 @@ class EndLink(MethodView):
         one, and attribute values follow the identifiers they were written through. With
         ``"ban": true`` the two identifiers may never be linked again. 409 if already ended.
         """
-        return service().end_link(
+        return service().history.end_link(
             ns, number(link_id, "link_id"), reason=body["reason"], ban=body["ban"], source=caller()
         )
 
@@ -110,7 +110,7 @@ class UndoMerge(MethodView):
         id, give each side the values written through it, and by default ban each pair it
         joined. 409 when already undone, when its survivor was merged later (undo that one
         first), or when links added since still join the two sides (they are named)."""
-        return service().undo_merge(
+        return service().history.undo_merge(
             ns,
             number(merge_id, "merge_id"),
             reason=body["reason"],
@@ -126,7 +126,7 @@ class Bans(MethodView):
     def get(self, args: dict, ns: str) -> Any:
         """Do-not-link rules by id; ``?identifier=TYPE:VALUE`` for those naming one."""
         identifier = args["identifier"]
-        return service().bans(
+        return service().history.bans(
             ns,
             identifier=split_identifier(identifier, "identifier") if identifier else None,
             cursor=args["cursor"],
@@ -140,7 +140,7 @@ class Bans(MethodView):
         identifier of type ``b_type``): a link that would join them is a conflict with reason
         ``banned``. It does not split a profile already holding both: end a link for that."""
         b = body["b"]
-        return service().add_ban(
+        return service().history.add_ban(
             ns,
             (body["a"]["type"], body["a"]["value"]),
             b=(b["type"], b["value"]) if b else None,
@@ -155,7 +155,7 @@ class BanById(MethodView):
     @blp.response(204)
     def delete(self, ns: str, ban_id: str) -> Any:
         """Remove a ban: the identifiers may be linked again."""
-        service().remove_ban(ns, number(ban_id, "ban_id"))
+        service().history.remove_ban(ns, number(ban_id, "ban_id"))
 
 
 def split_identifier(text: str, field: str) -> tuple[str, str]:

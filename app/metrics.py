@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter as Tally
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,6 +34,7 @@ from prometheus_client import (
 )
 
 from app.logs import elapsed, route
+from graph.model import Conflict, ItemResult, Merged, Moved
 
 T = TypeVar("T")
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -105,14 +106,15 @@ class Metrics:
             values.ValueClass = values.get_value_class()
         return cls(None)
 
-    def count_outcomes(self, records: Sequence[Mapping[str, Any]]) -> None:
-        """The service's on_outcomes hook: the result records of a committed write."""
-        for kind, count in Tally(record["outcome"] for record in records).items():
+    def count_outcomes(self, results: Sequence[ItemResult]) -> None:
+        """The service's on_outcomes hook: the results of a committed write."""
+        outcomes = [result.outcome for result in results]
+        for kind, count in Tally(outcome.kind for outcome in outcomes).items():
             self.outcomes.labels(kind).inc(count)
-        reasons = Tally(r.get("reason") or "unknown" for r in records if r["outcome"] == "conflict")
-        for reason, count in reasons.items():
+        refused = Tally(o.reason or "unknown" for o in outcomes if isinstance(o, Conflict))
+        for reason, count in refused.items():
             self.conflicts.labels(reason).inc(count)
-        absorbed = sum(len(record.get("absorbed", ())) for record in records)
+        absorbed = sum(len(o.absorbed) for o in outcomes if isinstance(o, Merged | Moved))
         if absorbed:
             self.merges.inc(absorbed)
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from flask.views import MethodView
 
-from app.blueprint import Blueprint, check_namespace_in_path
-from app.context import caller, service, settings, source
+from app.blueprint import Blueprint, check_batch_size, check_namespace_in_path
+from app.context import caller, service, source
 from app.errors import ErrorSchema
 from app.history import number
 from app.history_schemas import AsOfArgsSchema
@@ -24,7 +24,6 @@ from app.schemas import (
     PurgeLogSchema,
     PurgeRecordSchema,
 )
-from graph.errors import InvalidInput
 from graph.model import format_time
 from graph.service import LinkRequest
 
@@ -51,16 +50,12 @@ class Links(MethodView):
         Outcomes: created, linked, merged, moved, noop, conflict (with the rule as reason).
         With ``?dry_run=true`` the same decisions are answered and nothing is written.
         """
-        limit = settings().max_batch_items
-        if len(batch["items"]) > limit:
-            raise InvalidInput(
-                "items: too many", fields={"items": [f"at most {limit} items per batch"]}
-            )
+        check_batch_size(len(batch["items"]), "items", "items")
         requests = [
             LinkRequest([(i["type"], i["value"]) for i in item["identifiers"]], item["attributes"])
             for item in batch["items"]
         ]
-        result = service().link(
+        result = service().linking.link(
             ns,
             requests,
             source=source(batch["source"]),
@@ -68,7 +63,7 @@ class Links(MethodView):
             dry_run=query["dry_run"],
         )
         headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
-        return {**result.as_record(), "dry_run": result.dry_run}, 200, headers
+        return result, 200, headers
 
 
 @blp.route("/conflicts")
@@ -78,7 +73,9 @@ class Conflicts(MethodView):
     def get(self, args: dict, ns: str) -> Any:
         """Links the rules refused, oldest first: time, request, item, rule, profiles."""
         since = format_time(args["since"]) if args["since"] else None
-        return service().conflicts(ns, since=since, cursor=args["cursor"], limit=args["limit"])
+        return service().reading.conflicts(
+            ns, since=since, cursor=args["cursor"], limit=args["limit"]
+        )
 
 
 @blp.route("/purges")
@@ -91,7 +88,7 @@ class Purges(MethodView):
         Which profile, when, by whom (an API key's name, admin or local), how many
         identifiers; never what was erased. Pass ``next_cursor`` as ``?cursor=``.
         """
-        return service().purges(ns, cursor=args["cursor"], limit=args["limit"])
+        return service().erasure.purges(ns, cursor=args["cursor"], limit=args["limit"])
 
 
 @blp.route("/identifiers/<type>/<path:value>")
@@ -99,7 +96,7 @@ class IdentifierProfile(MethodView):
     @blp.response(200, ProfileSchema)
     def get(self, ns: str, type: str, value: str) -> Any:
         """The profile an identifier belongs to; the value is normalized like a write."""
-        return service().profile_by_identifier(ns, type, value)
+        return service().reading.profile_by_identifier(ns, type, value)
 
 
 @blp.route("/profiles/<profile_id>")
@@ -111,8 +108,8 @@ class Profile(MethodView):
         ``?as_of=`` answers the profile as it was then, from the history the store keeps."""
         pid = number(profile_id, "profile_id")
         if args["as_of"] is None:
-            return service().profile(ns, pid)
-        return service().profile_at(ns, pid, format_time(args["as_of"]))
+            return service().reading.profile(ns, pid)
+        return service().history.profile_at(ns, pid, format_time(args["as_of"]))
 
     @blp.response(200, PurgeRecordSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="no such profile (or erased already)")
@@ -124,7 +121,7 @@ class Profile(MethodView):
         and the requests kept for replay whose answer names it: replaying such a request id
         applies it anew. Answers the purge as the audit log records it, never the values.
         """
-        return service().purge(ns, number(profile_id, "profile_id"), purged_by=caller())
+        return service().erasure.purge(ns, number(profile_id, "profile_id"), purged_by=caller())
 
 
 @blp.route("/profiles/<profile_id>/attributes")
@@ -134,4 +131,4 @@ class ProfileAttributes(MethodView):
     def patch(self, attributes: dict, ns: str, profile_id: str) -> Any:
         """Set attributes of a profile: only the names sent change; null deletes one."""
         pid = number(profile_id, "profile_id")
-        return service().update_attributes(ns, pid, attributes, source=source())
+        return service().linking.update_attributes(ns, pid, attributes, source=source())

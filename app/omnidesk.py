@@ -12,33 +12,31 @@ native error shape: 400 naming the field, 404 for an unknown customer, and (our 
 documentation is silent) 409 ``conflict`` when an address or ticket is held by a customer
 with another primary id: the message names that primary id, nothing is changed, and the
 refusal is in ``GET /v1/{brand}/conflicts``. A 200 would say it was linked when it was not.
+Who holds it is decided with the refusal (graph.model.Holder), not looked up afterwards.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import marshmallow as ma
-from flask import Response
 from flask.views import MethodView
 from marshmallow import fields, validate
 
 from app.blueprint import Blueprint, check_namespace
 from app.context import caller, namespace, service, source
-from app.errors import ErrorSchema, as_field_errors, error_response
-from graph.errors import InvalidInput, NotFound
+from app.errors import ErrorSchema, as_field_errors
+from graph.errors import InvalidInput, NotFound, Refused
 from graph.items import LinkRequest
-from graph.model import ProfileView
-from graph.normalize import normalize_lookup
+from graph.model import Conflict
 
 DIALECT = "omnidesk"
 CHANNEL_TYPES = dict(email="email", telephone="phone", facebook="facebook", twitter="twitter")
 EXTRA_TYPES = {f"extra_{channel}": type_ for channel, type_ in CHANNEL_TYPES.items()}
 STORED_AS = {"firstname": "firstName", "lastname": "lastName"}
 NOT_EMPTY = validate.Length(min=1, error="must not be an empty string (send null to delete)")
-Answer = dict[str, str] | tuple[Response, int]
 INT_OR_TEXT = {"oneOf": [{"type": "integer"}, {"type": "string"}]}
 NO_SYNC = {"description": "accepted and ignored: idgraph holds no tickets to sync"}
 
@@ -158,7 +156,7 @@ class Customer(MethodView):
     @blp.arguments(CustomerSchema)
     @blp.response(200, ResultSchema)
     @blp.alt_response(409, **CONFLICT)
-    def post(self, body: dict[str, Any]) -> Answer:
+    def post(self, body: dict[str, Any]) -> dict[str, str]:
         """Create a customer (or add to one) and link an address, and a ticket if given.
 
         ``noSync`` is accepted and ignored: idgraph holds no tickets to sync."""
@@ -168,7 +166,8 @@ class Customer(MethodView):
             pairs.append(("ticket", body["ticket_id"]))
         names = ["primary_id", "customer_link_channel", "ticket_id"][: len(pairs)]
         request = LinkRequest(pairs, body["attributes"], names)
-        return _write(body["brand_id"], request) or _answer("User created and channel linked.")
+        _write(body["brand_id"], request)
+        return _answer("User created and channel linked.")
 
 
 @blp.route("/api/v2/customer/updateCustomer")
@@ -176,12 +175,12 @@ class UpdateCustomer(MethodView):
     @blp.arguments(UpdateCustomerSchema)
     @blp.response(200, ResultSchema)
     @blp.alt_response(404, **UNKNOWN)
-    def put(self, body: dict[str, Any]) -> Answer:
+    def put(self, body: dict[str, Any]) -> dict[str, str]:
         """Update a customer: only the fields sent change; null deletes one."""
         pairs = [("customId", body["externalPrimaryID"])]
         request = LinkRequest(pairs, body["attributes"], ["externalPrimaryID"])
-        conflict = _write(body["brandID"], request, min_identifiers=1, existing_anchor=True)
-        return conflict or _answer("Customer updated.")
+        _write(body["brandID"], request, min_identifiers=1, existing_anchor=True)
+        return _answer("Customer updated.")
 
 
 @blp.route("/api/v2/customer/addchannelonly")
@@ -190,14 +189,14 @@ class AddChannel(MethodView):
     @blp.response(200, ResultSchema)
     @blp.alt_response(404, **UNKNOWN)
     @blp.alt_response(409, **CONFLICT)
-    def post(self, body: dict[str, Any]) -> Answer:
+    def post(self, body: dict[str, Any]) -> dict[str, str]:
         """Add addresses to a known customer. ``noSync`` is accepted and ignored: idgraph
         holds no tickets to sync."""
         extras = [name for name in EXTRA_TYPES if name in body]
         pairs = [("customId", body["primary_id"])] + [(EXTRA_TYPES[n], body[n]) for n in extras]
         request = LinkRequest(pairs, {}, ["primary_id", *extras])
-        conflict = _write(body["brand_id"], request, existing_anchor=True)
-        return conflict or _answer("Channel added to the customer.")
+        _write(body["brand_id"], request, existing_anchor=True)
+        return _answer("Channel added to the customer.")
 
 
 @blp.route("/api/v2/customer/purgedata")
@@ -205,14 +204,14 @@ class PurgeData(MethodView):
     @blp.arguments(PurgeSchema)
     @blp.response(200, ResultSchema)
     @blp.alt_response(404, **UNKNOWN)
-    def delete(self, body: dict[str, Any]) -> Answer:
+    def delete(self, body: dict[str, Any]) -> dict[str, str]:
         """Erase the customer: identifiers, links, attributes and their history.
 
         Omnidesk answers 200 with an empty body; this answers 200 with a result message, which
         clients that ignore the body do not notice."""
         brand, primary_id = body["brand_id"], body["external_id"]
         try:
-            service().purge_identifier(
+            service().erasure.purge_identifier(
                 namespace(brand), "customId", primary_id, purged_by=caller(), dialect=DIALECT
             )
         except NotFound as missing:
@@ -230,10 +229,10 @@ def _unknown(brand: str, primary_id: str) -> NotFound:
 
 def _write(
     brand: str, request: LinkRequest, *, min_identifiers: int = 2, existing_anchor: bool = False
-) -> Answer | None:
-    """Link one item; None when written, a 409 answer when the rules refused it."""
+) -> None:
+    """Link one item; Refused (409 ``conflict``) when the rules refuse it."""
     try:
-        result = service().link(
+        result = service().linking.link(
             namespace(brand), [request], operation="customer", source=source(), dialect=DIALECT,
             min_identifiers=min_identifiers, existing_anchor=existing_anchor,
         )  # fmt: skip
@@ -241,46 +240,20 @@ def _write(
         raise as_field_errors(invalid, drop_prefix="attributes.") from invalid
     except NotFound as missing:
         raise _unknown(brand, request.identifiers[0][1]) from missing
-    [outcome] = result.results
-    return _conflict(brand, request, outcome) if outcome["outcome"] == "conflict" else None
+    [result] = result.results
+    if isinstance(result.outcome, Conflict):
+        raise _refused(request, result.outcome)
 
 
-def _conflict(brand: str, request: LinkRequest, outcome: Mapping[str, Any]) -> Answer:
-    """The 409 answer, naming the customer who holds one of the item's identifiers."""
-    reason = outcome["reason"]
-    held = _holder(brand, request, outcome["profiles"])
-    if held is None:
+def _refused(request: LinkRequest, conflict: Conflict) -> Refused:
+    """The refusal, naming the customer who holds one of the item's identifiers."""
+    reason, holder = conflict.reason, conflict.holder
+    if holder is None:
         message = f"linking would break the rule {reason}; nothing was changed"
-        return error_response(409, "conflict", message, {"reason": reason})
-    field, identifier, holder = held
+        return Refused("conflict", message, reason=reason)
+    held = holder.identifier
     message = (
-        f"{field}: {identifier} is already linked to the customer with primary id "
-        f"{holder!r}; nothing was changed"
+        f"{request.names[holder.position]}: {held.type}:{held.value} is already linked to the "
+        f"customer with primary id {holder.named_by.value!r}; nothing was changed"
     )
-    return error_response(409, "conflict", message, {"holder_primary_id": holder, "reason": reason})
-
-
-def _holder(brand: str, request: LinkRequest, profiles: list[int]) -> tuple[str, str, str] | None:
-    """(field, "type:value", holder's primary id) for the first of the item's identifiers held
-    by a profile of the conflict whose primary id is not the item's."""
-    rules = service().rules(brand, DIALECT)
-    mine = [
-        (name, normalize_lookup(type_, value, rules))
-        for (type_, value), name in zip(request.identifiers, request.names, strict=True)
-    ]
-    for view in _views(brand, profiles):
-        primary_ids = [i.value for i in view.identifiers if i.type == "customId"]
-        if not primary_ids or mine[0][1].value in primary_ids:
-            continue
-        for name, identifier in mine[1:]:
-            if identifier in view.identifiers:
-                return name, f"{identifier.type}:{identifier.value}", primary_ids[0]
-    return None
-
-
-def _views(brand: str, profile_ids: list[int]) -> Iterator[ProfileView]:
-    for pid in profile_ids:
-        try:
-            yield service().profile(brand, pid)
-        except NotFound:  # purged since the refusal: it holds nothing any more
-            continue
+    return Refused("conflict", message, holder_primary_id=holder.named_by.value, reason=reason)

@@ -60,16 +60,44 @@ class DryRunArgsSchema(ma.Schema):
 
 
 class ItemResultSchema(ma.Schema):
+    """One item's result (graph.model.ItemResult): its outcome's fields, each present when
+    the outcome has it (``replaced`` and a move's ``absorbed`` only when not empty)."""
+
     index = fields.Integer(required=True)
-    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
-    profile_id = fields.Integer(allow_none=True)
-    reason = fields.String(metadata={"description": "the rule that refused a conflict"})
-    profiles = fields.List(fields.Integer(), metadata={"description": "profiles of a conflict"})
-    absorbed = fields.List(fields.Integer(), metadata={"description": "ids a merge absorbed"})
-    moved_from = fields.List(fields.Integer(), metadata={"description": "profiles a move left"})
-    replaced = fields.List(
-        fields.String(), metadata={"description": "identifiers a new one of their type replaced"}
+    outcome = fields.String(
+        required=True, attribute="outcome.kind", validate=validate.OneOf(OUTCOMES)
     )
+    profile_id = fields.Integer(allow_none=True, attribute="outcome.profile_id")
+    reason = fields.String(
+        attribute="outcome.reason", metadata={"description": "the rule that refused a conflict"}
+    )
+    profiles = fields.List(
+        fields.Integer(),
+        attribute="outcome.profiles",
+        metadata={"description": "profiles of a conflict"},
+    )
+    absorbed = fields.List(
+        fields.Integer(),
+        attribute="outcome.absorbed",
+        metadata={"description": "ids a merge absorbed"},
+    )
+    moved_from = fields.List(
+        fields.Integer(),
+        attribute="outcome.moved_from",
+        metadata={"description": "profiles a move left"},
+    )
+    replaced = fields.List(
+        fields.String(),
+        attribute="outcome.replaced",
+        metadata={"description": "identifiers a new one of their type replaced"},
+    )
+
+    @ma.post_dump
+    def _without_empty_lists(self, data: dict, **kwargs: object) -> dict:
+        for name in ("replaced", "absorbed"):
+            if data.get(name) == []:
+                del data[name]
+        return data
 
 
 class LinkResultSchema(ma.Schema):

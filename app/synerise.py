@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 from flask import Response, request
 from flask.views import MethodView
 
-from app.blueprint import Blueprint, check_namespace
-from app.context import access, caller, namespace, service, settings, source
-from app.errors import as_field_errors, error_response
+from app.blueprint import Blueprint, check_batch_size, check_namespace
+from app.context import access, caller, namespace, service, source
+from app.errors import as_field_errors
 from app.synerise_schemas import (
     IDENTIFIER_FIELDS,
     SyneriseClientSchema,
@@ -65,9 +65,7 @@ class ClientsBatch(MethodView):
         """Create or update many clients in one transaction. An object naming two
         identifiers is a merge pair decided by seed 004's matrix; each pair is its own result.
         """
-        limit = settings().max_batch_items
-        if not 1 <= len(clients) <= limit:
-            raise InvalidInput("body: wrong size", fields={"body": [f"send 1 to {limit} clients"]})
+        check_batch_size(len(clients), "body", "clients")
         _link([_link_request(client) for client in clients], "batch")
         return Response(status=202)
 
@@ -77,7 +75,9 @@ class ClientByIdentifier(MethodView):
     @blp.response(200, SyneriseProfileSchema)
     def get(self, kind: str, value: str) -> Any:
         """The client an identifier belongs to; ``kind`` is email, phone, uuid or customId."""
-        view = service().profile_by_identifier(_namespace(), _kind(kind), value, dialect=DIALECT)
+        view = service().reading.profile_by_identifier(
+            _namespace(), _kind(kind), value, dialect=DIALECT
+        )
         return client_view(view)
 
     @blp.arguments(SyneriseClientSchema)
@@ -96,35 +96,33 @@ class Client(MethodView):
     @blp.response(200, SyneriseProfileSchema)
     def get(self, client_id: str) -> Any:
         """A client by id; an id absorbed by a merge answers the surviving client."""
-        return client_view(service().profile(_namespace(), _client_id(client_id)))
+        return client_view(service().reading.profile(_namespace(), _client_id(client_id)))
 
     @blp.response(202)
     def delete(self, client_id: str) -> Response:
         """Erase the client: identifiers, links, attributes and their history. Afterwards
         none of its identifiers resolves."""
-        service().purge(_namespace(), _client_id(client_id), purged_by=caller())
+        service().erasure.purge(_namespace(), _client_id(client_id), purged_by=caller())
         return Response(status=202)
 
 
 @blp.route("/v4/clients/merge/from/custom-ids/<sources>/to/custom-id/<target>")
 class MergeByCustomIds(MethodView):
     @blp.response(202)
-    def post(self, sources: str, target: str) -> Response | tuple:
+    def post(self, sources: str, target: str) -> Response:
         """Merge up to 20 clients (comma-separated customIds) into the target client. The
         target keeps its id and its data; the sources' customIds (and other unique
         identifiers) stop resolving, their other identifiers move to the target. Unlike
-        Synerise, the merge is recorded with its links and can be undone."""
+        Synerise, the merge is recorded with its links and can be undone. 409 ``conflict``
+        when the rules refuse it (a type limit, the size cap, a ban)."""
         names = _merge_sources(sources, target)
-        result = service().merge(
+        service().linking.merge(
             _namespace(),
             ("customId", target),
             [("customId", n) for n in names],
             source=source(),
             dialect=DIALECT,
         )
-        if result["outcome"] == "conflict":
-            message = f"the merge would break the rule {result['reason']}; nothing was changed"
-            return error_response(409, "conflict", message, {"reason": result["reason"]})
         return Response(status=202)
 
 
@@ -136,7 +134,7 @@ class ClientList(MethodView):
         """The namespace's clients in id order, at most 10,000 per answer. Filters: ``has``
         (holding these identifiers), ``updatedFrom``/``updatedTo`` (last update in
         [from, to)). The next page's cursor is in the ``X-Next-Cursor`` header."""
-        page = service().list_profiles(
+        page = service().reading.list_profiles(
             _namespace(),
             having=args["has"],
             updated_from=_time(args["updatedFrom"]),
@@ -165,7 +163,7 @@ def _link_request(client: Mapping[str, Any], anchor: tuple[str, str] | None = No
 
 
 def _link(requests: list[LinkRequest], operation: str, *, existing_anchor: bool = False) -> None:
-    service().link(
+    service().linking.link(
         _namespace(),
         requests,
         operation=operation,

@@ -193,11 +193,11 @@ class Graph:
 
     def _read_profiles(self, service: IdentityService, namespace: str) -> None:
         def profiles(cursor: str | None) -> tuple[Iterable[ProfileView], str | None]:
-            page = service.list_profiles(namespace, cursor=cursor, limit=1000)
+            page = service.reading.list_profiles(namespace, cursor=cursor, limit=1000)
             return page.profiles, page.next_cursor
 
         def conflicts(cursor: str | None) -> tuple[Iterable[ConflictRecord], str | None]:
-            page = service.conflicts(namespace, cursor=cursor, limit=1000)
+            page = service.reading.conflicts(namespace, cursor=cursor, limit=1000)
             return page.conflicts, page.next_cursor
 
         for view in _pages(profiles):

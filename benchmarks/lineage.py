@@ -233,13 +233,14 @@ def build_profile(service: IdentityService, args: argparse.Namespace) -> Build:
 
     def link(requests: list[LinkRequest]) -> list[dict]:
         started = time.perf_counter()
-        result = service.link(NS, requests, source=SOURCE, request_id=uuid.uuid4().hex)
+        result = service.linking.link(NS, requests, source=SOURCE, request_id=uuid.uuid4().hex)
         elapsed = time.perf_counter() - started
         build.seconds += elapsed
         build.batch_ms.append(elapsed * 1000)
         build.batches += 1
-        build.outcomes.update(record["outcome"] for record in result.results)
-        return list(result.results)
+        outcomes = [item.outcome for item in result.results]
+        build.outcomes.update(outcome.kind for outcome in outcomes)
+        return outcomes
 
     # the profile merged in later: a uuid and browsers of its own
     other = [LinkRequest([OTHER_ANCHOR, other_browser(k)]) for k in range(absorbed - 1)]
@@ -250,10 +251,10 @@ def build_profile(service: IdentityService, args: argparse.Namespace) -> Build:
     for index, batch in enumerate(batches):
         results = link(batch)
         if index == 0:
-            build.profile_id = results[0]["profile_id"]
+            build.profile_id = results[0].profile_id
         if index == merge_after:
             merged = link([LinkRequest([ANCHOR, OTHER_ANCHOR], {"merged": True})])[0]
-            build.merge_outcome = merged["outcome"]
+            build.merge_outcome = merged.kind
         if index == middle_after:
             build.middle = utc_now()
         print(
@@ -278,7 +279,7 @@ def end_links(service: IdentityService, browsers: int, chain: int, count: int) -
         a, b = key(browser(k - 1)), key(browser(k))
         touching = service.store.read(lambda tx, b=b: tx.links_touching(NS, [b]))
         link_id = next(link.id for link in touching if {link.a, link.b} == {a, b})
-        separated = service.end_link(NS, link_id, reason="benchmark", source=SOURCE)
+        separated = service.history.end_link(NS, link_id, reason="benchmark", source=SOURCE)
         assert not separated.split, f"ending link {link_id} split the profile"
         ended.append(link_id)
     return ended
@@ -329,12 +330,14 @@ def time_reads(
     pid, limit, middle = build.profile_id, args.limit, build.middle
     timings = []
 
-    timing, page = timed("lineage, first page", lambda: service.lineage(NS, pid, limit=limit), args)
+    timing, page = timed(
+        "lineage, first page", lambda: service.history.lineage(NS, pid, limit=limit), args
+    )
     timings.append(with_lineage(timing, page))
 
     timing, page = timed(
         "lineage, first page, as_of middle",
-        lambda: service.lineage(NS, pid, as_of=middle, limit=limit),
+        lambda: service.history.lineage(NS, pid, as_of=middle, limit=limit),
         args,
     )
     timings.append(with_lineage(timing, page))
@@ -343,7 +346,7 @@ def time_reads(
     started = time.perf_counter()
     cursor, last_cursor, pages = None, None, 0
     while True:  # a profile of a multiple of ``limit`` ends with an empty page: not that one
-        page = service.lineage(NS, pid, cursor=cursor, limit=limit)
+        page = service.history.lineage(NS, pid, cursor=cursor, limit=limit)
         if pages == 0 or any(i.member for i in page.identifiers):
             pages, last_cursor = pages + 1, cursor
         if page.next_cursor is None:
@@ -352,7 +355,7 @@ def time_reads(
     walk_seconds = time.perf_counter() - started
     timing, page = timed(
         "lineage, last page",
-        lambda: service.lineage(NS, pid, cursor=last_cursor, limit=limit),
+        lambda: service.history.lineage(NS, pid, cursor=last_cursor, limit=limit),
         args,
         note=f"page {pages}",
     )
@@ -363,7 +366,7 @@ def time_reads(
     ]
     a = browser(open_chains[0] * args.chain + args.chain - 1)
     b = browser(open_chains[-1] * args.chain + args.chain - 1)
-    timing, explained = timed("explain", lambda: service.explain(NS, a, b), args)
+    timing, explained = timed("explain", lambda: service.history.explain(NS, a, b), args)
     assert explained.connected
     timing.note = f"{len(explained.path)} steps"
     timing.links = len(explained.path)
@@ -371,7 +374,7 @@ def time_reads(
 
     timing, view = timed(
         "profile_at middle",
-        lambda: service.profile_at(NS, pid, middle),
+        lambda: service.history.profile_at(NS, pid, middle),
         args,
         note="reads every member",
     )

@@ -176,11 +176,11 @@ def resolve_in_process(
 ) -> ResolveRun:
     run = ResolveRun("in process", IN_PROCESS_TARGET_MS)
     for type_, value in warm_up:
-        service.profile_by_identifier(NAMESPACE, type_, value)
+        service.reading.profile_by_identifier(NAMESPACE, type_, value)
     started = time.perf_counter()
     for type_, value in lookups:
         begun = time.perf_counter()
-        view = service.profile_by_identifier(NAMESPACE, type_, value)
+        view = service.reading.profile_by_identifier(NAMESPACE, type_, value)
         run.latencies.append(time.perf_counter() - begun)
         run.identifiers_seen += len(view.identifiers)
     run.seconds = time.perf_counter() - started

@@ -407,12 +407,14 @@ def ingest_in_process(
         started = time.perf_counter()
         if profiler is not None:
             profiler.enable()
-        result = service.link(namespace, requests, source=SOURCE, request_id=batch.request_id)
+        result = service.linking.link(
+            namespace, requests, source=SOURCE, request_id=batch.request_id
+        )
         if profiler is not None:
             profiler.disable()
         elapsed = time.perf_counter() - started
         run.seconds += elapsed
-        run.record(batch, elapsed, [record["outcome"] for record in result.results])
+        run.record(batch, elapsed, [item.outcome.kind for item in result.results])
         if run.rss_at_10pct_kb is None and batch.identifiers_after >= tenth:
             run.rss_at_10pct_kb = memory_kb()
         if progress:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from graph.model import Refusal
 
 
 class IdgraphError(Exception):
@@ -39,13 +43,19 @@ class RequestIdReused(IdgraphError):
 
 class Refused(IdgraphError):
     """A request the graph's state does not allow now (a link already ended, a merge whose
-    sides later links still join); nothing was written. ``code`` names the case."""
+    sides later links still join, an item the rules refuse where only that item was sent);
+    nothing was written. ``code`` names the case."""
 
     def __init__(self, code: str, message: str, **details: object) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.details = details
+
+    @classmethod
+    def of(cls, refusal: Refusal) -> Refused:
+        """The error for a refusal the planner decided."""
+        return cls(refusal.code, refusal.message, **refusal.details)
 
 
 class RulesError(IdgraphError):

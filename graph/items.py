@@ -2,21 +2,18 @@
 
 ``normalize_items`` turns raw (type, value) pairs into normalized ``LinkItem``s under a
 namespace's rules, or raises InvalidInput with every problem of every item by index; bad
-input never reaches the store. ``outcome_record`` is the JSON-ready answer for one item, the
-shape idempotent replays store and answer.
+input never reaches the store.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from graph.errors import InvalidInput
-from graph.model import Conflict, Identifier, Linked, LinkItem, Merged, Moved, Outcome
+from graph.model import Identifier, LinkItem
 from graph.normalize import InvalidValue, attribute_errors, normalize_type, normalize_value
 from graph.rules import Rules
 
@@ -82,49 +79,3 @@ def _normalize_item(
         if type_ not in present
     )
     return LinkItem(tuple(identifiers.values()), dict(request.attributes), generated), errors
-
-
-def outcome_record(index: int, outcome: Outcome) -> dict[str, Any]:
-    """An outcome as JSON-ready data."""
-    record: dict[str, Any] = {
-        "index": index,
-        "outcome": outcome.kind,
-        "profile_id": outcome.profile_id,
-    }
-    if isinstance(outcome, Merged):
-        record["absorbed"] = list(outcome.absorbed)
-    elif isinstance(outcome, Moved):
-        record["moved_from"] = list(outcome.moved_from)
-        if outcome.absorbed:
-            record["absorbed"] = list(outcome.absorbed)
-    elif isinstance(outcome, Conflict):
-        record["reason"] = outcome.reason
-        record["profiles"] = list(outcome.profiles)
-    if isinstance(outcome, Linked | Merged) and outcome.replaced:
-        record["replaced"] = list(outcome.replaced)
-    return record
-
-
-def mentioned_in(response: Mapping[str, Any]) -> tuple[list[int], list[str]]:
-    """The profile ids and identifier keys a stored answer ``{"results": [outcome_record,
-    ...]}`` names: each result's ``profile_id``, ``absorbed``, ``moved_from``, ``profiles``,
-    and its ``replaced`` keys. A purge erases every stored answer naming the person; the
-    SQLite store reads answers the same way in SQL (graph/store/sqlite/purge.py)."""
-    ids: dict[int, None] = {}
-    keys: dict[str, None] = {}
-    for result in response.get("results", ()):
-        if isinstance(result.get("profile_id"), int):
-            ids[result["profile_id"]] = None
-        for name in ("absorbed", "moved_from", "profiles"):
-            ids.update(dict.fromkeys(result.get(name, ())))
-        keys.update(dict.fromkeys(result.get("replaced", ())))
-    return list(ids), list(keys)
-
-
-def request_digest(operation: str, source: str | None, items: Sequence[LinkItem]) -> str:
-    """What makes two requests the same request, for idempotent replay."""
-    canonical = [
-        [[i.type, i.value] for i in item.identifiers] + [dict(item.attributes)] for item in items
-    ]
-    text = json.dumps([operation, source, canonical], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()

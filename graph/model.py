@@ -196,12 +196,46 @@ class Noop(Outcome):
 
 
 @dataclass(frozen=True, slots=True)
+class Holder:
+    """What a refused item runs into: another profile holding one of its identifiers (the one
+    at ``position`` in the item), named by its own identifier of the type of the item's first
+    one (Omnidesk: the other customer's primary id)."""
+
+    profile_id: int
+    position: int
+    identifier: Identifier
+    named_by: Identifier
+
+
+@dataclass(frozen=True, slots=True)
 class Conflict(Outcome):
     """The rules refused the item: nothing of it is written, its attributes included."""
 
     kind: ClassVar[str] = "conflict"
     reason: str = ""
     profiles: tuple[int, ...] = ()
+    # derived from the state, for a caller to say who holds what (not part of the decision)
+    holder: Holder | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    """What became of one item of a request: its position in the request, its outcome, and
+    the namespace it was decided in (one request may span namespaces: Adnuntius folders)."""
+
+    index: int
+    outcome: Outcome
+    namespace: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A request the graph's state does not allow now, decided by the planner: nothing is
+    planned. ``code`` names the case; ``details`` say what would let it through (ids)."""
+
+    code: str
+    message: str
+    details: Mapping[str, Any] = field(default_factory=dict)
 
 
 # --- The change set: the final state of everything a plan touched ---------------------------

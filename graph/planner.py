@@ -43,11 +43,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import networkx as nx
+
+from graph import lineage
 from graph.model import (
     ChangeSet,
     Conflict,
     Created,
     GraphState,
+    Holder,
     Linked,
     LinkItem,
     LinkRecord,
@@ -57,6 +61,7 @@ from graph.model import (
     Noop,
     Outcome,
     Provenance,
+    Refusal,
 )
 from graph.rules import ANONYMOUS_INTO_OTHER, MOVE, REPLACE, Rules
 from graph.working import WorkingGraph
@@ -91,8 +96,7 @@ def _decide(graph: WorkingGraph, rules: Rules, index: int, item: LinkItem) -> Ou
     keys = [identifier.key for identifier in item.identifiers]
     profiles = graph.profiles_of(keys)
     if graph.broken_ban(item.identifiers) is not None:  # a person's decision: final
-        graph.record_conflict(index, BANNED, profiles, item.identifiers)
-        return Conflict(profiles[0] if profiles else None, reason=BANNED, profiles=tuple(profiles))
+        return _conflict(graph, index, item, profiles, BANNED)
     new_types = _new_types(graph, item, profiles)
     refusal = None
     if len(profiles) > 1 or new_types:
@@ -102,8 +106,32 @@ def _decide(graph: WorkingGraph, rules: Rules, index: int, item: LinkItem) -> Ou
     resolved = _move(graph, rules, index, item) or _replace(graph, rules, index, item, profiles)
     if resolved is not None:
         return resolved
-    graph.record_conflict(index, refusal, profiles, item.identifiers)
-    return Conflict(profiles[0] if profiles else None, reason=refusal, profiles=tuple(profiles))
+    return _conflict(graph, index, item, profiles, refusal)
+
+
+def _conflict(
+    graph: WorkingGraph, index: int, item: LinkItem, profiles: list[int], rule: str
+) -> Conflict:
+    """Refuse the item by ``rule``: nothing of it is written, the refusal is recorded."""
+    graph.record_conflict(index, rule, profiles, item.identifiers)
+    first = profiles[0] if profiles else None
+    return Conflict(
+        first, reason=rule, profiles=tuple(profiles), holder=_holder(graph, item, profiles)
+    )
+
+
+def _holder(graph: WorkingGraph, item: LinkItem, profiles: list[int]) -> Holder | None:
+    """The first of ``profiles`` that holds one of the item's identifiers after the first,
+    and is named by an identifier of the first one's type other than it (its primary id)."""
+    anchor = item.identifiers[0]
+    for pid in profiles:
+        named = [key for key in graph.members(pid) if graph.type_of(key) == anchor.type]
+        if not named or anchor.key in named:
+            continue
+        for position, identifier in enumerate(item.identifiers[1:], start=1):
+            if graph.profile_of(identifier.key) == pid:
+                return Holder(pid, position, identifier, graph.identifier(named[0]))
+    return None
 
 
 def _new_types(graph: WorkingGraph, item: LinkItem, profiles: list[int]) -> list[str]:
@@ -315,18 +343,44 @@ def plan_undo_merge(
     provenance: Provenance,
     reason: str,
     ban: bool = True,
-) -> Separation | None:
-    """Undo a merge (see ``WorkingGraph.undo_merge``); None when later links still join the
-    two sides, and nothing is planned. With ``ban`` the ends of every link it ends may never
-    be linked again, so the next sync of the same pair is a conflict, not the same merge."""
+) -> Separation | Refusal:
+    """Undo a merge (see ``WorkingGraph.undo_merge``). Refused, with nothing planned, when
+    links added since still join the two sides (the refusal names them: end them first), or
+    when the identifiers it joined have left the profile. With ``ban`` the ends of every link
+    it ends may never be linked again, so the next sync of the same pair is a conflict, not
+    the same merge."""
     graph = WorkingGraph(state, rules, provenance)
     profiles = graph.undo_merge(merge, ending, restoring, aliases, absorbed_created_at, reason)
     if profiles is None:
-        return None
+        return _undo_refusal(merge, state, ending)
     if ban:
         for link in ending:
             graph.ban(link.a, link.b, None, reason, link_id=link.id)
     return Separation(profiles, graph.change_set())
+
+
+def _undo_refusal(merge: MergeRecord, state: GraphState, ending: list[LinkRecord]) -> Refusal:
+    """Why the two sides of a merge do not come apart: the links on the shortest path that
+    still joins them, or none when its identifiers have left the profile."""
+    gone = {link.id for link in ending}
+    links = [(link.id, link.a, link.b) for link in state.links if link.id not in gone]
+    try:
+        path = lineage.shortest_path(links, merge.survivor_key, merge.absorbed_key)
+    except (nx.NetworkXNoPath, nx.NodeNotFound):
+        path = []
+    if not path:
+        return Refusal(
+            "merge_not_undoable",
+            f"the identifiers merge {merge.id} joined have left its profile since",
+            {"merge_id": merge.id},
+        )
+    joining = [link_id for link_id, _, _ in path]
+    return Refusal(
+        "merge_in_use",
+        f"links added since merge {merge.id} still join its two sides: end links "
+        f"{', '.join(map(str, joining))} first, then undo it",
+        {"links": joining},
+    )
 
 
 def plan_ban(

@@ -143,7 +143,7 @@ class WriteTx(ReadTx, Protocol):
         identifiers (those that left it by a replacement or a merge too), links (active and
         ended), attributes and their history (writes, versions, placements), merges, aliases,
         bans, conflicts, and the requests kept for replay whose answer names one of its ids
-        or identifiers (``graph.items.mentioned_in``). Returns how many identifiers were
+        or identifiers (``graph.replays.mentioned_in``). Returns how many identifiers were
         erased."""
 
     def record_purge(

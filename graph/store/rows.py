@@ -21,8 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph.items import mentioned_in
 from graph.model import Attribute, ChangeSet, Identifier, MergeRow, Sequences
+from graph.replays import mentioned_in
 
 Row = dict[str, Any]
 

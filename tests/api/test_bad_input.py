@@ -158,7 +158,7 @@ def test_more_items_than_the_limit_is_a_400(make_app, error_of):
     app = make_app(max_batch_items=3)
     response = post(app.test_client(), {"items": [GOOD] * 4})
     error = error_of(response, 400, "invalid_input")
-    assert error["details"]["fields"]["items"] == ["at most 3 items per batch"]
+    assert error["details"]["fields"]["items"] == ["send 1 to 3 items"]
     assert nothing_written(app)
 
 

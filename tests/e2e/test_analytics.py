@@ -74,8 +74,9 @@ def shop(bolt_server, tmp_path_factory) -> Iterator[Shop]:
     def link(at: str, source: str, *items: tuple[str, ...], ns: str = "shop", rid: str = ""):
         clock.now = f"{at}.000000Z" if "T" in at else f"{DAY}T{at}:00.000000Z"
         requests = [LinkRequest([tuple(text.rsplit(":", 1)) for text in item]) for item in items]
-        result = service.link(ns, requests, source=source, request_id=rid or None)
-        return [(r["outcome"], r["profile_id"]) for r in result.results], result.request_id
+        result = service.linking.link(ns, requests, source=source, request_id=rid or None)
+        outcomes = [(r.outcome.kind, r.outcome.profile_id) for r in result.results]
+        return outcomes, result.request_id
 
     try:
         _build(link, built)

@@ -54,6 +54,7 @@ from typing import Any, TypeVar
 import networkx as nx
 import pytest
 
+from graph.replays import record_of
 from graph.rules import Rules
 from graph.service import IdentityService, LinkRequest
 from graph.store.sqlite.store import SqliteStore
@@ -120,10 +121,11 @@ def request_id(batch: int) -> str:
 
 
 def send(service: IdentityService, namespace: str, batch: int) -> Answer:
-    result = service.link(
+    result = service.linking.link(
         namespace, link_requests(BATCHES[batch]), source="test", request_id=request_id(batch)
     )
-    return batch, [dict(r) for r in result.results], result.replayed
+    answer = record_of(result.request_id, result.results)  # as the API answers it
+    return batch, answer["results"], result.replayed
 
 
 # --- what a round left, and the rules -----------------------------------------------------------
@@ -166,7 +168,7 @@ def outcome(store: SqliteStore, namespace: str, answers: Sequence[Answer]) -> tu
 def _live_profiles(store: SqliteStore, namespace: str) -> list:
     service, views, cursor = IdentityService(store), [], None
     while True:
-        page = service.list_profiles(namespace, cursor=cursor, limit=1000)
+        page = service.reading.list_profiles(namespace, cursor=cursor, limit=1000)
         views += page.profiles
         if (cursor := page.next_cursor) is None:
             return views
@@ -221,7 +223,7 @@ def serial(tmp_path_factory) -> dict[tuple, list[tuple[int, ...]]]:
     try:
         for number, order in enumerate(itertools.permutations(range(len(BATCHES)))):
             namespace = f"order{number}"
-            service.link(namespace, link_requests(SEED))
+            service.linking.link(namespace, link_requests(SEED))
             answers = [send(service, namespace, batch) for batch in order]
             outcomes.setdefault(outcome(store, namespace, answers), []).append(order)
     finally:
@@ -260,7 +262,7 @@ def test_threads_sharing_one_service_commit_as_some_serial_order(tmp_path, seria
     try:
         for round_ in range(ROUNDS):
             namespace = f"round{round_}"
-            service.link(namespace, link_requests(SEED))
+            service.linking.link(namespace, link_requests(SEED))
             sends = random.Random(round_).sample(SENDS, len(SENDS))
             answers = at_once([partial(send, service, namespace, b) for b in sends])
             assert not [a for a in answers if isinstance(a, BaseException)], answers
@@ -308,7 +310,7 @@ def test_processes_each_with_its_own_store_commit_as_some_serial_order(tmp_path,
     try:
         for round_ in range(ROUNDS):
             namespace = f"round{round_}"
-            service.link(namespace, link_requests(SEED))
+            service.linking.link(namespace, link_requests(SEED))
             sends = random.Random(round_).sample(SENDS, len(SENDS))
             for (ours, _), batch in zip(pipes, sends, strict=True):
                 ours.send((namespace, batch))

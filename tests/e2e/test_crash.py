@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from graph.replays import record_of
 from graph.rules import RuleBook
 from graph.service import IdentityService, LinkRequest
 from graph.store.sqlite.store import SqliteStore
@@ -57,9 +58,10 @@ def acknowledge(service, crash_check, request_id, *items):
         tuple(crash_check.Item("test", tuple(identifiers), {}) for identifiers in items),
     )
     requests = [LinkRequest(list(item.identifiers), item.attributes) for item in request.items]
-    answer = service.link(
+    result = service.linking.link(
         "crash", requests, source=crash_check.SOURCE, request_id=request_id
-    ).as_record()
+    )
+    answer = record_of(result.request_id, result.results)  # as the API answers it
     return crash_check.Acknowledged(request, answer)
 
 

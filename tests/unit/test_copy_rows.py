@@ -23,9 +23,9 @@ from graph.transfer.verify import view_differences
 
 
 def test_profile_rows_carry_attributes_as_the_neo4j_store_reads_them(service, sqlite_store):
-    service.link("shop", [LinkRequest([("deviceId", "d1"), ("email", "a@x.io")],
+    service.linking.link("shop", [LinkRequest([("deviceId", "d1"), ("email", "a@x.io")],
                                       {"city": "Oslo", "tags": [1, {"x": "ü"}]})])  # fmt: skip
-    service.link("shop", [LinkRequest([("deviceId", "d2"), ("deviceId", "d3")])])
+    service.linking.link("shop", [LinkRequest([("deviceId", "d2"), ("deviceId", "d3")])])
     sqlite_store.close()
     with SqliteStore(sqlite_store.path, read_only=True) as source:
         first, second = source.copy_page("profiles", None, 10)
@@ -63,7 +63,7 @@ def test_request_row_carries_the_profiles_and_keys_its_answer_names():
 
 
 def test_attribute_writes_keep_the_sqlite_order_as_position(service, sqlite_store):
-    service.link(
+    service.linking.link(
         "shop", [LinkRequest([("deviceId", "d1"), ("deviceId", "d2")], {"a": 1, "b": None})]
     )
     sqlite_store.close()
@@ -122,7 +122,7 @@ def test_view_differences_name_the_profile_and_the_field(sqlite, neo4j, expected
 def test_pages_follow_the_key_and_never_write(service, sqlite_store):
     pairs = [[("deviceId", f"d{n}"), ("email", f"{n}@x.io")] for n in range(5)]
     for ns in ("b", "a"):
-        service.link(ns, [LinkRequest(identifiers) for identifiers in pairs])
+        service.linking.link(ns, [LinkRequest(identifiers) for identifiers in pairs])
     sqlite_store.close()
     before = sqlite_store.path.read_bytes()
     with SqliteStore(sqlite_store.path, read_only=True) as source:
@@ -172,9 +172,9 @@ def test_history_pages_follow_their_keys(service, sqlite_store):
     placements SQLite does not keep (ns, key): the next page starts right after the last row
     of the one before, never repeating or skipping one."""
     for n in range(4):
-        service.link("shop", [LinkRequest([("deviceId", f"d{n}"), ("deviceId", f"e{n}")],
+        service.linking.link("shop", [LinkRequest([("deviceId", f"d{n}"), ("deviceId", f"e{n}")],
                                           {"n": n})])  # fmt: skip
-    service.link("shop", [LinkRequest([("deviceId", "d0"), ("deviceId", "d1")], {"n": 9})])
+    service.linking.link("shop", [LinkRequest([("deviceId", "d0"), ("deviceId", "d1")], {"n": 9})])
     sqlite_store.close()
     with SqliteStore(sqlite_store.path, read_only=True) as source:
         for name in ("placements", "attribute_versions", "creation_placements"):

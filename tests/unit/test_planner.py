@@ -23,6 +23,7 @@ from graph.model import (
     ConflictRow,
     Created,
     GraphState,
+    Holder,
     Identifier,
     Linked,
     LinkItem,
@@ -39,7 +40,7 @@ from graph.model import (
     StoredProfile,
 )
 from graph.planner import plan_attribute_update, plan_links, plan_merge
-from graph.rules import REJECT, SYNERISE, Rules
+from graph.rules import OMNIDESK, REJECT, SYNERISE, Rules
 
 OLD = "2026-01-01T00:00:00.000000Z"
 LATER = "2026-01-15T00:00:00.000000Z"
@@ -800,6 +801,40 @@ def test_conflicting_item_writes_nothing_but_the_conflict(
     assert changes.merges == []
     assert changes.attributes == {}
     assert changes.attribute_writes == []
+
+
+@pytest.mark.parametrize(
+    ("given", "refused", "rules", "expected"),
+    [
+        pytest.param(
+            state(profile(1, "customId:c1", "email:a")),
+            item("customId:c2", "email:a"),
+            OMNIDESK,
+            Holder(1, 1, identifier("email:a"), identifier("customId:c1")),
+            id="address-of-another-customer=held-by-that-customer",
+        ),
+        pytest.param(
+            state(profile(1, "customId:c1", "email:a"), profile(2, "customId:c2", "phone:1")),
+            item("customId:c2", "phone:1", "email:a"),
+            OMNIDESK,
+            Holder(1, 2, identifier("email:a"), identifier("customId:c1")),
+            id="the-own-profile-is-skipped=the-other-holds-it",
+        ),
+        pytest.param(
+            state(profile(1, "email:a", "phone:1")),
+            item("uuid:9", "email:a", "email:b"),
+            DEFAULT,
+            None,
+            id="no-identifier-of-the-anchor-type-to-name-it-by=none",
+        ),
+    ],
+)
+def test_a_conflict_names_who_holds_what_it_runs_into(
+    given: GraphState, refused: LinkItem, rules: Rules, expected: Holder | None
+) -> None:
+    """Omnidesk's 409 names the customer holding an address; the planner says which."""
+    [conflict] = plan_links([refused], given, rules, PROVENANCE).outcomes
+    assert isinstance(conflict, Conflict) and conflict.holder == expected
 
 
 def test_conflict_in_a_batch_does_not_stop_the_next_items() -> None:

@@ -19,6 +19,7 @@ from graph.model import (
     LinkRecord,
     MergeRecord,
     ProfileView,
+    Refusal,
 )
 from graph.planner import BANNED, plan_end_link, plan_links, plan_undo_merge
 
@@ -135,8 +136,19 @@ def test_undo_restores_the_absorbed_id_its_aliases_and_its_values() -> None:
     assert [(b.a, b.b) for b in changes.new_bans] == [("uuid:1", "uuid:2")]
 
 
-def test_undo_plans_nothing_while_another_link_joins_the_two_sides() -> None:
-    assert undo(*merged_state(("email:a", "uuid:3"))) is None
+def test_undo_is_refused_naming_the_links_that_still_join_the_two_sides() -> None:
+    refusal = undo(*merged_state(("email:a", "uuid:3")))
+    assert isinstance(refusal, Refusal) and refusal.code == "merge_in_use"
+    assert refusal.details == {"links": [101, 104, 102]}
+    assert "end links 101, 104, 102 first" in refusal.message
+
+
+def test_undo_is_refused_when_the_identifiers_it_joined_have_left() -> None:
+    given, merge, ending = merged_state()
+    gone = replace(merge, absorbed_key="uuid:9")  # replaced since, in no profile now
+    refusal = undo(given, gone, ending)
+    assert isinstance(refusal, Refusal) and refusal.code == "merge_not_undoable"
+    assert refusal.details == {"merge_id": 7}
 
 
 # --- lineage: pure functions ----------------------------------------------------------------------

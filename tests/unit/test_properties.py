@@ -110,7 +110,7 @@ def _check_the_rules_hold(
     mentioned |= _take_back(service, store, take_backs, absorbed)
     _check_committed_graph(service, store, rules, absorbed)
     for pid in mentioned:  # (5) no profile an answer names was emptied
-        assert service.profile(NS, pid).identifiers, f"profile {pid} is empty"
+        assert service.reading.profile(NS, pid).identifiers, f"profile {pid} is empty"
 
 
 def _link_every_batch(
@@ -121,14 +121,15 @@ def _link_every_batch(
     absorbed: set[int] = set()
     mentioned: set[int] = set()
     for batch in batches:
-        planned = service.link(NS, batch, dry_run=True, min_identifiers=1)
-        applied = service.link(NS, batch, min_identifiers=1)
+        planned = service.linking.link(NS, batch, dry_run=True, min_identifiers=1)
+        applied = service.linking.link(NS, batch, min_identifiers=1)
         assert applied.results == planned.results
         for result in applied.results:
-            absorbed.update(result.get("absorbed", ()))
-            mentioned.update(result.get("moved_from", ()), result.get("profiles", ()))
-            if result["profile_id"] is not None:
-                mentioned.add(result["profile_id"])
+            outcome = result.outcome
+            absorbed.update(getattr(outcome, "absorbed", ()))
+            mentioned.update(getattr(outcome, "moved_from", ()), getattr(outcome, "profiles", ()))
+            if outcome.profile_id is not None:
+                mentioned.add(outcome.profile_id)
     return absorbed, mentioned
 
 
@@ -146,14 +147,14 @@ def _take_back(
         if kind == "end":
             active = [link["id"] for link in links if link["ended_at"] is None]
             if active:
-                done = service.end_link(NS, active[pick % len(active)], reason="t", ban=ban)
+                done = service.history.end_link(NS, active[pick % len(active)], reason="t", ban=ban)
                 mentioned.update(view.id for view in done.profiles)
             continue
         merges = sorted({link["merge_id"] for link in links if link["merge_id"] is not None})
         if not merges:
             continue
         try:
-            done = service.undo_merge(NS, merges[pick % len(merges)], reason="t", ban=ban)
+            done = service.history.undo_merge(NS, merges[pick % len(merges)], reason="t", ban=ban)
         except Refused:
             continue
         absorbed.discard(done.merge.absorbed)
@@ -192,7 +193,7 @@ def _check_committed_graph(
         _assert_keeps_rules(rules, pid, Counter(types[key] for key in keys))
     # (4) an absorbed id answers the live profile it was merged into
     for old_id in absorbed:
-        view = service.profile(NS, old_id)
+        view = service.reading.profile(NS, old_id)
         assert view.id not in absorbed
         assert view.id != old_id
         assert {f"{i.type}:{i.value}" for i in view.identifiers} == profiles.get(view.id, set())

@@ -13,8 +13,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from graph.items import mentioned_in
 from graph.model import PurgeRecord
+from graph.replays import mentioned_in
 from graph.store.base import departed_from
 
 STATEMENTS = (

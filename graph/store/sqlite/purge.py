@@ -45,7 +45,7 @@ _PURGE = [
        OR EXISTS (SELECT 1 FROM json_each(conflicts.profiles) AS involved
                   WHERE involved.value IN (SELECT value FROM json_each(:ids))))""",
     # requests kept for replay whose answer names one of its ids or identifiers, as
-    # graph.items.mentioned_in reads an answer: in an outcome record every integer but
+    # graph.replays.mentioned_in reads an answer: in an outcome record every integer but
     # ``index`` is a profile id (profile_id, absorbed, moved_from, profiles) and every string
     # in a list is an identifier key (replaced). One parse of each answer of the namespace:
     # about 1 ms per 1,000 results kept (22,000 results: 20 ms; five json_each per result

@@ -1,83 +1,54 @@
-"""Use cases: what a caller of idgraph can do, whatever face (HTTP dialect, CLI) it comes in by.
-
-Each write validates and normalizes its input first (bad input never reaches the store), then
-runs load -> plan -> apply inside one store transaction.
-"""
+"""Linking: identifiers seen together become one profile, under the namespace's rules; an
+explicit merge of profiles; attribute writes to a profile."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from graph.erasure import ErasureUseCases
-from graph.errors import InvalidInput, NotFound, RequestIdReused
-from graph.history import HistoryUseCases
-from graph.items import LinkRequest, normalize_items, outcome_record, request_digest
-from graph.lookups import cursor_position, live_profile, lookup_identifier, profile_holding
+from graph.errors import InvalidInput, NotFound, Refused, RequestIdReused
+from graph.items import LinkRequest, normalize_items
 from graph.model import (
-    ConflictRecord,
+    Conflict,
     GraphState,
     Identifier,
+    ItemResult,
     LinkItem,
     Outcome,
     ProfileView,
     Provenance,
-    utc_now,
 )
 from graph.normalize import attribute_errors
 from graph.planner import plan_attribute_update, plan_links, plan_merge
+from graph.replays import record_of, request_digest, results_of
 from graph.rules import RuleBook, Rules
+from graph.service.base import UseCase, new_request_id
+from graph.service.lookups import live_profile, lookup_identifier
 from graph.store.base import ReadTx, Store, WriteTx
 
-__all__ = ["IdentityService", "LinkRequest", "LinkResult"]
+__all__ = ["LinkRequest", "LinkResult", "Linking"]
 
 
 @dataclass(frozen=True, slots=True)
 class LinkResult:
     request_id: str
-    results: tuple[Mapping[str, Any], ...]
+    results: tuple[ItemResult, ...]
     dry_run: bool = False
     replayed: bool = False
 
-    def as_record(self) -> dict[str, Any]:
-        return {"request_id": self.request_id, "results": list(self.results)}
 
-
-@dataclass(frozen=True, slots=True)
-class ConflictPage:
-    conflicts: tuple[ConflictRecord, ...]
-    next_cursor: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ProfilePage:
-    profiles: tuple[ProfileView, ...]
-    next_cursor: str | None
-
-
-class IdentityService(HistoryUseCases, ErasureUseCases):
+class Linking(UseCase):
     def __init__(
         self,
         store: Store,
-        rulebook: RuleBook | None = None,
+        rulebook: RuleBook,
+        clock: Callable[[], str],
         *,
-        clock: Callable[[], str] = utc_now,
-        on_outcomes: Callable[[Sequence[Mapping[str, Any]]], None] | None = None,
+        on_outcomes: Callable[[Sequence[ItemResult]], None] | None = None,
     ) -> None:
-        """``on_outcomes`` is told the result records of every committed link batch and
-        merge (not of dry runs or replays): the app counts them for /metrics."""
-        self.store = store
-        self.rulebook = rulebook or RuleBook()
-        self._clock = clock
+        super().__init__(store, rulebook, clock)
         self._on_outcomes = on_outcomes
-
-    def rules(self, namespace: str, dialect: str = "native") -> Rules:
-        """The namespace's rules for requests coming in by ``dialect`` (a face of the API)."""
-        return self.rulebook.for_namespace(namespace, dialect)
-
-    # --- writes -------------------------------------------------------------------------------
 
     def link(
         self,
@@ -99,27 +70,27 @@ class IdentityService(HistoryUseCases, ErasureUseCases):
         rules = self.rules(namespace, dialect)
         items = normalize_items(requests, rules, min_identifiers=min_identifiers)
         digest = request_digest(operation, source, items) if request_id else ""
-        rid = request_id or uuid.uuid4().hex
+        rid = request_id or new_request_id()
+        if not items:
+            return LinkResult(rid, (), dry_run=dry_run)
 
         def work(tx: WriteTx) -> LinkResult:
             if request_id:
                 replay = _replay(tx, namespace, request_id, digest, dry_run)
                 if replay:
                     return replay
-            provenance = Provenance(rid, self._clock(), operation, source)
+            provenance = self._provenance(operation, source, rid)
             outcomes = self._plan_and_apply(
                 tx, namespace, items, rules, provenance,
                 dry_run=dry_run, existing_anchor=existing_anchor,
             )  # fmt: skip
-            result = LinkResult(
-                rid, tuple(outcome_record(*o) for o in enumerate(outcomes)), dry_run
+            results = tuple(
+                ItemResult(index, outcome, namespace) for index, outcome in enumerate(outcomes)
             )
             if request_id and not dry_run:
-                tx.save_request(namespace, request_id, digest, result.as_record())
-            return result
+                tx.save_request(namespace, request_id, digest, record_of(request_id, results))
+            return LinkResult(rid, results, dry_run)
 
-        if not items:
-            return LinkResult(rid, (), dry_run=dry_run)
         if dry_run:
             return self.store.read(work)
         return self._committed(self.store.write(work))
@@ -149,22 +120,22 @@ class IdentityService(HistoryUseCases, ErasureUseCases):
                 errors.update({indexes[i]: fields for i, fields in invalid.items.items()})
         if errors:
             raise InvalidInput(f"{len(errors)} invalid item(s); nothing was written", items=errors)
-        rid = uuid.uuid4().hex
+        request_id = new_request_id()
 
         def work(tx: WriteTx) -> LinkResult:
-            provenance = Provenance(rid, self._clock(), operation, source)
-            results: dict[int, Mapping[str, Any]] = {}
+            provenance = self._provenance(operation, source, request_id)
+            results: dict[int, ItemResult] = {}
             for namespace, items in normalized.items():
                 rules = self.rules(namespace, dialect)
                 indexes = groups[namespace]
                 outcomes = self._plan_and_apply(
                     tx, namespace, items, rules, provenance, indexes=indexes
                 )
-                for index, outcome in zip(groups[namespace], outcomes, strict=True):
-                    results[index] = outcome_record(index, outcome)
-            return LinkResult(rid, tuple(results[i] for i in range(len(requests))))
+                for index, outcome in zip(indexes, outcomes, strict=True):
+                    results[index] = ItemResult(index, outcome, namespace)
+            return LinkResult(request_id, tuple(results[i] for i in range(len(requests))))
 
-        return self._committed(self.store.write(work)) if requests else LinkResult(rid, ())
+        return self._committed(self.store.write(work)) if requests else LinkResult(request_id, ())
 
     def _plan_and_apply(
         self,
@@ -198,27 +169,35 @@ class IdentityService(HistoryUseCases, ErasureUseCases):
         dialect: str = "native",
         operation: str = "merge",
         source: str | None = None,
-    ) -> Mapping[str, Any]:
+    ) -> ItemResult:
         """Merge the profiles of ``sources`` into the profile of ``target`` (see
         ``plan_merge``), recorded as merges with their links so that it can be undone. Every
-        identifier must exist: NotFound names the missing ones and nothing is written."""
+        identifier must exist: NotFound names the missing ones and nothing is written. A merge
+        the rules refuse is recorded as a conflict, then raised as Refused ``conflict``."""
         rules = self.rules(namespace, dialect)
         wanted = [lookup_identifier(t, v, rules, name) for t, v, name in _named(target, sources)]
-        rid = uuid.uuid4().hex
+        request_id = new_request_id()
 
-        def work(tx: WriteTx) -> Mapping[str, Any]:
+        def work(tx: WriteTx) -> ItemResult:
             state = tx.load_state(namespace, {identifier.key for identifier in wanted})
             _require_known(state, namespace, wanted)
-            provenance = Provenance(rid, self._clock(), operation, source)
+            provenance = self._provenance(operation, source, request_id)
             keys = [identifier.key for identifier in wanted]
             plan = plan_merge(keys[0], keys[1:], state, rules, provenance)
             tx.apply(namespace, plan.changes)
-            return outcome_record(0, plan.outcomes[0])
+            return ItemResult(0, plan.outcomes[0], namespace)
 
-        record = self.store.write(work)
+        result = self.store.write(work)
         if self._on_outcomes:
-            self._on_outcomes((record,))
-        return record
+            self._on_outcomes((result,))
+        if isinstance(result.outcome, Conflict):
+            reason = result.outcome.reason
+            raise Refused(
+                "conflict",
+                f"the merge would break the rule {reason}; nothing was changed",
+                reason=reason,
+            )
+        return result
 
     def update_attributes(
         self,
@@ -233,10 +212,11 @@ class IdentityService(HistoryUseCases, ErasureUseCases):
         errors = attribute_errors(attributes)
         if errors:
             raise InvalidInput("invalid attributes; nothing was written", fields=errors)
+        request_id = new_request_id()
 
         def work(tx: WriteTx) -> ProfileView:
             pid = live_profile(tx, namespace, profile_id)
-            provenance = Provenance(uuid.uuid4().hex, self._clock(), "attributes", source)
+            provenance = self._provenance("attributes", source, request_id)
             state = tx.load_profiles(namespace, [pid])
             changes = plan_attribute_update(
                 state, pid, dict(attributes), self.rules(namespace), provenance
@@ -245,69 +225,6 @@ class IdentityService(HistoryUseCases, ErasureUseCases):
             return tx.profile_view(namespace, pid)
 
         return self.store.write(work)
-
-    # --- reads --------------------------------------------------------------------------------
-
-    def profile(self, namespace: str, profile_id: int) -> ProfileView:
-        """A profile by id; an absorbed id answers its survivor."""
-
-        def work(tx: ReadTx) -> ProfileView:
-            return tx.profile_view(namespace, live_profile(tx, namespace, profile_id))
-
-        return self.store.read(work)
-
-    def profile_by_identifier(
-        self, namespace: str, type_: str, value: str, *, dialect: str = "native"
-    ) -> ProfileView:
-        identifier = lookup_identifier(type_, value, self.rules(namespace, dialect))
-
-        def work(tx: ReadTx) -> ProfileView:
-            return tx.profile_view(namespace, profile_holding(tx, namespace, identifier))
-
-        return self.store.read(work)
-
-    def list_profiles(
-        self,
-        namespace: str,
-        *,
-        having: Iterable[str] = (),
-        updated_from: str | None = None,
-        updated_before: str | None = None,
-        cursor: str | None = None,
-        limit: int = 100,
-    ) -> ProfilePage:
-        """Live profiles in id order, holding an identifier of every type in ``having``."""
-        after_id = cursor_position(cursor)
-        views = self.store.read(
-            lambda tx: tx.list_profiles(
-                namespace,
-                having=having,
-                updated_from=updated_from,
-                updated_before=updated_before,
-                after_id=after_id,
-                limit=limit,
-            )
-        )
-        next_cursor = str(views[-1].id) if len(views) == limit else None
-        return ProfilePage(tuple(views), next_cursor)
-
-    def conflicts(
-        self,
-        namespace: str,
-        *,
-        since: str | None = None,
-        cursor: str | None = None,
-        limit: int = 100,
-    ) -> ConflictPage:
-        after_id = cursor_position(cursor)
-        records = self.store.read(
-            lambda tx: tx.conflicts(namespace, since=since, after_id=after_id, limit=limit)
-        )
-        next_cursor = str(records[-1].id) if len(records) == limit else None
-        return ConflictPage(tuple(records), next_cursor)
-
-    def ping(self) -> None:
-        self.store.ping()
 
     def _committed(self, result: LinkResult) -> LinkResult:
         if self._on_outcomes and not result.replayed:
@@ -326,7 +243,7 @@ def _replay(
             f"request_id {request_id!r} was already used with a different body; "
             "use a new request_id for a new request"
         )
-    results = tuple(stored.response["results"])
+    results = results_of(stored.response, namespace)
     return LinkResult(request_id, results, dry_run=dry_run, replayed=True)
 
 
@@ -337,7 +254,7 @@ def _named(
     return [(*target, "target")] + [(*pair, f"sources.{i}") for i, pair in enumerate(sources)]
 
 
-def _require_known(state: GraphState, namespace: str, identifiers: Iterable[Identifier]) -> None:
+def _require_known(state: GraphState, namespace: str, identifiers: Sequence[Identifier]) -> None:
     missing = [i for i in identifiers if i.key not in state.identifiers]
     if missing:
         named = ", ".join(f"{i.type}:{i.value}" for i in dict.fromkeys(missing))

@@ -1,12 +1,8 @@
-"""Use cases over a profile's history: lineage, explain, time travel, ending a link, undoing
-a merge, and do-not-link bans. IdentityService inherits them; like its other use cases they
-validate first, then run in one store transaction (graph/service.py).
-"""
+"""History: how a profile was assembled (lineage, explain, time travel), and taking it back
+(ending a link, undoing a merge, do-not-link bans)."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -15,7 +11,6 @@ import networkx as nx
 from graph import lineage
 from graph.errors import InvalidInput, NotFound, Refused
 from graph.lineage import Lineage, LineageIdentifier, Step
-from graph.lookups import cursor_position, lookup_identifier, profile_holding
 from graph.model import (
     Ban,
     GraphState,
@@ -23,14 +18,16 @@ from graph.model import (
     LinkRecord,
     MergeRecord,
     ProfileView,
-    Provenance,
+    Refusal,
     StoredIdentifier,
     just_before,
 )
 from graph.normalize import InvalidValue, normalize_type
 from graph.planner import plan_ban, plan_end_link, plan_undo_merge
 from graph.rules import Rules
-from graph.store.base import ReadTx, Store, WriteTx
+from graph.service.base import UseCase
+from graph.service.lookups import cursor_position, lookup_identifier, profile_holding
+from graph.store.base import ReadTx, WriteTx
 
 _ALL = 1_000_000  # members of a profile read at once: far above any per-profile cap
 _END_OF_TIME = "9999-12-31T23:59:59.999999Z"  # as_of for "now" where history answers both
@@ -66,13 +63,7 @@ class BanPage:
     next_cursor: str | None
 
 
-class HistoryUseCases:
-    """Mixed into IdentityService, which provides the store, the rules and the clock."""
-
-    store: Store
-    _clock: Callable[[], str]
-    rules: Callable[..., Rules]
-
+class History(UseCase):
     # --- reads --------------------------------------------------------------------------------
 
     def profile_at(self, namespace: str, profile_id: int, as_of: str) -> ProfileView:
@@ -253,20 +244,8 @@ class HistoryUseCases:
                 reason=reason,
                 ban=ban,
             )
-            if plan is None:
-                joining = _still_joining(state, merge, ending)
-                if not joining:
-                    raise Refused(
-                        "merge_not_undoable",
-                        f"the identifiers merge {merge_id} joined have left its profile since",
-                        merge_id=merge_id,
-                    )
-                raise Refused(
-                    "merge_in_use",
-                    f"links added since merge {merge_id} still join its two sides: end "
-                    f"links {', '.join(map(str, joining))} first, then undo it",
-                    links=joining,
-                )
+            if isinstance(plan, Refusal):
+                raise Refused.of(plan)
             applied = _applied(tx, namespace, plan)
             return Separated(*applied, merge=tx.merge_record(namespace, merge_id))
 
@@ -310,9 +289,6 @@ class HistoryUseCases:
     def remove_ban(self, namespace: str, ban_id: int) -> None:
         if not self.store.write(lambda tx: tx.remove_ban(namespace, ban_id)):
             raise NotFound(f"no ban {ban_id} in {namespace}")
-
-    def _provenance(self, operation: str, source: str | None) -> Provenance:
-        return Provenance(uuid.uuid4().hex, self._clock(), operation, source)
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -430,17 +406,6 @@ def _family(tx: ReadTx, namespace: str, merge) -> list[int]:
         for pid in family
         if (record := tx.profile_record(namespace, pid)) and record.merged_into == merge.survivor
     ]
-
-
-def _still_joining(state: GraphState, merge, ending) -> list[int]:
-    """The links on the shortest path that still joins the merge's two sides."""
-    gone = {link.id for link in ending}
-    links = ((link.id, link.a, link.b) for link in state.links if link.id not in gone)
-    try:
-        path = lineage.shortest_path(links, merge.survivor_key, merge.absorbed_key)
-    except (nx.NetworkXNoPath, nx.NodeNotFound):
-        return []
-    return [link_id for link_id, _, _ in path]
 
 
 def _with_history(tx: ReadTx, namespace: str, state: GraphState) -> GraphState:

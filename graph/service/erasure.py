@@ -1,6 +1,4 @@
-"""Use cases of erasure: purge a person, and read the audit log of purges. IdentityService
-inherits them; like its other use cases they validate first, then run in one store
-transaction (graph/service.py).
+"""Erasure: purge a person, and read the audit log of purges.
 
 A purge erases the profile (an alias names its live survivor), its aliases, its identifiers
 (those that left it by a replacement or a merge too), every link touching them, its
@@ -17,10 +15,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from graph.lookups import cursor_position, live_profile, lookup_identifier, profile_holding
 from graph.model import PurgeRecord
-from graph.rules import Rules
-from graph.store.base import Store, WriteTx
+from graph.service.base import UseCase
+from graph.service.lookups import cursor_position, live_profile, lookup_identifier, profile_holding
+from graph.store.base import WriteTx
 
 log = logging.getLogger("idgraph")
 
@@ -31,13 +29,7 @@ class PurgePage:
     next_cursor: str | None
 
 
-class ErasureUseCases:
-    """Mixed into IdentityService, which provides the store, the rules and the clock."""
-
-    store: Store
-    _clock: Callable[[], str]
-    rules: Callable[..., Rules]
-
+class Erasure(UseCase):
     def purge(self, namespace: str, profile_id: int, *, purged_by: str) -> PurgeRecord:
         """Erase a person by profile id; an absorbed id erases its live survivor. NotFound
         for an unknown (or already erased) id. ``purged_by`` is who asked, for the audit log."""

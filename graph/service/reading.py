@@ -1,0 +1,85 @@
+"""Reading: a profile by id or by one of its identifiers, pages of profiles, and the log of
+refused links."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from graph.model import ConflictRecord, ProfileView
+from graph.service.base import UseCase
+from graph.service.lookups import cursor_position, live_profile, lookup_identifier, profile_holding
+from graph.store.base import ReadTx
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictPage:
+    conflicts: tuple[ConflictRecord, ...]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProfilePage:
+    profiles: tuple[ProfileView, ...]
+    next_cursor: str | None
+
+
+class Reading(UseCase):
+    def profile(self, namespace: str, profile_id: int) -> ProfileView:
+        """A profile by id; an absorbed id answers its survivor."""
+
+        def work(tx: ReadTx) -> ProfileView:
+            return tx.profile_view(namespace, live_profile(tx, namespace, profile_id))
+
+        return self.store.read(work)
+
+    def profile_by_identifier(
+        self, namespace: str, type_: str, value: str, *, dialect: str = "native"
+    ) -> ProfileView:
+        identifier = lookup_identifier(type_, value, self.rules(namespace, dialect))
+
+        def work(tx: ReadTx) -> ProfileView:
+            return tx.profile_view(namespace, profile_holding(tx, namespace, identifier))
+
+        return self.store.read(work)
+
+    def list_profiles(
+        self,
+        namespace: str,
+        *,
+        having: Iterable[str] = (),
+        updated_from: str | None = None,
+        updated_before: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> ProfilePage:
+        """Live profiles in id order, holding an identifier of every type in ``having``."""
+        after_id = cursor_position(cursor)
+        views = self.store.read(
+            lambda tx: tx.list_profiles(
+                namespace,
+                having=having,
+                updated_from=updated_from,
+                updated_before=updated_before,
+                after_id=after_id,
+                limit=limit,
+            )
+        )
+        next_cursor = str(views[-1].id) if len(views) == limit else None
+        return ProfilePage(tuple(views), next_cursor)
+
+    def conflicts(
+        self,
+        namespace: str,
+        *,
+        since: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> ConflictPage:
+        """Refused links, oldest first, at or after ``since``."""
+        after_id = cursor_position(cursor)
+        records = self.store.read(
+            lambda tx: tx.conflicts(namespace, since=since, after_id=after_id, limit=limit)
+        )
+        next_cursor = str(records[-1].id) if len(records) == limit else None
+        return ConflictPage(tuple(records), next_cursor)
