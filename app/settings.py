@@ -111,7 +111,7 @@ class Settings:
     rate_limit: float = 200.0
     rate_burst: int = 400
     workers: int = 2
-    threads: int | None = None  # None: by store, see app/cli.py
+    threads: int | None = None  # None: by store, see app/cli/serve.py
     log_level: str = "info"
     log_format: str = "json"
 

@@ -47,7 +47,7 @@ from typing import Any
 
 from workload import describe_machine, machine, memory_kb, percentile, table, write_json
 
-from app import create_app
+from app.api import create_app
 from app.settings import Settings
 from graph.model import utc_now
 from graph.rules import RuleBook, Rules

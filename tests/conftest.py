@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from app import create_app
+from app.api import create_app
 from app.settings import Settings
 from graph.rules import RuleBook
 from graph.service import IdentityService

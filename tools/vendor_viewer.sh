@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Vendors the lineage viewer's graph library into app/static/vendor/ (the machines that run
+# Vendors the lineage viewer's graph library into app/api/static/vendor/ (the machines that run
 # idgraph have no internet, so no CDN). To update: set VERSION and INTEGRITY to the new
 # release (`npm view cytoscape@X.Y.Z dist.integrity`), run this, delete the old file, and
-# change the <script src> in app/templates/viewer.html.
+# change the <script src> in app/api/templates/viewer.html.
 set -euo pipefail
 
 VERSION=3.34.4
 INTEGRITY=sha512-msY99tMY8iWTg+sIPGfSqDcPNOt4xcj+v/K/7qUFaCUxxlqnMkUYLBjRUzn9W5CU/R2hrmtJa5+UtovrEM2ctg==
 
 cd "$(dirname "$0")/.."
-dest=app/static/vendor
+dest=app/api/static/vendor
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from apitools import Api
 
-from app import create_app
+from app.api import create_app
 from app.settings import Settings
 
 NS = "shop"

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from apitools import Api, identifiers
 
-from app import create_app
-from app.auth import ADMIN_ENDPOINTS, PUBLIC_ENDPOINTS, READ_METHODS
+from app.api import create_app
+from app.api.auth import ADMIN_ENDPOINTS, PUBLIC_ENDPOINTS, READ_METHODS
 from app.settings import Settings
 
 TOKEN = "s3cret-admin-token"

@@ -43,7 +43,7 @@ def test_swagger_ui_loads_its_assets_from_this_server(client):
 
 
 def test_the_document_says_which_routes_need_no_token(client):
-    """/healthz answers without credentials in every mode (app/auth.py); the document says
+    """/healthz answers without credentials in every mode (app/api/auth.py); the document says
     so rather than inheriting the bearer requirement (found by fuzzing)."""
     paths = client.get("/openapi.json").json["paths"]
     assert paths["/healthz"]["get"]["security"] == []

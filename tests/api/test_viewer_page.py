@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app import create_app
+from app.api import create_app
 from app.settings import Settings
 
 TOKEN = "s3cret-admin-token"

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from app.analytics import cypher, parse_parameters
+from app.cli.cypher import cypher, parse_parameters
 from graph.rules import load_rulebook
 from graph.service import IdentityService, LinkRequest
 from graph.store.cypher import CYPHER_DIR, Statement

@@ -38,7 +38,7 @@ import schemathesis
 from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import allow_header_conformance, positive_data_acceptance
 
-from app import create_app
+from app.api import create_app
 from app.settings import Settings
 from tests.e2e.test_server import Server
 
@@ -293,7 +293,7 @@ def test_bad_input_never_breaks_the_service(case, fuzzed: Fuzzed) -> None:
 
 def test_what_gunicorn_refuses_is_answered_in_the_error_shape(fuzzed: Fuzzed) -> None:
     """gunicorn refuses a request line over 4,094 bytes and too many headers before the app
-    sees them; `idgraph serve`'s worker (app/worker.py) answers those in the one error shape,
+    sees them; `idgraph serve`'s worker (app/cli/worker.py) answers those in the one error shape,
     not with gunicorn's HTML page."""
     url = fuzzed.server.url
     too_long = requests.get(f"{url}/healthz?{'x' * 5000}")

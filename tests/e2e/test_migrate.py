@@ -20,7 +20,7 @@ import networkx as nx
 import pytest
 from click.testing import CliRunner
 
-from app import create_app
+from app.api import create_app
 from app.cli import main
 from app.settings import Settings
 from graph.keys import ApiKeys

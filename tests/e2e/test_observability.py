@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from app import create_app
+from app.api import create_app
 from app.settings import Settings
 from tests.e2e.test_server import Server
 

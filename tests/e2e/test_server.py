@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import request_threads
+from app.cli.serve import request_threads
 from app.settings import Settings
 from tests.bolt_server import free_port
 
@@ -107,7 +107,7 @@ def test_served_api_links_and_resolves_over_http(start):
     banner = server.log.read_text()
     assert f"listening on http://127.0.0.1:{server.port}" in banner
     assert "store: sqlite:///" in banner and "local open mode" in banner
-    assert "2 workers x 2 threads" in banner  # SQLite: few threads, see app/cli.py
+    assert "2 workers x 2 threads" in banner  # SQLite: few threads, see app/cli/serve.py
 
 
 def test_acknowledged_links_survive_a_restart(start):

@@ -8,7 +8,7 @@ import datetime as dt
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from app.schemas import IdentifierSchema, ProfileSchema
+from app.api.schemas import IdentifierSchema, ProfileSchema
 
 LINEAGE_FORMATS = ("json", "graphml", "node-link")
 

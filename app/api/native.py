@@ -7,12 +7,12 @@ from typing import Any
 
 from flask.views import MethodView
 
-from app.blueprint import Blueprint, check_batch_size, check_namespace_in_path
-from app.context import caller, service, source
-from app.errors import ErrorSchema
-from app.history import number
-from app.history_schemas import AsOfArgsSchema
-from app.schemas import (
+from app.api.blueprint import Blueprint, check_batch_size, check_namespace_in_path
+from app.api.context import caller, service, source
+from app.api.errors import ErrorSchema
+from app.api.history import number
+from app.api.history_schemas import AsOfArgsSchema
+from app.api.schemas import (
     AttributesSchema,
     ConflictArgsSchema,
     ConflictPageSchema,

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from flask import Flask, g, request
 from werkzeug.exceptions import Forbidden, TooManyRequests, Unauthorized
 
-from app.ratelimit import RateLimiter
+from app.api.ratelimit import RateLimiter
 from app.settings import Settings, is_loopback
 from graph.errors import NotFound
 from graph.keys import RIGHTS, ApiKeys

@@ -18,9 +18,9 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 from werkzeug.exceptions import HTTPException
 
-from app.blueprint import Blueprint, Parser, check_batch_size, check_namespace
-from app.context import namespace, service, source
-from app.schemas import ItemResultSchema
+from app.api.blueprint import Blueprint, Parser, check_batch_size, check_namespace
+from app.api.context import namespace, service, source
+from app.api.schemas import ItemResultSchema
 from graph.errors import InvalidInput
 from graph.items import LinkRequest
 from graph.service import LinkResult

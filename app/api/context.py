@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, g
 
-from app.auth import Caller
+from app.api.auth import Caller
 from app.settings import Settings
 from graph.errors import NotFound
 from graph.keys import ApiKeys
@@ -24,7 +24,7 @@ def keys() -> ApiKeys:
 
 
 def access() -> Caller | None:
-    """Who is calling (app/auth.py); None on the public routes, which ask no one."""
+    """Who is calling (app/api/auth.py); None on the public routes, which ask no one."""
     return g.get("caller")
 
 

@@ -25,9 +25,9 @@ import marshmallow as ma
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from app.blueprint import Blueprint, check_namespace
-from app.context import caller, namespace, service, source
-from app.errors import ErrorSchema, as_field_errors
+from app.api.blueprint import Blueprint, check_namespace
+from app.api.context import caller, namespace, service, source
+from app.api.errors import ErrorSchema, as_field_errors
 from graph.errors import InvalidInput, NotFound, Refused
 from graph.items import LinkRequest
 from graph.model import Conflict

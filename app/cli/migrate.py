@@ -211,7 +211,7 @@ def export(format_: str, namespaces: tuple[str, ...], out: Path) -> None:
       Import them with: neo4j-admin database import full --nodes=identifiers.csv
       --nodes=profiles.csv --relationships=member_of.csv --relationships=links.csv <db>
     """
-    from app.blueprint import check_namespace
+    from app.api.blueprint import check_namespace
     from graph.transfer.export import export_csv, export_graphml
 
     with _cli_errors():

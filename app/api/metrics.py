@@ -33,7 +33,7 @@ from prometheus_client import (
     values,
 )
 
-from app.logs import elapsed, route
+from app.api.logs import elapsed, route
 from graph.model import Conflict, ItemResult, Merged, Moved
 
 T = TypeVar("T")

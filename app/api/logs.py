@@ -27,8 +27,8 @@ from typing import Any
 from flask import Flask, Response, g, has_request_context, request, request_started
 from gunicorn import glogging
 
-from app import context
-from app.blueprint import NAMESPACE
+from app.api import context
+from app.api.blueprint import NAMESPACE
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 UNMATCHED = "<unmatched>"

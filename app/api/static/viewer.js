@@ -1,4 +1,4 @@
-// The lineage viewer (app/templates/viewer.html): draws one profile's identifiers and links,
+// The lineage viewer (app/api/templates/viewer.html): draws one profile's identifiers and links,
 // as they are now or as they were at an instant of their history. Everything shown comes
 // from the JSON API and is user input: it reaches the page through textContent and
 // cytoscape's canvas only, never through innerHTML.

@@ -10,9 +10,9 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from app.blueprint import Blueprint, check_namespace_in_path
-from app.context import caller, service
-from app.history_schemas import (
+from app.api.blueprint import Blueprint, check_namespace_in_path
+from app.api.context import caller, service
+from app.api.history_schemas import (
     BanArgsSchema,
     BanPageSchema,
     BanSchema,

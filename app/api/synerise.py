@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 from flask import Response, request
 from flask.views import MethodView
 
-from app.blueprint import Blueprint, check_batch_size, check_namespace
-from app.context import access, caller, namespace, service, source
-from app.errors import as_field_errors
-from app.synerise_schemas import (
+from app.api.blueprint import Blueprint, check_batch_size, check_namespace
+from app.api.context import access, caller, namespace, service, source
+from app.api.errors import as_field_errors
+from app.api.synerise_schemas import (
     IDENTIFIER_FIELDS,
     SyneriseClientSchema,
     SyneriseListArgsSchema,

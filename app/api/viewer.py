@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, make_response, render_template
 
-from app.blueprint import check_namespace_in_path
-from app.history import number
+from app.api.blueprint import check_namespace_in_path
+from app.api.history import number
 
 blp = Blueprint("viewer", __name__)
 blp.url_value_preprocessor(check_namespace_in_path)

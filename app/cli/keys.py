@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import click
 
-from app.blueprint import check_namespace
+from app.api.blueprint import check_namespace
 from app.settings import Settings, SettingsError
 from graph.errors import IdgraphError
 from graph.keys import ApiKeys

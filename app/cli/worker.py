@@ -5,7 +5,7 @@ gunicorn refuses some requests before the app sees them: a request line longer t
 line or header it cannot parse a 400. It answers those with an HTML page of its own; this
 worker answers ``{"error": {"code", "message", "details"}}`` instead, as every route does.
 
-Serve with ``worker_class = "app.worker.JsonErrorThreadWorker"`` (gunicorn's gthread).
+Serve with ``worker_class = "app.cli.worker.JsonErrorThreadWorker"`` (gunicorn's gthread).
 """
 
 from __future__ import annotations

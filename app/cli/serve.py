@@ -1,4 +1,4 @@
-"""The ``idgraph`` command."""
+"""``idgraph serve``: the HTTP API under gunicorn, shaped by the environment."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import click
 from gunicorn.app.base import BaseApplication
 
-from app.logs import GunicornLogger, configure_logging
-from app.metrics import mark_worker_dead, workers_metrics_directory
+from app.api.logs import GunicornLogger, configure_logging
+from app.api.metrics import mark_worker_dead, workers_metrics_directory
 from app.settings import Settings, SettingsError, is_loopback
 from graph.errors import IdgraphError
 from graph.store import is_neo4j_url
@@ -20,12 +20,7 @@ SQLITE_THREADS = 2
 NEO4J_THREADS = 8
 
 
-@click.group()
-def main() -> None:
-    """idgraph: graph-based identity resolution."""
-
-
-@main.command()
+@click.command()
 @click.option("--host", help="address to bind (default: HOST or 127.0.0.1)")
 @click.option("--port", type=int, help="port to listen on (default: PORT or 8000)")
 @click.option("--workers", type=int, help="processes (default: IDGRAPH_WORKERS or 2)")
@@ -122,7 +117,7 @@ class _Server(BaseApplication):
         options: dict[str, Any] = {
             "bind": f"{_bind_host(self._settings.host)}:{self._settings.port}",
             "workers": self._settings.workers,
-            "worker_class": "app.worker.JsonErrorThreadWorker",  # gthread, JSON errors
+            "worker_class": "app.cli.worker.JsonErrorThreadWorker",  # gthread, JSON errors
             "threads": self._settings.threads,
             "timeout": 120,
             "loglevel": self._settings.log_level,
@@ -137,7 +132,7 @@ class _Server(BaseApplication):
             self.cfg.set(name, value)
 
     def load(self) -> Any:  # in each worker, after fork: every worker opens its own store
-        from app import create_app
+        from app.api import create_app
 
         # each process keeps its own token buckets (app/ratelimit.py): give it its share of
         # every key's rate; connections spread over the processes
@@ -149,19 +144,3 @@ class _Server(BaseApplication):
                 rate_burst=max(1, settings.rate_burst // workers),
             )
         )
-
-
-from app.migrate import export, migrate  # noqa: E402
-
-main.add_command(migrate)
-main.add_command(export)
-
-
-from app.analytics import cypher  # noqa: E402
-
-main.add_command(cypher)
-
-
-from app.keys import keys  # noqa: E402
-
-main.add_command(keys)
