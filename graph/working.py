@@ -14,10 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from graph.attributes import Attributes
 from graph.model import (
-    Attribute,
-    AttributeHistory,
-    AttributeWrite,
     Ban,
     ChangeSet,
     ConflictRow,
@@ -39,9 +37,9 @@ class WorkingGraph:
     def __init__(self, state: GraphState, rules: Rules, provenance: Provenance) -> None:
         self._rules = rules
         self._provenance = provenance
-        self._attributes: dict[int, dict[str, Attribute]] = {
-            pid: dict(attrs) for pid, attrs in state.attributes.items()
-        }
+        # attribute writes through these identifiers are loaded only for a split (end, undo),
+        # so each part can take back the values written through it
+        self._attributes = Attributes(state.attributes, state.history, provenance)
         self._profile_of: dict[str, int | None] = {}
         self._identifier: dict[str, Identifier] = {}
         self._created_at: dict[str, str] = {}
@@ -61,7 +59,6 @@ class WorkingGraph:
             self._bans[ban.a].append(ban)
             if ban.b is not None:
                 self._bans[ban.b].append(ban)
-        self._history = list(state.history)  # attribute writes, loaded for splits only
         # what changed
         self._new_keys: list[str] = []
         self._new_profiles: list[int] = []
@@ -70,8 +67,6 @@ class WorkingGraph:
         self._new_links: dict[int, NewLink] = {}
         self._ended: dict[int, str] = {}
         self._merges: list[MergeRow] = []
-        self._attributes_changed: set[int] = set()
-        self._attribute_writes: list[AttributeWrite] = []
         self._conflicts: list[ConflictRow] = []
         self._absorbed_by: dict[int, int] = {}  # profile -> the merge of this request absorbing it
         self._restored: list[int] = []
@@ -285,8 +280,8 @@ class WorkingGraph:
                         self._unassign(key)
                     self._assign(key, target)
             if target != survivor:
-                self._carry_attributes(survivor, target, part, {target, *aliases})
-        self._fill_from_history(survivor, self._members[survivor], {survivor})
+                self._attributes.carry(survivor, target, part, {target, *aliases})
+        self._attributes.fill(survivor, self._members[survivor], {survivor})
         return survivor, absorbed
 
     def ban(self, a: str, b: str | None, b_type: str | None, reason: str, link_id=None) -> Ban:
@@ -310,18 +305,9 @@ class WorkingGraph:
 
     def write_attributes(self, pid: int, via: str | None, attributes: dict[str, Any]) -> None:
         """``None`` deletes an attribute; every write is kept in the history."""
-        if not attributes:
-            return
-        current = self._attributes.setdefault(pid, {})
-        provenance = self._provenance
-        for name, value in attributes.items():
-            if value is None:
-                current.pop(name, None)
-            else:
-                current[name] = Attribute(value, via, provenance.at, provenance.request_id)
-            self._attribute_writes.append(AttributeWrite(pid, via, name, value))
-        self._attributes_changed.add(pid)
-        self._touched.add(pid)
+        if attributes:
+            self._attributes.write(pid, via, attributes)
+            self._touched.add(pid)
 
     def record_conflict(
         self, item_index: int, rule: str, profiles: list[int], identifiers: tuple[Identifier, ...]
@@ -377,9 +363,11 @@ class WorkingGraph:
         survivor_key, absorbed_key = keys if survivor == pa else keys[::-1]
         self._absorbed_recognized[absorbed] = self.is_recognized(absorbed)
         if keep_attributes:
-            self._merge_attributes(survivor, absorbed)
-        elif self._attributes.pop(absorbed, None):
-            self._attributes_changed.add(absorbed)
+            self._attributes.merge(
+                survivor, absorbed, self.is_recognized(survivor), self.is_recognized(absorbed)
+            )
+        else:
+            self._attributes.drop(absorbed)
         for key in list(self._members[absorbed]):
             self._unassign(key)
             self._assign(key, survivor)
@@ -403,27 +391,6 @@ class WorkingGraph:
 
     def _survivor_order(self, pid: int) -> tuple[int, str, int]:
         return (-len(self._members[pid]), self._profile_created[pid], pid)
-
-    def _merge_attributes(self, survivor: int, absorbed: int) -> None:
-        """A recognized profile's values win over an anonymous one's, which fill the gaps;
-        between equals the latest write wins."""
-        ours = self._attributes.get(survivor, {})
-        theirs = self._attributes.pop(absorbed, {})
-        if not theirs:
-            return
-        ours_recognized, theirs_recognized = (
-            self.is_recognized(survivor),
-            self.is_recognized(absorbed),
-        )
-        merged = dict(ours)
-        for name, attribute in theirs.items():
-            kept = merged.get(name)
-            if kept is None or _takes_precedence(
-                attribute, kept, theirs_recognized, ours_recognized
-            ):
-                merged[name] = attribute
-        self._attributes[survivor] = merged
-        self._attributes_changed.update((survivor, absorbed))
 
     def _end_link(self, link_id: int, a: str, b: str, reason: str) -> None:
         del self._adjacent[a][b]
@@ -454,33 +421,8 @@ class WorkingGraph:
             for key in part:
                 self._unassign(key)
                 self._assign(key, new_pid)
-            self._carry_attributes(pid, new_pid, part)
-        self._fill_from_history(pid, self._members[pid], {pid})
-
-    def _carry_attributes(
-        self, source: int, target: int, part: set[str], target_ids: set[int] | None = None
-    ) -> None:
-        """The values written through ``part``'s identifiers go with it to ``target``; each
-        part fills the names it lacks from the write history (when loaded): the latest write
-        through its own identifiers, or profile-level to its own id. The caller fills the
-        source the same way once every part has left."""
-        attributes = self._attributes.setdefault(source, {})
-        carried = {name: attr for name, attr in attributes.items() if attr.via in part}
-        for name in carried:
-            del attributes[name]
-        self._attributes[target] = carried
-        self._attributes_changed.update((source, target))
-        self._fill_from_history(target, part, target_ids or {target})
-
-    def _fill_from_history(self, pid: int, keys: set[str], profile_ids: set[int]) -> None:
-        latest: dict[str, AttributeHistory] = {}
-        for write in self._history:
-            if write.via in keys or (write.via is None and write.profile_id in profile_ids):
-                latest[write.name] = write
-        current = self._attributes.setdefault(pid, {})
-        for name, write in latest.items():
-            if name not in current and write.value is not None:
-                current[name] = Attribute(write.value, write.via, write.at, write.request_id)
+            self._attributes.carry(pid, new_pid, part)
+        self._attributes.fill(pid, self._members[pid], {pid})
 
     # --- the result ---------------------------------------------------------------------------
 
@@ -502,10 +444,8 @@ class WorkingGraph:
         changes.new_links = list(self._new_links.values())
         changes.ended_links = list(self._ended.items())
         changes.merges = list(self._merges)
-        changes.attributes = {
-            pid: dict(self._attributes.get(pid, {})) for pid in sorted(self._attributes_changed)
-        }
-        changes.attribute_writes = list(self._attribute_writes)
+        changes.attributes = self._attributes.changed()
+        changes.attribute_writes = self._attributes.writes()
         changes.conflicts = list(self._conflicts)
         changes.sequences = Sequences(**self._next)
         changes.restored = list(self._restored)
@@ -525,14 +465,6 @@ class WorkingGraph:
             recognized = self.is_recognized(pid)
         created = self._profile_created[pid]
         return ProfileRow(pid, created, at, recognized, self._parent.get(pid))
-
-
-def _takes_precedence(
-    candidate: Attribute, kept: Attribute, candidate_recognized: bool, kept_recognized: bool
-) -> bool:
-    if candidate_recognized != kept_recognized:
-        return candidate_recognized
-    return candidate.at > kept.at
 
 
 def _components(keys: set[str], adjacent: Mapping[str, Mapping[str, int]]) -> list[set[str]]:
