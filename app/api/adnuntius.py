@@ -22,8 +22,7 @@ from app.api.blueprint import Blueprint, Parser, check_batch_size, check_namespa
 from app.api.context import namespace, service, source
 from app.api.schemas import ItemResultSchema
 from graph.errors import InvalidInput
-from graph.items import LinkRequest
-from graph.service import LinkResult
+from graph.service import LinkRequest, LinkResult
 
 DIALECT = "adnuntius"
 NOT_EMPTY = validate.Length(min=1, error="must not be empty")

@@ -29,8 +29,8 @@ from app.api.blueprint import Blueprint, check_namespace
 from app.api.context import caller, namespace, service, source
 from app.api.errors import ErrorSchema, as_field_errors
 from graph.errors import InvalidInput, NotFound, Refused
-from graph.items import LinkRequest
 from graph.model import Conflict
+from graph.service import LinkRequest
 
 DIALECT = "omnidesk"
 CHANNEL_TYPES = dict(email="email", telephone="phone", facebook="facebook", twitter="twitter")

@@ -31,8 +31,8 @@ from app.api.synerise_schemas import (
     identifiers_of,
 )
 from graph.errors import InvalidInput, NotFound
-from graph.items import LinkRequest
 from graph.model import format_time
+from graph.service import LinkRequest
 
 DIALECT = "synerise"
 NAMESPACE_HEADER = "X-Idgraph-Namespace"
