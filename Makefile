@@ -32,11 +32,11 @@ $(NEO4J_CLASSPATH): $(NEO4J_TOOL)/pom.xml $(shell find $(NEO4J_TOOL)/src -name '
 run: $(STAMP)
 	IDGRAPH_LOG_FORMAT=$${IDGRAPH_LOG_FORMAT:-text} $(BIN)/idgraph serve
 
-# Production (README "Running in production"): the same server, shaped by the environment
+# Production (docs/operations.md, "Running in production"): the same server, shaped by the environment
 # (HOST, PORT, IDGRAPH_STORE, IDGRAPH_WORKERS, IDGRAPH_THREADS...), never in local open mode:
 # behind a reverse proxy on the same machine every client would come from loopback.
 serve: $(STAMP)
-	@test -n "$$IDGRAPH_ADMIN_TOKEN" || { echo "make serve: set IDGRAPH_ADMIN_TOKEN (e.g. \$$(openssl rand -hex 32)); see README 'Running in production'" >&2; exit 2; }
+	@test -n "$$IDGRAPH_ADMIN_TOKEN" || { echo "make serve: set IDGRAPH_ADMIN_TOKEN (e.g. \$$(openssl rand -hex 32)); see docs/operations.md 'Running in production'" >&2; exit 2; }
 	$(BIN)/idgraph serve
 
 test: $(STAMP) $(NEO4J_CLASSPATH) lint cypher-lint browser

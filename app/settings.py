@@ -1,7 +1,7 @@
 """Every setting idgraph reads, declared once with its default and a one-line help.
 
-All come from the environment; the README's configuration table lists the same names (a test
-checks that it does).
+All come from the environment; the configuration table of docs/operations.md lists the same
+names (a test checks that it does).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ NEO4J_THREADS = 8
     help="threads per process (default: IDGRAPH_THREADS, else 2 on SQLite and 8 on Neo4j)",
 )
 def serve(host: str | None, port: int | None, workers: int | None, threads: int | None) -> None:
-    """Serve the HTTP API with gunicorn (see README, "Running in production")."""
+    """Serve the HTTP API with gunicorn (docs/operations.md, "Running in production")."""
     try:
         settings = Settings.from_env(host=host, port=port, workers=workers, threads=threads)
         settings = dataclasses.replace(settings, threads=request_threads(settings))

@@ -134,7 +134,7 @@ def test_purges_through_synerise_and_omnidesk_land_in_the_audit_log(client, api)
 
 def test_replaying_a_request_id_after_its_person_was_erased_applies_it_anew(api, marker):
     """The kept answer named the person, so the purge erased it: the request id is unknown
-    again, and the same request creates the person again (documented in the README)."""
+    again, and the same request creates the person again (documented in docs/api.md)."""
     body = {"request_id": "signup-1", "source": "web"}
     pid = person(api, marker, **body)
     replay = api.link(NS, *_person_items(marker), **body)

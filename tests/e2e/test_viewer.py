@@ -1,7 +1,7 @@
 """The lineage viewer in a real browser: the distro's headless Chromium, driven by Playwright,
 against `idgraph serve` with an admin token on a temporary SQLite store.
 
-`python -m tests.e2e.test_viewer docs/lineage-viewer.png` redraws the README's screenshot.
+`python -m tests.e2e.test_viewer docs/lineage-viewer.png` redraws the screenshot of docs/lineage.md.
 """
 
 from __future__ import annotations

@@ -216,7 +216,7 @@ class SqliteStore(CopySource):
         connection.execute("PRAGMA temp_store = MEMORY")
         # A purge must not leave the person in the file's free space: SQLite overwrites
         # deleted content (cells, freed pages) with zeros. SQLite's default is off; some
-        # builds (Debian's) turn it on. Its cost, measured: README, "Storage".
+        # builds (Debian's) turn it on. Its cost, measured: docs/storage.md, "SQLite".
         connection.execute("PRAGMA secure_delete = ON")
         return connection
 
