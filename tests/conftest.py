@@ -1,5 +1,5 @@
-"""Shared fixtures: real stores (SQLite in temporary files, a real Bolt server for Neo4j), and
-the Flask app over them."""
+"""Shared fixtures: real stores (SQLite in temporary files, a real Neo4j 5 started once per test
+session, or the one NEO4J_URI names), and the Flask app over them."""
 
 from __future__ import annotations
 
@@ -14,20 +14,20 @@ from graph.service import IdentityService
 from graph.store.cypher import CYPHER_DIR, Statement
 from graph.store.neo4j.store import Neo4jStore
 from graph.store.sqlite.store import SqliteStore
-from tests.bolt_server import ArcadeDb, BoltServer, from_environment
+from tests.bolt_server import BoltServer, from_environment, started
 
 ERASE_EVERYTHING = Statement.read(CYPHER_DIR / "testing" / "erase_everything.cypher")
 
 
 @pytest.fixture(scope="session")
 def bolt_server(tmp_path_factory) -> Iterator[BoltServer]:
-    """The Neo4j named by NEO4J_URI, or ArcadeDB started for this test session."""
+    """The Neo4j named by NEO4J_URI, or a real Neo4j started for this test session."""
     server = from_environment()
     if server is not None:
         yield server
         return
-    with ArcadeDb(tmp_path_factory.mktemp("arcadedb")) as started:
-        yield started
+    with started(tmp_path_factory.mktemp("neo4j")) as neo4j:
+        yield neo4j
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ unless given one, and is ready only once ``RETURN 1`` is answered through the dr
 launcher's output goes to ``home/neo4j.out``, Neo4j's own logs to ``home/logs/``.
 
 Only the standard library and the ``neo4j`` driver: it imports nothing from graph/ or the tests.
-``bolt_server()`` gives the fields of tests/bolt_server.py's ``BoltServer``.
 """
 
 from __future__ import annotations
@@ -148,17 +147,6 @@ class Neo4jServer:
     def driver(self, **config: object) -> neo4j.Driver:
         """A driver logged in as neo4j; the caller closes it."""
         return neo4j.GraphDatabase.driver(self.uri, auth=(self.user, self.password), **config)
-
-    def bolt_server(self, name: str = "neo4j") -> dict[str, str]:
-        """The fields of tests/bolt_server.py's BoltServer, for
-        ``BoltServer(**server.bolt_server())``."""
-        return {
-            "uri": self.uri,
-            "user": self.user,
-            "password": self.password,
-            "database": self.database,
-            "name": name,
-        }
 
     def environment(self) -> dict[str, str]:
         """The settings that point `idgraph` at this server, and those of `make neo4j-test`."""

@@ -1,6 +1,6 @@
 """The store contract runs against every store. A store whose server is absent is skipped with
 its reason, never faked. The Neo4j store runs against the Bolt server of tests/conftest.py:
-NEO4J_URI's Neo4j, or ArcadeDB."""
+NEO4J_URI's Neo4j, or the real Neo4j started for the session."""
 
 from __future__ import annotations
 

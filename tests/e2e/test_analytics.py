@@ -1,5 +1,5 @@
-"""`idgraph cypher` and every query of cypher/analytics/, against the real Bolt server of
-tests/conftest.py (NEO4J_URI's Neo4j, or ArcadeDB) holding a small graph written through the
+"""`idgraph cypher` and every query of cypher/analytics/, against the Neo4j of tests/conftest.py
+(NEO4J_URI's, or the one started for the session) holding a small graph written through the
 service, with a rules file and a clock the test sets.
 
 The graph, namespace ``shop`` (customIds are not unique there, emails are replaced):

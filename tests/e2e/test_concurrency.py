@@ -58,7 +58,7 @@ from graph.replays import record_of
 from graph.rules import Rules
 from graph.service import IdentityService, LinkRequest
 from graph.store.sqlite.store import SqliteStore
-from tests.bolt_server import free_port
+from tests.neo4j_server import free_port
 
 pytestmark = pytest.mark.e2e
 

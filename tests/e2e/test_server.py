@@ -18,7 +18,7 @@ import pytest
 
 from app.cli.serve import request_threads
 from app.settings import Settings
-from tests.bolt_server import free_port
+from tests.neo4j_server import free_port
 
 pytestmark = pytest.mark.e2e
 

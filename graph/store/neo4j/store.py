@@ -43,6 +43,7 @@ ALL_STATEMENTS = (
     STATEMENTS + tx.STATEMENTS + history.STATEMENTS + keys.STATEMENTS + purge.STATEMENTS
 )
 _PAGE = 5000
+_STATEMENT_ERRORS = "Neo.ClientError.Statement."
 # On Neo4j the write lock makes a uniqueness race impossible. A server with optimistic
 # transactions (ArcadeDB) lets two writers run and fails the later one at commit: with a
 # transient error, which the driver retries, or with a uniqueness violation on the ids both
@@ -77,7 +78,11 @@ class Neo4jStore:
         self.database = database or "neo4j"
         auth = (user or "neo4j", password) if password is not None else None
         try:
-            self.driver = neo4j.GraphDatabase.driver(uri, auth=auth)
+            # the server's notifications (a label not used yet, an index that exists) are
+            # about the statements, not the data: the driver would log each at WARNING or INFO
+            self.driver = neo4j.GraphDatabase.driver(
+                uri, auth=auth, notifications_min_severity="OFF"
+            )
             self.driver.verify_connectivity()
             if not read_only:
                 self.initialize()
@@ -132,12 +137,19 @@ class Neo4jStore:
         return self._session_run(mode, lambda tx: tx.run(statement.text, bound).data())
 
     def _session_run(self, mode: str, unit: Callable[[neo4j.ManagedTransaction], T]) -> T:
+        """Run ``unit`` in a managed transaction, retried by the driver on transient errors.
+        A statement Neo4j refuses (syntax, types, an entity gone) is a bug of ours, not an
+        outage: it surfaces as it is (500, logged); every other failure is a StoreError (503)."""
         try:
             with self.driver.session(database=self.database, default_access_mode=mode) as s:
                 if mode == neo4j.WRITE_ACCESS:
                     return s.execute_write(unit)
                 return s.execute_read(unit)
-        except (Neo4jError, DriverError) as error:
+        except Neo4jError as error:
+            if (error.code or "").startswith(_STATEMENT_ERRORS):
+                raise RuntimeError(f"Neo4j refused a statement of idgraph's: {error}") from error
+            raise StoreError(f"Neo4j: {error}") from error
+        except DriverError as error:
             raise StoreError(f"Neo4j: {error}") from error
 
     # --- streaming reads for exports and checks -------------------------------------------------
