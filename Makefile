@@ -61,8 +61,14 @@ cypher-lint: $(NPM_STAMP)
 # NEO4J_HEAP and NEO4J_PAGECACHE change it (tools/neo4j/run says how):
 #   make neo4j    # then, in another terminal:
 #   NEO4J_URI=bolt://127.0.0.1:7687 NEO4J_PASSWORD=idgraph-dev-password make neo4j-test
+# Its settings are those a deployment that must erase sets (docs/storage.md, "Erasure on
+# Neo4j"; the same as the tests' ERASURE_SETTINGS in tests/neo4j_server.py): a purge leaves the
+# transaction logs about a second after it commits, not 2 days later. Safe for development:
+# Neo4j never prunes the logs its recovery needs, and no backup reads them here.
+NEO4J_ERASURE_SETTINGS := --setting 'db.tx_log.rotation.retention_policy=1 files' \
+	--setting db.tx_log.rotation.size=128k --setting db.checkpoint.interval.time=1s
 neo4j: $(NEO4J_CLASSPATH)
-	exec $(NEO4J_TOOL)/run
+	exec $(NEO4J_TOOL)/run $(NEO4J_ERASURE_SETTINGS)
 
 # The contract, API and analytics suites against a real Neo4j 5 (neo4j-parametrized tests
 # only). It ERASES the database it is given; `make neo4j` (above) or `docker compose up neo4j`

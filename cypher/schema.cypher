@@ -17,7 +17,7 @@
 // (:ApiKey {id, ns, name, rights, salt, hash, created_at, revoked_at})
 // (:Purge {id, ns, profile_id, purged_at, purged_by, identifiers})
 // (:Sequence {name, next})
-// (:WriteLock {name, writes})
+// (:WriteLock {name, writes, log_padding})
 // (:Migration {source, table, after})
 //
 // key is '<type>:<normalized value>'. An identifier's profile_id and its MEMBER_OF relationship
@@ -34,6 +34,8 @@
 // hold JSON text.
 // A Request's profiles and keys are the profile ids and identifier keys its response names,
 // which a purge erases it for; a Purge records who erased which profile, never what.
+// The one WriteLock node holds log_padding only for one transaction after a purge: it fills
+// the transaction log file holding the purge, so Neo4j closes it (graph/store/neo4j/purge.py).
 
 CREATE CONSTRAINT identifier_key IF NOT EXISTS
 FOR (i:Identifier) REQUIRE (i.ns, i.key) IS UNIQUE;

@@ -32,6 +32,17 @@ ROOT = Path(__file__).resolve().parents[1]
 RUN = ROOT / "tools" / "neo4j" / "run"
 DEFAULT_PASSWORD = "idgraph-dev-password"
 PORT_IN_USE = 3  # the launcher's exit status when its Bolt port is taken
+# What a deployment that must erase sets (docs/storage.md, "Erasure on Neo4j"), and what the
+# tests' Neo4j and `make neo4j` run with: a purge leaves the transaction logs about a second
+# after it commits (the purge pads the log file holding it to 128k, so Neo4j starts a new
+# one; the next checkpoint, at most a second later, deletes every older file). Safe for
+# development: Neo4j never prunes the logs its recovery needs (those since the last
+# checkpoint), and no backup reads them here.
+ERASURE_SETTINGS = {
+    "db.tx_log.rotation.retention_policy": "1 files",
+    "db.tx_log.rotation.size": "128k",
+    "db.checkpoint.interval.time": "1s",
+}
 
 
 class Neo4jServer:

@@ -6,7 +6,10 @@ attributes and their history, its merges, the bans and conflicts naming it, and 
 kept for idempotent replay whose answer names it. A request id whose record was erased is
 unknown again: replaying it applies it as a new request. In the same transaction the purge is
 added to the audit log (namespace, profile id, time, who, how many identifiers; never a
-value), and once committed it is logged at INFO in the same terms.
+value), and once committed it is logged at INFO in the same terms. Then the store is asked to
+settle the erasure: to drop what its journal or transaction logs keep of the erased values as
+soon as it can (``Store.settle_erasure``). The person is erased once the purge committed, so
+a failure there is logged, never raised.
 """
 
 from __future__ import annotations
@@ -66,4 +69,15 @@ class Erasure(UseCase):
             "purge %d: namespace %s, profile %d, by %s, %d identifiers erased",
             record.id, namespace, record.profile_id, purged_by, record.identifiers_erased,
         )  # fmt: skip
+        self._settle(record)
         return record
+
+    def _settle(self, record: PurgeRecord) -> None:
+        try:
+            self.store.settle_erasure()
+        except Exception:  # committed: the person is erased whatever fails here
+            log.warning(
+                "purge %d committed, but the store could not settle it now: its journal or "
+                "transaction logs keep the erased values until its own schedule drops them",
+                record.id, exc_info=True,
+            )  # fmt: skip

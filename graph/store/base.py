@@ -203,4 +203,9 @@ class Store(Protocol):
     def ping(self) -> None:
         """Raise StoreError unless the database answers."""
 
+    def settle_erasure(self) -> None:
+        """After a purge committed: let the store drop what it keeps of erased data (journal,
+        transaction logs) as soon as it can. Never inside a transaction; best effort: it may
+        leave work to the database's own schedule (docs/storage.md says what stays where)."""
+
     def close(self) -> None: ...

@@ -9,6 +9,7 @@ import pytest
 from graph.errors import StoreError
 from graph.model import Attribute
 from graph.store.cypher import CYPHER_DIR, Statement, load_statements
+from graph.store.neo4j.purge import size_in_bytes
 from graph.store.neo4j.schema import split_script
 from graph.store.neo4j.store import ALL_STATEMENTS, Neo4jStore
 from graph.store.neo4j.tx import attributes_of, neo4j_rows
@@ -55,3 +56,18 @@ def test_attributes_round_trip_through_their_json_property():
     assert isinstance(row["attributes"], str) and row["ids"] == [1, 2]  # lists stay lists
     assert attributes_of(row["attributes"]) == attributes
     assert attributes_of(None) == {}
+
+
+@pytest.mark.parametrize(
+    ("shown", "size"),
+    [
+        pytest.param("128.00KiB", 128 * 1024, id="the-smallest-rotation-size"),
+        pytest.param("256.00MiB", 256 * 1024**2, id="neo4j-default"),
+        pytest.param("195.32KiB", 200008, id="rounded-up"),
+        pytest.param("1.00GiB", 1024**3, id="gib"),
+        pytest.param("512B", 512, id="bytes"),
+        pytest.param("a lot", None, id="not-a-size"),
+    ],
+)
+def test_a_setting_s_byte_size_reads_as_neo4j_shows_it(shown, size):
+    assert size_in_bytes(shown) == size

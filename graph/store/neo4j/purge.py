@@ -5,17 +5,25 @@ Cypher cannot read the JSON text of a request's answer, so every ``(:Request)`` 
 profile ids and identifier keys its answer names (``profiles``, ``keys``), and a purge erases
 the requests naming the person by those. Requests saved before they carried them are read
 and marked by the first purge of their namespace.
+
+Once a purge has committed, ``settle_erasure`` closes the transaction log file holding it, so
+that Neo4j can prune it (docs/storage.md, "Erasure on Neo4j").
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graph.model import PurgeRecord
 from graph.replays import mentioned_in
 from graph.store.base import departed_from
+
+if TYPE_CHECKING:
+    from graph.store.neo4j.store import Neo4jStore
 
 STATEMENTS = (
     "purge_scope",
@@ -32,7 +40,16 @@ STATEMENTS = (
     "purge_requests",
     "create_purge",
     "purges",
+    "log_rotation_size",
+    "pad_log",
+    "unpad_log",
 )
+
+# The largest db.tx_log.rotation.size a purge pads the transaction log up to: a deployment
+# that must erase sets the rotation size at or below it (docs/storage.md, "Erasure on Neo4j").
+PAD_LIMIT = 1024 * 1024
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB)?")
+_UNITS = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4}
 
 
 class PurgeRows:
@@ -79,3 +96,34 @@ class PurgeRows:
     def purges(self, namespace: str, *, after_id: int, limit: int) -> list[PurgeRecord]:
         rows = self.run("purges", ns=namespace, after=after_id, limit=limit)
         return [PurgeRecord(**row) for row in rows]
+
+
+def settle_erasure(store: Neo4jStore) -> None:
+    """After a purge committed (never inside its transaction). Neo4j keeps every committed
+    transaction, the purge itself with the values it deleted, in its transaction log files
+    until a checkpoint prunes the files the retention policy no longer keeps, and it never
+    prunes the file it is writing. Community has no procedure to checkpoint or to start a new
+    file: it starts one when the current file reaches db.tx_log.rotation.size. So this pads
+    the log up to that size (a property of the WriteLock node, set, then removed), and the
+    file holding the purge is closed; the next scheduled checkpoint prunes it when the
+    retention policy is "1 files". Nothing is written when the rotation size is above
+    PAD_LIMIT, or cannot be read."""
+    size = log_rotation_size(store)
+    if size is None or size > PAD_LIMIT:
+        return
+    store.run(store.statements["pad_log"], write=True, fill="x" * size)
+    store.run(store.statements["unpad_log"], write=True)
+
+
+def log_rotation_size(store: Neo4jStore) -> int | None:
+    """db.tx_log.rotation.size in bytes; None if the server does not show it."""
+    rows = store.run(store.statements["log_rotation_size"])
+    return size_in_bytes(rows[0]["value"]) if rows else None
+
+
+def size_in_bytes(shown: str) -> int | None:
+    """A byte size as Neo4j shows a setting ('128.00KiB', '256.00MiB'); None if it is not one."""
+    match = _SIZE.fullmatch(shown.strip())
+    if match is None:
+        return None
+    return math.ceil(float(match[1]) * _UNITS[match[2]])

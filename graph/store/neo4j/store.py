@@ -178,6 +178,9 @@ class Neo4jStore:
         except (Neo4jError, DriverError, OSError) as error:
             raise StoreError(f"Neo4j: {error}") from error
 
+    def settle_erasure(self) -> None:
+        purge.settle_erasure(self)  # after a purge committed: purge.py says what it does
+
     def close(self) -> None:
         driver = getattr(self, "driver", None)
         if driver is not None:

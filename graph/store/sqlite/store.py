@@ -13,7 +13,8 @@
   6,855 links/s on benchmarks/ingest.py) and let the WAL reach 1.8 GB under steady writes,
   because a passive checkpoint never catches up with a busy writer. A background thread only
   truncates the WAL now and then, for the case automatic checkpoints cannot finish: readers
-  that never stop. ``journal_size_limit`` trims it whenever it restarts.
+  that never stop. ``journal_size_limit`` trims it whenever it restarts. After a purge,
+  ``settle_erasure`` truncates it at once, so the purged person's frames do not wait for it.
 """
 
 from __future__ import annotations
@@ -178,6 +179,13 @@ class SqliteStore(CopySource):
     def ping(self) -> None:
         self.read(lambda tx: tx.connection.execute("SELECT 1").fetchone())
 
+    def settle_erasure(self) -> None:
+        """Truncate the WAL now, not at the background thread's next round: the frames that
+        held a purged person go with it (the file's own pages are zeroed by secure_delete).
+        Best effort: when readers hold the WAL, the next round truncates it."""
+        if self._checkpointer is not None:
+            self._checkpointer.truncate_now()
+
     def close(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()
@@ -282,16 +290,32 @@ class _Checkpointer(threading.Thread):
 
     def run(self) -> None:
         connection = self._connect()
-        connection.execute("PRAGMA busy_timeout = 100")
         try:
             while not self._stopping.wait(self._interval):
-                try:
-                    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-                except sqlite3.Error:
-                    continue
+                _truncate(connection)
+        finally:
+            connection.close()
+
+    def truncate_now(self) -> bool:
+        """One truncation now, on a connection of its own, from the calling thread; False if
+        readers or a writer held the WAL for more than 100 ms."""
+        connection = self._connect()
+        try:
+            return _truncate(connection)
         finally:
             connection.close()
 
     def stop(self) -> None:
         self._stopping.set()
         self.join(timeout=5)
+
+
+def _truncate(connection: sqlite3.Connection) -> bool:
+    """``wal_checkpoint(TRUNCATE)``, waiting at most 100 ms for readers and writers; True if
+    the WAL was copied into the file and truncated to nothing."""
+    try:
+        connection.execute("PRAGMA busy_timeout = 100")
+        busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    except sqlite3.Error:
+        return False
+    return busy == 0
