@@ -16,8 +16,8 @@
 // (:Request {ns, request_id, digest, created_at, response, profiles, keys})
 // (:ApiKey {id, ns, name, rights, salt, hash, created_at, revoked_at})
 // (:Purge {id, ns, profile_id, purged_at, purged_by, identifiers})
-// (:Sequence {name, next})
-// (:WriteLock {name, writes, log_padding})
+// (:Sequence {ns, name, next, log_padding})
+// (:Identifier {_LOCK_}), (:Profile {_LOCK_}), (:Sequence {_LOCK_})
 // (:Migration {source, table, after})
 //
 // key is '<type>:<normalized value>'. An identifier's profile_id and its MEMBER_OF relationship
@@ -34,8 +34,12 @@
 // hold JSON text.
 // A Request's profiles and keys are the profile ids and identifier keys its response names,
 // which a purge erases it for; a Purge records who erased which profile, never what.
-// The one WriteLock node holds log_padding only for one transaction after a purge: it fills
-// the transaction log file holding the purge, so Neo4j closes it (graph/store/neo4j/purge.py).
+// A Sequence counts the ids of one kind of one namespace (profile, link, merge, ban, conflict,
+// purge); ns '' holds the store-wide ones (api_key) and the floor a namespace's sequence
+// starts at. _LOCK_ is never stored: a writer sets and removes it in one statement to take a
+// node's write lock (cypher/store/lock_*.cypher, reserve_ids.cypher). The store-wide api_key
+// sequence holds log_padding only for one transaction after a purge: it fills the transaction
+// log file holding the purge, so Neo4j closes it (graph/store/neo4j/purge.py).
 
 CREATE CONSTRAINT identifier_key IF NOT EXISTS
 FOR (i:Identifier) REQUIRE (i.ns, i.key) IS UNIQUE;
@@ -46,11 +50,16 @@ FOR (p:Profile) REQUIRE (p.ns, p.id) IS UNIQUE;
 CREATE CONSTRAINT request_id IF NOT EXISTS
 FOR (r:Request) REQUIRE (r.ns, r.request_id) IS UNIQUE;
 
-CREATE CONSTRAINT sequence_name IF NOT EXISTS
-FOR (s:Sequence) REQUIRE s.name IS UNIQUE;
+// sequences were store-wide, and one WriteLock node made writers take turns: a store of that
+// time keeps its sequences as the floor of every namespace's (ns ''), and loses the lock
+DROP CONSTRAINT sequence_name IF EXISTS;
 
-CREATE CONSTRAINT write_lock_name IF NOT EXISTS
-FOR (l:WriteLock) REQUIRE l.name IS UNIQUE;
+DROP CONSTRAINT write_lock_name IF EXISTS;
+
+MATCH (s:Sequence) WHERE s.ns IS NULL SET s.ns = '';
+
+CREATE CONSTRAINT sequence_ns_name IF NOT EXISTS
+FOR (s:Sequence) REQUIRE (s.ns, s.name) IS UNIQUE;
 
 CREATE CONSTRAINT placement_at IF NOT EXISTS
 FOR (p:Placement) REQUIRE (p.ns, p.key, p.at) IS UNIQUE;
@@ -64,8 +73,14 @@ FOR (b:Ban) REQUIRE (b.ns, b.id) IS UNIQUE;
 CREATE CONSTRAINT api_key_id IF NOT EXISTS
 FOR (k:ApiKey) REQUIRE k.id IS UNIQUE;
 
-CREATE CONSTRAINT purge_id IF NOT EXISTS
-FOR (p:Purge) REQUIRE p.id IS UNIQUE;
+// purges are numbered per namespace, as every id but an API key's (the index on (ns, id)
+// makes way for the constraint's own)
+DROP CONSTRAINT purge_id IF EXISTS;
+
+DROP INDEX purge_ns IF EXISTS;
+
+CREATE CONSTRAINT purge_ns_id IF NOT EXISTS
+FOR (p:Purge) REQUIRE (p.ns, p.id) IS UNIQUE;
 
 CREATE INDEX identifier_profile IF NOT EXISTS
 FOR (i:Identifier) ON (i.ns, i.profile_id);
@@ -97,9 +112,6 @@ FOR (w:AttributeWrite) ON (w.ns, w.via_key);
 CREATE INDEX conflict_id IF NOT EXISTS
 FOR (c:Conflict) ON (c.ns, c.id);
 
-CREATE INDEX purge_ns IF NOT EXISTS
-FOR (p:Purge) ON (p.ns, p.id);
-
 // composite indexes serve queries with a predicate on each of their properties: these serve
 // the members of a profile at an instant, and the purge, which knows no instant
 CREATE INDEX placement_profile IF NOT EXISTS
@@ -117,14 +129,6 @@ FOR (b:Ban) ON (b.ns, b.a_key);
 CREATE INDEX ban_b IF NOT EXISTS
 FOR (b:Ban) ON (b.ns, b.b_key);
 
-// the next free id of each kind, shared by every namespace as on SQLite
-MERGE (s:Sequence {name: 'profile'}) ON CREATE SET s.next = 1;
-MERGE (s:Sequence {name: 'link'}) ON CREATE SET s.next = 1;
-MERGE (s:Sequence {name: 'merge'}) ON CREATE SET s.next = 1;
-MERGE (s:Sequence {name: 'conflict'}) ON CREATE SET s.next = 1;
-MERGE (s:Sequence {name: 'ban'}) ON CREATE SET s.next = 1;
-MERGE (s:Sequence {name: 'api_key'}) ON CREATE SET s.next = 1;
-MERGE (s:Sequence {name: 'purge'}) ON CREATE SET s.next = 1;
-
-// every write transaction increments this first: writers take turns, as on SQLite
-MERGE (l:WriteLock {name: 'write'}) ON CREATE SET l.writes = 0;
+// the store-wide sequence of API key ids; every other sequence is made by the first write of
+// its namespace (cypher/store/reserve_ids.cypher)
+MERGE (s:Sequence {ns: '', name: 'api_key'}) ON CREATE SET s.next = 1;

@@ -101,9 +101,7 @@ class _Server(BaseApplication):
     On Neo4j a request mostly waits on the network (a Bolt round trip per statement, several
     per write) with the GIL released, so a process can keep more requests in flight: 8
     threads, each on its own connection from the driver's pool (100 per process). Writers
-    still take turns on the WriteLock node, so the extra threads serve reads and queue
-    writes. Not measured on a real Neo4j (none runs here): size IDGRAPH_THREADS from a run of
-    benchmarks/ against yours.
+    lock only the profiles they touch, so writes of other profiles go on at once.
 
     Not async workers (gevent): a call into sqlite3 would block every request of the
     process. gunicorn's access log stays off (a URI carries identifier values): the app

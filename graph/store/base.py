@@ -133,6 +133,8 @@ class ReadTx(Protocol):
 class WriteTx(ReadTx, Protocol):
     def apply(self, namespace: str, changes: ChangeSet) -> None:
         """Write a change set in bulk: a few statements per kind of change, never one per item.
+        It is planned on what this transaction loaded of the namespace (``load_state``,
+        ``load_profiles``), whose ``sequences`` it numbers from.
         Besides the rows themselves it keeps the history time travel reads: a placement
         (key, profile, time) for every identifier whose profile changed, and a version of
         every attribute map that changed. A store may leave the placement of an identifier's

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph.model import Attribute, ChangeSet, Identifier, MergeRow, Sequences
+from graph.model import Attribute, ChangeSet, Identifier, MergeRow
 from graph.replays import mentioned_in
 
 Row = dict[str, Any]
@@ -35,8 +35,8 @@ class Write:
 
 
 def change_rows(changes: ChangeSet) -> list[Write]:
-    """Every write of a change set, in order, but the id sequences (``sequence_rows``).
-    Besides the rows themselves, the history time travel reads: a placement for every
+    """Every write of a change set, in order, but the id sequences, which each store keeps
+    its own way. Besides the rows themselves, the history time travel reads: a placement for every
     identifier put in a profile (or in none), a version of every attribute map replaced, both
     at the request's instant."""
     p = changes.provenance
@@ -185,16 +185,6 @@ def merge_rows(merges: list[MergeRow]) -> list[Row]:
          "absorbed_key": m.absorbed_key}
         for m in merges
     ]  # fmt: skip
-
-
-def sequence_rows(sequences: Sequences) -> list[Row]:
-    """The next free id of each kind a plan allocates from; a store only ever raises one."""
-    return [
-        {"name": "profile", "next": sequences.profile},
-        {"name": "link", "next": sequences.link},
-        {"name": "merge", "next": sequences.merge},
-        {"name": "ban", "next": sequences.ban},
-    ]
 
 
 def conflict_row(

@@ -8,7 +8,9 @@ transaction (cypher/migrate/<table>.cypher). Every write is a MERGE on the row's
 written twice is written once. After each page commits, the table's checkpoint (a
 ``Migration`` node: source, table, key of the last row copied) moves on, so a rerun after
 Ctrl-C, a crash or a lost connection starts after the last checkpoint: at worst one page is
-written again. The id sequences are copied last.
+written again. The id sequences are copied last: SQLite counts every namespace's ids together,
+Neo4j each namespace's apart, so each of the source's namespaces starts where SQLite stood,
+and so does the floor new namespaces start from.
 
 The source must not change meanwhile: stop every writer of the SQLite store first, and run
 one migration at a time (AttributeWrite has no unique key for two concurrent runs to meet on).
@@ -32,6 +34,7 @@ SEQUENCES = "sequences"
 STATEMENTS = (
     *(table.name for table in TABLES),
     SEQUENCES,
+    "sequence_values",
     "claim",
     "checkpoint",
     "checkpoints",
@@ -75,12 +78,21 @@ def migrate(
     checkpoints = run.checkpoints()
     for table in source.copy_tables():
         _copy(source, run, table, checkpoints.get(table), batch, progress)
-    rows = [
-        {"name": name, "next": next_} for name, next_ in sorted(source.copy_sequences().items())
-    ]
+    rows = namespace_sequences(source)
     progress(Progress(SEQUENCES, 0, len(rows)))
     run.write(SEQUENCES, rows=rows)
     progress(Progress(SEQUENCES, len(rows), len(rows)))
+
+
+def namespace_sequences(source: SqliteStore) -> list[dict[str, Any]]:
+    """Each sequence of SQLite for every namespace of the source and for the floor (ns ''):
+    (ns, name, next). API key ids are store-wide: the floor's only."""
+    namespaces = ["", *sorted({ns for ns, _ in source.copy_counts()})]
+    return [
+        {"ns": ns, "name": name, "next": next_}
+        for name, next_ in sorted(source.copy_sequences().items())
+        for ns in (namespaces if name != "api_key" else [""])
+    ]
 
 
 def _copy(

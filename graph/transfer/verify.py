@@ -17,7 +17,7 @@ from graph.store.base import Store
 from graph.store.neo4j.store import Neo4jStore
 from graph.store.sqlite.copy import KINDS
 from graph.store.sqlite.store import SqliteStore
-from graph.transfer.migrate import migration_statements
+from graph.transfer.migrate import migration_statements, namespace_sequences
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,7 @@ def verify(
         for c in counts
         if c.sqlite != c.neo4j
     ]
-    differences += _sequence_differences(source.copy_sequences(), target)
+    differences += _sequence_differences(source, target)
     for ns, ids in samples.items():
         differences += view_differences(ns, _views(source, ns, ids), _views(target, ns, ids))
     return Verification(counts, sum(map(len, samples.values())), tuple(differences))
@@ -69,12 +69,14 @@ def _views(store: Store, namespace: str, ids: list[int]) -> list[ProfileView]:
     return store.read(lambda tx: tx.profile_views(namespace, ids))
 
 
-def _sequence_differences(expected: dict[str, int], target: Neo4jStore) -> list[str]:
-    found = {row["name"]: row["next"] for row in target.read(lambda tx: tx.run("sequences"))}
+def _sequence_differences(source: SqliteStore, target: Neo4jStore) -> list[str]:
+    statement = migration_statements()["sequence_values"]
+    found = {(row["ns"], row["name"]): row["next"] for row in target.run(statement)}
     return [
-        f"sequence {name}: next {found.get(name)} in Neo4j, at least {next_} needed"
-        for name, next_ in sorted(expected.items())
-        if found.get(name) is None or found[name] < next_
+        f"sequence {row['name']} of namespace {row['ns']!r}: next "
+        f"{found.get((row['ns'], row['name']))} in Neo4j, at least {row['next']} needed"
+        for row in namespace_sequences(source)
+        if found.get((row["ns"], row["name"]), 0) < row["next"]
     ]
 
 

@@ -46,7 +46,13 @@ def update_attributes(store, pid: int, values: dict, *, rid: str, when: str) -> 
 
 
 def apply(store, changes: ChangeSet) -> None:
-    store.write(lambda tx: tx.apply(NS, changes))
+    """A change set made by hand, applied as a plan is: after its transaction's load."""
+
+    def work(tx) -> None:
+        tx.load_profiles(NS, [])
+        tx.apply(NS, changes)
+
+    store.write(work)
 
 
 def test_placements_answer_the_members_before_and_after_a_merge(store):

@@ -161,12 +161,15 @@ def test_conflicts_are_listed_oldest_first_and_page(store):
 
 
 def test_namespaces_never_see_each_other(store):
+    """An id names a profile of its own namespace only (SQLite numbers all namespaces from
+    one sequence, Neo4j each apart: the same id may name a profile in each)."""
     (a,) = write(store, item("email:a@x.io", "uuid:u1"), ns="alpha")
     (b,) = write(store, item("email:a@x.io", "uuid:u2"), ns="beta")
-    assert a.kind == b.kind == "created" and a.profile_id != b.profile_id
+    assert a.kind == b.kind == "created"
     assert members(profile(store, "beta", "email:a@x.io")) == {"email:a@x.io", "uuid:u2"}
-    assert store.read(lambda tx: tx.profile_view("beta", a.profile_id)) is None
-    assert store.read(lambda tx: tx.resolve_profile("beta", a.profile_id)) is None
+    seen = store.read(lambda tx: tx.profile_view("beta", a.profile_id))
+    assert seen is None or members(seen) == {"email:a@x.io", "uuid:u2"}
+    assert store.read(lambda tx: tx.resolve_profile("beta", a.profile_id)) in (None, b.profile_id)
     assert [key for key, *_ in store.iter_identifiers("alpha")] == ["email:a@x.io", "uuid:u1"]
 
 

@@ -1,12 +1,14 @@
-"""Concurrent writers on one SQLite file commit as if one after the other.
+"""Concurrent writers commit as if one after the other, on one SQLite file and on one Neo4j.
 
 Eight writers released together by a barrier send five batches that fight over the same
 profiles (two anonymous profiles merged while each is claimed by a different customer; two
 new customers claiming one shared email; a customId meeting a device), three of them twice
-with the same request_id. They are threads sharing one IdentityService over one SqliteStore,
-then processes each opening its own store on the file (as gunicorn's workers do), then
-clients of the real server (2 workers x 4 threads) beside four readers. Every round (25, 25,
-10), in a namespace of its own:
+with the same request_id. They are threads sharing one IdentityService over one store, then
+processes each opening its own store (as gunicorn's workers do), then clients of the real
+server (2 workers x 4 threads) beside four readers. SQLite's writers take turns on one lock;
+Neo4j's lock only the identifiers and profiles they touch, so these eight, which touch the
+same ones, race for real there. Every round (SQLite 25, 25, 10; Neo4j 10, 10, 5), in a
+namespace of its own:
 
 - no call raised and no answer was a 5xx: a busy or locked database never surfaces;
 - a batch sent twice at once was applied once: both sends answer the same results, one of
@@ -57,6 +59,8 @@ import pytest
 from graph.replays import record_of
 from graph.rules import Rules
 from graph.service import IdentityService, LinkRequest
+from graph.store import open_store
+from graph.store.base import Store
 from graph.store.sqlite.store import SqliteStore
 from tests.neo4j_server import free_port
 
@@ -107,6 +111,19 @@ BATCHES = [
 SENDS = [0, 1, 2, 3, 4, 0, 1, 2]  # eight writers; batches 0-2 sent twice at once
 
 Answer = tuple[int, list[dict[str, Any]], bool]  # (batch, results, answered as a replay)
+STORES = ["sqlite", "neo4j"]
+ROUNDS_ON = {"sqlite": ROUNDS, "neo4j": 10}
+HTTP_ROUNDS_ON = {"sqlite": HTTP_ROUNDS, "neo4j": 5}
+
+
+@pytest.fixture(params=STORES)
+def store_at(request, tmp_path) -> tuple[str, str, dict[str, str]]:
+    """(which, the IDGRAPH_STORE url, its Neo4j options) of a fresh store."""
+    if request.param == "sqlite":
+        return "sqlite", f"sqlite:///{tmp_path / 'concurrent.db'}", {}
+    server = request.getfixturevalue("empty_bolt_server")
+    options = {"user": server.user, "password": server.password, "database": server.database}
+    return "neo4j", server.uri, options
 
 
 def link_requests(items: Sequence[Mapping[str, Any]]) -> list[LinkRequest]:
@@ -131,7 +148,7 @@ def send(service: IdentityService, namespace: str, batch: int) -> Answer:
 # --- what a round left, and the rules -----------------------------------------------------------
 
 
-def outcome(store: SqliteStore, namespace: str, answers: Sequence[Answer]) -> tuple:
+def outcome(store: Store, namespace: str, answers: Sequence[Answer]) -> tuple:
     """The comparable outcome of the five batches (see the module's docstring)."""
     views = _live_profiles(store, namespace)
     block = {view.id: frozenset(f"{i.type}:{i.value}" for i in view.identifiers) for view in views}
@@ -165,7 +182,7 @@ def outcome(store: SqliteStore, namespace: str, answers: Sequence[Answer]) -> tu
     return frozenset(block.values()), attributes, items
 
 
-def _live_profiles(store: SqliteStore, namespace: str) -> list:
+def _live_profiles(store: Store, namespace: str) -> list:
     service, views, cursor = IdentityService(store), [], None
     while True:
         page = service.reading.list_profiles(namespace, cursor=cursor, limit=1000)
@@ -174,7 +191,7 @@ def _live_profiles(store: SqliteStore, namespace: str) -> list:
             return views
 
 
-def assert_rules_hold(store: SqliteStore, namespace: str, answers: Sequence[Answer]) -> None:
+def assert_rules_hold(store: Store, namespace: str, answers: Sequence[Answer]) -> None:
     rules = Rules()  # the native defaults: email and customId unique, email recognizing
     views = _live_profiles(store, namespace)
     members = {view.id: {f"{i.type}:{i.value}" for i in view.identifiers} for view in views}
@@ -200,7 +217,7 @@ def assert_rules_hold(store: SqliteStore, namespace: str, answers: Sequence[Answ
 
 
 def check_round(
-    store: SqliteStore, namespace: str, answers: Sequence[Answer], serial: Mapping[tuple, list]
+    store: Store, namespace: str, answers: Sequence[Answer], serial: Mapping[tuple, list]
 ) -> tuple[int, ...]:
     """The checks of every round; answers the first serial order the outcome equals."""
     assert sorted(batch for batch, _, _ in answers) == sorted(SENDS)
@@ -256,11 +273,12 @@ def at_once(calls: Sequence[Callable[[], T]]) -> list[T | BaseException]:
     return returned
 
 
-def test_threads_sharing_one_service_commit_as_some_serial_order(tmp_path, serial):
-    store = SqliteStore(tmp_path / "threads.db")
+def test_threads_sharing_one_service_commit_as_some_serial_order(store_at, serial):
+    which, url, options = store_at
+    store = open_store(url, **options)
     service = IdentityService(store)
     try:
-        for round_ in range(ROUNDS):
+        for round_ in range(ROUNDS_ON[which]):
             namespace = f"round{round_}"
             service.linking.link(namespace, link_requests(SEED))
             sends = random.Random(round_).sample(SENDS, len(SENDS))
@@ -274,10 +292,10 @@ def test_threads_sharing_one_service_commit_as_some_serial_order(tmp_path, seria
 # --- processes ---------------------------------------------------------------------------------
 
 
-def _writer_process(path: str, barrier: Any, jobs: Any) -> None:
-    """One writer process with its own store on the shared file; answers each (namespace,
+def _writer_process(url: str, options: dict[str, str], barrier: Any, jobs: Any) -> None:
+    """One writer process with its own store on the shared one; answers each (namespace,
     batch) job sent through ``jobs`` once every writer is at the barrier."""
-    store = SqliteStore(path)
+    store = open_store(url, **options)
     service = IdentityService(store)
     try:
         while (job := jobs.recv()) is not None:
@@ -291,9 +309,9 @@ def _writer_process(path: str, barrier: Any, jobs: Any) -> None:
         store.close()
 
 
-def test_processes_each_with_its_own_store_commit_as_some_serial_order(tmp_path, serial):
-    path = tmp_path / "processes.db"
-    store = SqliteStore(path)
+def test_processes_each_with_its_own_store_commit_as_some_serial_order(store_at, serial):
+    which, url, options = store_at
+    store = open_store(url, **options)
     service = IdentityService(store)
     # writers forked from a fresh single-threaded server with this module loaded: forking
     # pytest itself, which runs threads, is unsafe, and spawning 8 interpreters is slow
@@ -302,13 +320,13 @@ def test_processes_each_with_its_own_store_commit_as_some_serial_order(tmp_path,
     barrier = context.Barrier(len(SENDS))
     pipes = [context.Pipe() for _ in SENDS]
     writers = [
-        context.Process(target=_writer_process, args=(str(path), barrier, child), daemon=True)
+        context.Process(target=_writer_process, args=(url, options, barrier, child), daemon=True)
         for _, child in pipes
     ]
     for writer in writers:
         writer.start()
     try:
-        for round_ in range(ROUNDS):
+        for round_ in range(ROUNDS_ON[which]):
             namespace = f"round{round_}"
             service.linking.link(namespace, link_requests(SEED))
             sends = random.Random(round_).sample(SENDS, len(SENDS))
@@ -331,11 +349,12 @@ def test_processes_each_with_its_own_store_commit_as_some_serial_order(tmp_path,
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, store_at):
     """``idgraph serve --workers 2 --threads 4`` on a fresh store and a free port."""
+    which, url, options = store_at
     port = free_port()
-    store = tmp_path / "served.db"
-    environment = {**os.environ, "IDGRAPH_STORE": f"sqlite:///{store}", "PORT": str(port)}
+    environment = {**os.environ, "IDGRAPH_STORE": url, "PORT": str(port)}
+    environment.update({f"NEO4J_{name.upper()}": value for name, value in options.items()})
     environment.pop("IDGRAPH_ADMIN_TOKEN", None)  # local open mode on loopback
     log = tmp_path / "server.log"
     with log.open("wb") as output:
@@ -347,7 +366,7 @@ def server(tmp_path):
         )
     try:
         _wait_healthy(process, port, log)
-        yield port, store
+        yield which, port, open_store(url, **options)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
@@ -395,10 +414,9 @@ def test_the_real_server_under_concurrent_clients_answers_no_5xx_and_keeps_the_r
     server, serial
 ):
     """The eight writers, and four readers looking up identifiers while they write."""
-    port, path = server
-    store = SqliteStore(path)  # read beside the running server
+    which, port, store = server  # read beside the running server
     try:
-        for round_ in range(HTTP_ROUNDS):
+        for round_ in range(HTTP_ROUNDS_ON[which]):
             namespace = f"http{round_}"
             assert _request(port, "POST", f"/v1/{namespace}/links", {"items": SEED})[0] == 200
             sends = random.Random(round_).sample(SENDS, len(SENDS))
@@ -415,5 +433,55 @@ def test_the_real_server_under_concurrent_clients_answers_no_5xx_and_keeps_the_r
                 for batch, (_, answer, replayed) in zip(sends, posted, strict=True)
             ]
             check_round(store, namespace, answers, serial)
+    finally:
+        store.close()
+
+
+# --- who waits for whom on Neo4j ---------------------------------------------------------------
+
+
+def test_on_neo4j_a_writer_holds_only_what_it_touches(empty_bolt_server):
+    """While a writer holds the profile of uuid:1 open, a writer of another namespace and a
+    writer of another profile of the same namespace commit; a writer of that profile waits
+    for it, then goes on from what it committed."""
+    store = empty_bolt_server.open_store()
+    service = IdentityService(store)
+    for namespace in ("a", "b"):
+        service.linking.link(namespace, link_requests([SEED[0], SEED[1]]))
+    holding, release = threading.Event(), threading.Event()
+
+    def hold(tx):
+        state = tx.load_state("a", ["uuid:" + _uuid(1)["value"]])  # locks its profile
+        holding.set()
+        release.wait(timeout=60)
+        return state
+
+    def link(namespace: str, uuid: int, device: str) -> Callable[[], Any]:
+        item = _item(_uuid(uuid), _id("deviceId", device))
+        return partial(service.linking.link, namespace, link_requests([item]))
+
+    holder = threading.Thread(target=store.write, args=(hold,))
+    holder.start()
+    try:
+        assert holding.wait(timeout=30)
+        others = [
+            threading.Thread(target=call) for call in (link("b", 1, "d1"), link("a", 2, "d2"))
+        ]
+        same = threading.Thread(target=link("a", 1, "d3"))
+        for thread in (*others, same):
+            thread.start()
+        for thread in others:
+            thread.join(timeout=30)
+        assert not any(thread.is_alive() for thread in others), "a writer of others waited"
+        same.join(timeout=2)
+        assert same.is_alive(), "a writer of the held profile did not wait"
+    finally:
+        release.set()
+        holder.join(timeout=30)
+        same.join(timeout=30)
+    try:
+        assert not same.is_alive()
+        held = service.reading.profile_by_identifier("a", "uuid", _uuid(1)["value"])
+        assert "d3" in {i.value for i in held.identifiers}
     finally:
         store.close()

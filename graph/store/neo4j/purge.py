@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from graph.model import PurgeRecord
 from graph.replays import mentioned_in
 from graph.store.base import departed_from
+from graph.store.neo4j.retry import StaleRead
 
 if TYPE_CHECKING:
     from graph.store.neo4j.store import Neo4jStore
@@ -56,14 +57,17 @@ class PurgeRows:
     """The erasure half of the store protocol (graph/store/base.py)."""
 
     run: Callable[..., list[dict[str, Any]]]  # Neo4jTx.run: a statement by name, its rows
+    load_profiles: Callable[..., Any]  # Neo4jTx.load_profiles: locks them in a write
 
     def purge_profile(self, namespace: str, profile_id: int) -> int:
         ns = namespace
+        self.load_profiles(ns, [profile_id])  # locked: no writer changes it from now on
         ids = [row["id"] for row in self.run("purge_scope", ns=ns, id=profile_id)]
         members = [row["key"] for row in self.run("members", ns=ns, ids=[profile_id])]
-        departed = departed_from(
-            members, lambda keys: [row["key"] for row in self.run("departed", ns=ns, keys=keys)]
-        )
+        departed = self._departed(ns, members)
+        self.run("lock_identifiers", ns=ns, keys=departed)  # in no profile: their own locks
+        if self._departed(ns, members) != departed:  # one came back to a profile meanwhile
+            raise StaleRead(f"identifiers of profile {profile_id} moved while it was erased")
         keys = members + departed
         self._mark_requests(ns)
         self.run("purge_requests", ns=ns, ids=ids, keys=keys)
@@ -75,6 +79,12 @@ class PurgeRows:
         self.run("purge_attribute_versions", ns=ns, ids=ids)
         self.run("purge_bans", ns=ns, keys=keys)
         return len(keys)
+
+    def _departed(self, namespace: str, members: list[str]) -> list[str]:
+        def step(keys: list[str]) -> list[str]:
+            return [row["key"] for row in self.run("departed", ns=namespace, keys=keys)]
+
+        return departed_from(members, step)
 
     def _mark_requests(self, namespace: str) -> None:
         rows = []
@@ -104,8 +114,8 @@ def settle_erasure(store: Neo4jStore) -> None:
     until a checkpoint prunes the files the retention policy no longer keeps, and it never
     prunes the file it is writing. Community has no procedure to checkpoint or to start a new
     file: it starts one when the current file reaches db.tx_log.rotation.size. So this pads
-    the log up to that size (a property of the WriteLock node, set, then removed), and the
-    file holding the purge is closed; the next scheduled checkpoint prunes it when the
+    the log up to that size (a property of the store-wide api_key sequence node, set, then
+    removed), and the file holding the purge is closed; the next scheduled checkpoint prunes it when the
     retention policy is "1 files". Nothing is written when the rotation size is above
     PAD_LIMIT, or cannot be read."""
     size = log_rotation_size(store)

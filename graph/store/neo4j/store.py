@@ -6,14 +6,13 @@ and every batch is one ``UNWIND $rows`` statement per kind of change (tx.py).
 
 Transactions are the driver's managed ones (``execute_read``/``execute_write``), one per
 request, retried by the driver on transient errors; ``work`` may therefore run more than once,
-which the store protocol allows. Every write transaction first takes the one WriteLock node
-(cypher/store/take_write_lock.cypher), so writers take turns as they do on SQLite: the planner
-reads the profiles a batch touches and the next free ids, and both must hold until commit.
-Locking only the touched profiles would let writers of unrelated profiles overlap, but new
-identifiers and new ids would then need locks of their own; measure before choosing that.
+which the store protocol allows. A write transaction locks only the identifiers and profiles
+its plan is decided on (tx.py), so writers of other profiles and namespaces never wait on each
+other; what no lock guards (a new identifier, a request id) is raced for and won once (see
+``Neo4jStore.write``).
 
-Profile attributes are one JSON property on the profile; ids are integers from Sequence
-nodes shared by all namespaces, as on SQLite. Element ids are never stored. Besides the rows
+Profile attributes are one JSON property on the profile; ids are integers counted per
+namespace, handed out in blocks (ids.py). Element ids are never stored. Besides the rows
 themselves, every change set writes the history time travel reads (Placement and
 AttributeVersion nodes); the reads of history are in history.py.
 """
@@ -22,7 +21,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from importlib.resources.abc import Traversable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -33,22 +32,21 @@ from neo4j.exceptions import ConstraintError, DriverError, Neo4jError
 from graph.errors import StoreError
 from graph.store.cypher import CYPHER_DIR, Statement, load_statements
 from graph.store.neo4j import SCHEMES, history, keys, purge, schema, tx
+from graph.store.neo4j.ids import IdBlocks
+from graph.store.neo4j.retry import LeaseExceeded, StaleRead
 from graph.store.neo4j.tx import Neo4jTx
 
 T = TypeVar("T")
 
 # the store's own; then every statement a transaction runs
-STATEMENTS = ("take_write_lock", "identifiers_page", "links_page")
+STATEMENTS = ("reserve_ids", "identifiers_page", "links_page")
 ALL_STATEMENTS = (
     STATEMENTS + tx.STATEMENTS + history.STATEMENTS + keys.STATEMENTS + purge.STATEMENTS
 )
 _PAGE = 5000
 _STATEMENT_ERRORS = "Neo.ClientError.Statement."
-# On Neo4j the write lock makes a uniqueness race impossible. A server with optimistic
-# transactions (ArcadeDB) lets two writers run and fails the later one at commit: with a
-# transient error, which the driver retries, or with a uniqueness violation on the ids both
-# planned, which is retried here. A real violation still surfaces after these attempts.
-_RACE_RETRIES = 10
+# attempts of a write that lost a race to another writer (see Neo4jStore.write)
+_RETRIES = 10
 
 
 class Neo4jStore:
@@ -74,6 +72,7 @@ class Neo4jStore:
         self.statements = load_statements(folder / "store", ALL_STATEMENTS)
         self.schema = schema.statements(folder)
         self.read_only = read_only
+        self._ids = IdBlocks(self._reserve_ids)
         self.url = uri
         self.database = database or "neo4j"
         auth = (user or "neo4j", password) if password is not None else None
@@ -101,34 +100,76 @@ class Neo4jStore:
         return cls(url, **options)
 
     def initialize(self) -> None:
-        """Constraints, indexes and the sequence and lock nodes (schema.py)."""
+        """Constraints, indexes and the store-wide sequence (schema.py). Blocks of ids this
+        process holds are dropped: the sequences may have been erased (tests do)."""
+        self._ids = IdBlocks(self._reserve_ids)
         for text in self.schema:
             self._session_run(neo4j.WRITE_ACCESS, lambda tx, text=text: tx.run(text).consume())
 
     # --- transactions -------------------------------------------------------------------------
 
     def read(self, work: Callable[[Neo4jTx], T]) -> T:
-        return self._session_run(neo4j.READ_ACCESS, lambda tx: work(Neo4jTx(tx, self.statements)))
+        return self._session_run(
+            neo4j.READ_ACCESS, lambda tx: work(Neo4jTx(tx, self.statements, self._ids))
+        )
 
     def write(self, work: Callable[[Neo4jTx], T]) -> T:
+        """Run ``work`` in a write transaction that locks what it reads (tx.py). It runs
+        again, with a short random wait, when it lost a race: another writer created an
+        identifier or a request id it planned to create (the uniqueness constraint fails it),
+        or changed a profile between its read and its lock; and with a larger window of ids
+        when its plan needed more. The driver itself runs it again on a deadlock."""
         if self.read_only:
             raise StoreError(f"{self.url} is open read-only")
-
-        def locked(tx: neo4j.ManagedTransaction) -> T:
-            unit = Neo4jTx(tx, self.statements)
-            unit.run("take_write_lock")
-            return work(unit)
-
-        for attempt in range(_RACE_RETRIES):
+        window = 1
+        for attempt in range(_RETRIES):
+            units: list[Neo4jTx] = []
             try:
-                return self._session_run(neo4j.WRITE_ACCESS, locked)
+                result = self._session_run(
+                    neo4j.WRITE_ACCESS, self._unit_of_work(work, window, units)
+                )
+            except LeaseExceeded:
+                window *= 4
+                continue
+            except StaleRead:
+                pass
             except StoreError as error:
-                if not isinstance(error.__cause__, ConstraintError):
+                if not isinstance(error.__cause__, ConstraintError) or attempt == _RETRIES - 1:
                     raise
-                if attempt == _RACE_RETRIES - 1:
-                    raise
-                time.sleep(random.uniform(0, 0.01 * 2**attempt))  # jitter: losers spread out
-        raise AssertionError("unreachable")
+            else:
+                for unit in units[:-1]:  # attempts the driver ran again: none committed
+                    unit.settle(committed=False)
+                units[-1].settle(committed=True)
+                return result
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))  # jitter: losers spread out
+        raise StoreError(f"Neo4j: a write lost {_RETRIES} races in a row; retry later")
+
+    def _unit_of_work(
+        self, work: Callable[[Neo4jTx], T], window: int, units: list[Neo4jTx]
+    ) -> Callable[[neo4j.ManagedTransaction], T]:
+        """``work`` on a write transaction; every try the driver makes is kept in ``units``,
+        and one that fails gives its ids back at once."""
+
+        def unit_of_work(tx: neo4j.ManagedTransaction) -> T:
+            unit = Neo4jTx(tx, self.statements, self._ids, writing=True, window=window)
+            units.append(unit)
+            try:
+                return work(unit)
+            except BaseException:
+                unit.settle(committed=False)
+                raise
+
+        return unit_of_work
+
+    def _reserve_ids(self, namespace: str, counts: Mapping[str, int]) -> dict[str, int]:
+        """Take ids from the namespace's sequences in a transaction of its own (ids.py)."""
+        rows = self.run(
+            self.statements["reserve_ids"],
+            write=True,
+            ns=namespace,
+            rows=[{"name": kind, "count": count} for kind, count in counts.items()],
+        )
+        return {row["name"]: row["first"] for row in rows}
 
     def run(self, statement: Statement, *, write: bool = False, **parameters: Any) -> list[dict]:
         """One statement in its own transaction, its rows as dicts (analytics, tests)."""

@@ -31,18 +31,22 @@ from graph.model import (
 )
 from graph.store.cypher import Statement
 from graph.store.neo4j.history import HistoryReads
+from graph.store.neo4j.ids import IdBlocks, Lease
 from graph.store.neo4j.keys import ApiKeyRows
 from graph.store.neo4j.purge import PurgeRows
+from graph.store.neo4j.retry import LeaseExceeded, StaleRead
 from graph.store.rows import (
     Row,
     attributes_from,
     change_rows,
     dump_json,
     request_row,
-    sequence_rows,
 )
 
 STATEMENTS = (
+    "lock_identifiers",
+    "lock_profiles",
+    "peek_ids",
     "resolve_profile",
     "profile_of",
     "live_profiles",
@@ -51,7 +55,6 @@ STATEMENTS = (
     "list_profiles",
     "touched_profiles",
     "active_links",
-    "sequences",
     "find_request",
     "conflicts",
     "save_request",
@@ -59,7 +62,8 @@ STATEMENTS = (
     # the writes of a change set (graph/store/rows.py), in the order they run
     "create_profiles",
     "update_profiles",
-    "upsert_identifiers",
+    "create_identifiers",
+    "return_identifiers",
     "move_identifiers",
     "create_links",
     "end_links",
@@ -73,16 +77,36 @@ STATEMENTS = (
     "create_attribute_writes",
     "create_conflicts",
     "create_bans",
-    "advance_sequences",
 )
 
 
 class Neo4jTx(HistoryReads, ApiKeyRows, PurgeRows):
-    """One managed transaction: the protocol's reads and the bulk writes of a change set."""
+    """One managed transaction: the protocol's reads and the bulk writes of a change set.
 
-    def __init__(self, tx: neo4j.ManagedTransaction, statements: Mapping[str, Statement]) -> None:
+    A write transaction (given ``ids``) locks what a plan is decided on before reading it:
+    the batch's identifiers that exist, then the profiles holding them, looking again until no
+    other writer moved one meanwhile (``load_state``); or the profiles named
+    (``load_profiles``). The locks hold until commit, so writers of other profiles, and of
+    other namespaces, never wait on each other. Its ids come from a lease of the process's
+    blocks (ids.py), one per namespace, ``window`` times the size the loaded state calls for.
+    """
+
+    def __init__(
+        self,
+        tx: neo4j.ManagedTransaction,
+        statements: Mapping[str, Statement],
+        ids: IdBlocks,
+        *,
+        writing: bool = False,
+        window: int = 1,
+    ) -> None:
         self.tx = tx
         self.statements = statements
+        self._ids = ids
+        self._writing = writing  # else a read: a dry run plans with ids it does not take
+        self._window = window
+        self.leases: dict[str, Lease] = {}
+        self._existing: dict[str, set[str]] = {}  # keys of a batch found (and locked), by ns
 
     def run(self, name: str, **parameters: Any) -> list[dict[str, Any]]:
         statement = self.statements[name]
@@ -156,21 +180,40 @@ class Neo4jTx(HistoryReads, ApiKeyRows, PurgeRows):
         return self.profile_views(namespace, [row["id"] for row in rows])
 
     def load_state(self, namespace: str, keys: Iterable[str]) -> GraphState:
-        keys = list(keys)
-        rows = self.run("touched_profiles", ns=namespace, keys=keys)
-        return self._load(namespace, [row["profile_id"] for row in rows], keys)
+        keys = sorted(set(keys))
+        if self._writing:
+            found = self.run("lock_identifiers", ns=namespace, keys=keys)
+            self._existing.setdefault(namespace, set()).update(row["key"] for row in found)
+        locked: set[int] = set()
+        while True:
+            rows = self.run("touched_profiles", ns=namespace, keys=keys)
+            ids = sorted(row["profile_id"] for row in rows)
+            if not self._writing or set(ids) <= locked:
+                return self._load(namespace, ids, keys)
+            self._lock(namespace, sorted(set(ids) - locked))
+            locked.update(ids)
 
     def load_profiles(self, namespace: str, profile_ids: Iterable[int]) -> GraphState:
-        return self._load(namespace, list(profile_ids), [])
+        ids = sorted(set(profile_ids))
+        if self._writing and not all(self._lock(namespace, ids).values()):
+            raise StaleRead(f"a profile of {ids} in {namespace} was merged since it was read")
+        return self._load(namespace, ids, [])
+
+    def _lock(self, namespace: str, ids: list[int]) -> dict[int, bool]:
+        """Lock profiles; whether each is live."""
+        rows = self.run("lock_profiles", ns=namespace, ids=ids)
+        return {row["id"]: row["live"] for row in rows}
 
     def _load(self, namespace: str, ids: list[int], keys: list[str]) -> GraphState:
         """The profiles ``ids`` as the planner sees them, with the bans naming any of their
-        identifiers or of ``keys``."""
-        state = GraphState(sequences=self._sequences())
+        identifiers or of ``keys``, and the ids the plan may allocate."""
+        state = GraphState()
         if ids:
             self._load_profiles(namespace, ids, state)
         if named := sorted(set(keys).union(state.identifiers)):
             state.bans = self._bans_of(namespace, named)
+        size = len(keys) + 2 * (len(state.identifiers) + len(state.links)) + 16
+        state.sequences = self._sequences(namespace, size * self._window)
         return state
 
     def _load_profiles(self, namespace: str, ids: list[int], state: GraphState) -> None:
@@ -190,11 +233,18 @@ class Neo4jTx(HistoryReads, ApiKeyRows, PurgeRows):
             for row in self.run("active_links", ns=namespace, ids=live)
         ]
 
-    def _sequences(self) -> Sequences:
-        known = {"profile", "link", "merge", "ban"}
-        return Sequences(
-            **{row["name"]: row["next"] for row in self.run("sequences") if row["name"] in known}
-        )
+    def _sequences(self, namespace: str, size: int) -> Sequences:
+        """Where a plan starts numbering: a writer's lease (one per namespace and
+        transaction), or for a dry run the ids this process would give its next writer."""
+        if not self._writing:
+            held = self._ids.peek(namespace)
+            if held is not None:
+                return held
+            rows = self.run("peek_ids", ns=namespace, names=list(Sequences.__dataclass_fields__))
+            return Sequences(**{row["name"]: row["next"] for row in rows})
+        if namespace not in self.leases:
+            self.leases[namespace] = self._ids.lease(namespace, size)
+        return self.leases[namespace].next
 
     def find_request(self, namespace: str, request_id: str) -> StoredRequest | None:
         rows = self.run("find_request", ns=namespace, request_id=request_id)
@@ -222,9 +272,36 @@ class Neo4jTx(HistoryReads, ApiKeyRows, PurgeRows):
     # --- writes -------------------------------------------------------------------------------
 
     def apply(self, namespace: str, changes: ChangeSet) -> None:
+        lease = self.leases.get(namespace)
+        if lease is None:
+            raise RuntimeError(f"apply to {namespace} before this transaction loaded it")
+        if not lease.covers(changes.sequences):
+            raise LeaseExceeded(namespace)
+        lease.record(changes.sequences)
         for write in change_rows(changes):
-            self._write(write.kind, write.rows, ns=namespace, **write.params)
-        self._write("advance_sequences", sequence_rows(changes.sequences))
+            if write.kind == "upsert_identifiers":
+                self._upsert_identifiers(namespace, write.rows)
+                continue
+            rows = write.rows
+            if write.kind == "create_conflicts" and rows:
+                first = lease.take("conflict", len(rows))
+                rows = [{**row, "id": first + n} for n, row in enumerate(rows)]
+            self._write(write.kind, rows, ns=namespace, **write.params)
+
+    def settle(self, *, committed: bool) -> None:
+        """Give back the ids this transaction's leases did not use (all of them, unless it
+        committed)."""
+        for lease in self.leases.values():
+            self._ids.settle(lease, lease.used if committed else None)
+
+    def _upsert_identifiers(self, namespace: str, rows: list[Row]) -> None:
+        """New identifiers are created; those that exist (in no profile: replaced, retired)
+        come back, under the lock load_state took."""
+        existing = self._existing.get(namespace, set())
+        self._write(
+            "create_identifiers", [r for r in rows if r["key"] not in existing], ns=namespace
+        )
+        self._write("return_identifiers", [r for r in rows if r["key"] in existing], ns=namespace)
 
     def save_request(
         self, namespace: str, request_id: str, digest: str, response: Mapping[str, Any]

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from graph.model import ChangeSet, utc_now
-from graph.store.rows import Row, change_rows, dump_json, request_row, sequence_rows
+from graph.model import ChangeSet, Sequences, utc_now
+from graph.store.rows import Row, change_rows, dump_json, request_row
 from graph.store.sqlite.sql import UNPLACED, Sql, json_array
 
 # each kind of write of graph/store/rows.py: its statements, run over its rows in order
@@ -114,7 +114,7 @@ class ChangeWrites(Sql):
             if write.kind == "create_placements":  # new identifiers have theirs implicitly
                 rows = [row for row in rows if row["key"] in placed]
             self._run(write.kind, namespace, rows, write.params)
-        self._run("advance_sequences", namespace, sequence_rows(changes.sequences))
+        self._run("advance_sequences", namespace, _sequence_rows(changes.sequences))
 
     def _run(
         self, kind: str, namespace: str, rows: Iterable[Row], params: Mapping[str, Any] = {}
@@ -154,6 +154,17 @@ class ChangeWrites(Sql):
             "DELETE FROM bans WHERE ns = ? AND id = ?", (namespace, ban_id)
         )
         return deleted.rowcount > 0
+
+
+def _sequence_rows(sequences: Sequences) -> list[Row]:
+    """The next free id of each kind a plan allocates from: SQLite counts every namespace's
+    ids together, and only ever raises a sequence."""
+    return [
+        {"name": "profile", "next": sequences.profile},
+        {"name": "link", "next": sequences.link},
+        {"name": "merge", "next": sequences.merge},
+        {"name": "ban", "next": sequences.ban},
+    ]
 
 
 def _sqlite_row(row: Row) -> Row:
