@@ -183,16 +183,9 @@ class History(UseCase):
         rules = self.rules(namespace)
 
         def work(tx: WriteTx) -> Separated:
-            link = tx.link(namespace, link_id)
-            if link is None:
-                raise NotFound(f"no link {link_id} in {namespace}")
-            if link.ended_at is not None:
-                raise Refused(
-                    "link_ended",
-                    f"link {link_id} already ended at {link.ended_at} ({link.end_reason})",
-                    link_id=link_id,
-                )
-            state = _with_history(tx, namespace, tx.load_state(namespace, [link.a]))
+            first = _active(tx, namespace, link_id)
+            state = _with_history(tx, namespace, tx.load_state(namespace, [first.a]))
+            link = _active(tx, namespace, link_id)  # again, now that its profile is held
             provenance = self._provenance("end", source)
             plan = plan_end_link(link, state, rules, provenance, reason=reason, ban=ban)
             return Separated(*_applied(tx, namespace, plan), link=tx.link(namespace, link_id))
@@ -223,8 +216,10 @@ class History(UseCase):
             if merge is None:
                 raise NotFound(f"no merge {merge_id} in {namespace}")
             _check_undoable(tx, namespace, merge)
-            absorbed = tx.profile_record(namespace, merge.absorbed)
             state = tx.load_profiles(namespace, [merge.survivor])
+            merge = tx.merge_record(namespace, merge_id)  # again, now that its profile is held
+            _check_undoable(tx, namespace, merge)
+            absorbed = tx.profile_record(namespace, merge.absorbed)
             members = list(state.identifiers)
             touching = tx.links_touching(namespace, members)
             ending = [k for k in touching if k.merge_id == merge.id and k.ended_at is None]
@@ -346,6 +341,19 @@ def _merges_around(tx: ReadTx, namespace: str, pid: int) -> list:
         found.update((m.id, m) for m in merges)
         frontier = [m.absorbed for m in merges if m.survivor in frontier]
     return sorted(found.values(), key=lambda m: m.id)
+
+
+def _active(tx: ReadTx, namespace: str, link_id: int) -> LinkRecord:
+    link = tx.link(namespace, link_id)
+    if link is None:
+        raise NotFound(f"no link {link_id} in {namespace}")
+    if link.ended_at is not None:
+        raise Refused(
+            "link_ended",
+            f"link {link_id} already ended at {link.ended_at} ({link.end_reason})",
+            link_id=link_id,
+        )
+    return link
 
 
 def _check_undoable(tx: ReadTx, namespace: str, merge) -> None:
