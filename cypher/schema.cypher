@@ -129,6 +129,9 @@ FOR (b:Ban) ON (b.ns, b.a_key);
 CREATE INDEX ban_b IF NOT EXISTS
 FOR (b:Ban) ON (b.ns, b.b_key);
 
+CREATE INDEX api_key_ns IF NOT EXISTS
+FOR (k:ApiKey) ON (k.ns);
+
 // the store-wide sequence of API key ids; every other sequence is made by the first write of
 // its namespace (cypher/store/reserve_ids.cypher)
 MERGE (s:Sequence {ns: '', name: 'api_key'}) ON CREATE SET s.next = 1;

@@ -49,12 +49,9 @@ from graph.store.cypher import CYPHER_DIR, Statement
 
 # Request-path statements that read a whole label anyway, with why.
 KNOWN_SCANS: dict[str, str] = {
-    "store/sequences.cypher": "being rewritten for parallel writers (issue 16 part 4)",
-    "store/api_keys.cypher": (
-        "with $ns null it lists the API keys of every namespace (`idgraph keys list`); one "
-        "statement serves both cases, and no index serves `$ns IS NULL OR k.ns = $ns`. Keys "
-        "are a handful of nodes an administrator makes; telling the cases apart needs two "
-        "statements, chosen in graph/store/neo4j/keys.py (being rewritten, issue 16 part 4)"
+    "store/every_api_key.cypher": (
+        "`idgraph keys list` without --namespace lists every API key of every namespace: it "
+        "reads them all, a handful of nodes an administrator makes; never on a request's path"
     ),
 }
 
@@ -63,6 +60,10 @@ WHOLE_GRAPH: dict[str, str] = {
     "migrate/counts.cypher": (
         "counts every node and relationship of each kind in every namespace, to compare the "
         "target with the source of a migration: it reads them all"
+    ),
+    "migrate/sequence_values.cypher": (
+        "reads every sequence of every namespace, to compare the target with the source of a "
+        "migration"
     ),
     "migrate/target_contents.cypher": (
         "counts the target's profiles and reads its Migration nodes, once before a migration "

@@ -8,7 +8,7 @@ from typing import Any
 
 from graph.keys import ApiKey
 
-STATEMENTS = ("api_key", "api_keys", "create_api_key", "revoke_api_key")
+STATEMENTS = ("api_key", "api_keys", "every_api_key", "create_api_key", "revoke_api_key")
 
 
 class ApiKeyRows:
@@ -21,6 +21,8 @@ class ApiKeyRows:
         return _key(rows[0]) if rows else None
 
     def api_keys(self, namespace: str | None) -> list[ApiKey]:
+        if namespace is None:
+            return [_key(row) for row in self.run("every_api_key")]
         return [_key(row) for row in self.run("api_keys", ns=namespace)]
 
     def create_api_key(
