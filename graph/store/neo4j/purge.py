@@ -115,8 +115,8 @@ def settle_erasure(store: Neo4jStore) -> None:
     prunes the file it is writing. Community has no procedure to checkpoint or to start a new
     file: it starts one when the current file reaches db.tx_log.rotation.size. So this pads
     the log up to that size (a property of the store-wide api_key sequence node, set, then
-    removed), and the file holding the purge is closed; the next scheduled checkpoint prunes it when the
-    retention policy is "1 files". Nothing is written when the rotation size is above
+    removed), and the file holding the purge is closed; the next scheduled checkpoint prunes
+    it when the retention policy is "1 files". Nothing is written when the rotation size is above
     PAD_LIMIT, or cannot be read."""
     size = log_rotation_size(store)
     if size is None or size > PAD_LIMIT:
