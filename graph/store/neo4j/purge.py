@@ -115,14 +115,18 @@ def settle_erasure(store: Neo4jStore) -> None:
     prunes the file it is writing. Community has no procedure to checkpoint or to start a new
     file: it starts one when the current file reaches db.tx_log.rotation.size. So this pads
     the log up to that size (a property of the store-wide api_key sequence node, set, then
-    removed), and the file holding the purge is closed; the next scheduled checkpoint prunes
-    it when the retention policy is "1 files". Nothing is written when the rotation size is above
-    PAD_LIMIT, or cannot be read."""
+    removed), and the file holding the purge is closed; a small write, set and removed, lands
+    in the new file, so the next scheduled checkpoint reaches past the old one and prunes it
+    when the retention policy is "1 files" (a checkpoint keeps the file it points into).
+    Nothing is written when the rotation size is above PAD_LIMIT, or cannot be read."""
     size = log_rotation_size(store)
     if size is None or size > PAD_LIMIT:
         return
-    store.run(store.statements["pad_log"], write=True, fill="x" * size)
-    store.run(store.statements["unpad_log"], write=True)
+    # fill the file holding the purge, so Neo4j starts a new one after it; then write a little
+    # in the new one: a checkpoint reaching into the new file lets the old one go
+    for fill in ("x" * size, "."):
+        store.run(store.statements["pad_log"], write=True, fill=fill)
+        store.run(store.statements["unpad_log"], write=True)
 
 
 def log_rotation_size(store: Neo4jStore) -> int | None:
