@@ -181,28 +181,28 @@ class Neo4jTx(HistoryReads, ApiKeyRows, PurgeRows):
 
     def load_state(self, namespace: str, keys: Iterable[str]) -> GraphState:
         keys = sorted(set(keys))
-        if self._writing:
-            found = self.run("lock_identifiers", ns=namespace, keys=keys)
-            self._existing.setdefault(namespace, set()).update(row["key"] for row in found)
-        locked: set[int] = set()
-        while True:
+        if not self._writing:
             rows = self.run("touched_profiles", ns=namespace, keys=keys)
-            ids = sorted(row["profile_id"] for row in rows)
-            if not self._writing or set(ids) <= locked:
-                return self._load(namespace, ids, keys)
-            self._lock(namespace, sorted(set(ids) - locked))
-            locked.update(ids)
+            return self._load(namespace, sorted(row["profile_id"] for row in rows), keys)
+        found = self.run("lock_identifiers", ns=namespace, keys=keys)
+        self._existing.setdefault(namespace, set()).update(row["key"] for row in found)
+        holding = {row["profile_id"] for row in found if row["profile_id"] is not None}
+        locked: set[int] = set()
+        while holding - locked:  # until no other writer moved one of the keys meanwhile
+            new = sorted(holding - locked)
+            locked.update(new)
+            holding = set(self._lock(namespace, new, keys)["holding"])
+        return self._load(namespace, sorted(holding), keys)
 
     def load_profiles(self, namespace: str, profile_ids: Iterable[int]) -> GraphState:
         ids = sorted(set(profile_ids))
-        if self._writing and not all(self._lock(namespace, ids).values()):
+        if self._writing and set(self._lock(namespace, ids, [])["live"]) != set(ids):
             raise StaleRead(f"a profile of {ids} in {namespace} was merged since it was read")
         return self._load(namespace, ids, [])
 
-    def _lock(self, namespace: str, ids: list[int]) -> dict[int, bool]:
-        """Lock profiles; whether each is live."""
-        rows = self.run("lock_profiles", ns=namespace, ids=ids)
-        return {row["id"]: row["live"] for row in rows}
+    def _lock(self, namespace: str, ids: list[int], keys: list[str]) -> dict[str, list[int]]:
+        """Lock profiles: which of them are live, and which profiles hold ``keys`` now."""
+        return self.run("lock_profiles", ns=namespace, ids=ids, keys=keys)[0]
 
     def _load(self, namespace: str, ids: list[int], keys: list[str]) -> GraphState:
         """The profiles ``ids`` as the planner sees them, with the bans naming any of their
@@ -278,11 +278,14 @@ class Neo4jTx(HistoryReads, ApiKeyRows, PurgeRows):
         if not lease.covers(changes.sequences):
             raise LeaseExceeded(namespace)
         lease.record(changes.sequences)
+        created: set[str] = set()
         for write in change_rows(changes):
             if write.kind == "upsert_identifiers":
-                self._upsert_identifiers(namespace, write.rows)
+                created = self._upsert_identifiers(namespace, write.rows)
                 continue
             rows = write.rows
+            if write.kind == "create_placements":  # a new identifier's came with it
+                rows = [row for row in rows if row["key"] not in created]
             if write.kind == "create_conflicts" and rows:
                 first = lease.take("conflict", len(rows))
                 rows = [{**row, "id": first + n} for n, row in enumerate(rows)]
@@ -294,14 +297,15 @@ class Neo4jTx(HistoryReads, ApiKeyRows, PurgeRows):
         for lease in self.leases.values():
             self._ids.settle(lease, lease.used if committed else None)
 
-    def _upsert_identifiers(self, namespace: str, rows: list[Row]) -> None:
-        """New identifiers are created; those that exist (in no profile: replaced, retired)
-        come back, under the lock load_state took."""
+    def _upsert_identifiers(self, namespace: str, rows: list[Row]) -> set[str]:
+        """New identifiers are created, with their first placement; those that exist (in no
+        profile: replaced, retired) come back, under the lock load_state took. Answers the
+        keys created."""
         existing = self._existing.get(namespace, set())
-        self._write(
-            "create_identifiers", [r for r in rows if r["key"] not in existing], ns=namespace
-        )
+        created = [row for row in rows if row["key"] not in existing]
+        self._write("create_identifiers", created, ns=namespace)
         self._write("return_identifiers", [r for r in rows if r["key"] in existing], ns=namespace)
+        return {row["key"] for row in created}
 
     def save_request(
         self, namespace: str, request_id: str, digest: str, response: Mapping[str, Any]
