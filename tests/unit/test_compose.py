@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -74,8 +75,11 @@ def run_sh(script: str, *args: str, env: dict[str, str]) -> str:
 # --- Neo4j ------------------------------------------------------------------------------------
 
 
-def test_neo4j_is_the_community_image_of_neo4j_5(compose):
-    assert compose["services"]["neo4j"]["image"] == "neo4j:5"
+def test_neo4j_is_the_community_image_of_the_neo4j_the_tests_run(compose):
+    """The same 5.26 patch as tools/neo4j/pom.xml, which `make neo4j` and the tests run."""
+    pom = (ROOT / "tools" / "neo4j" / "pom.xml").read_text(encoding="utf-8")
+    version = re.search(r"<neo4j\.version>(5\.26\.\d+)</neo4j\.version>", pom).group(1)
+    assert compose["services"]["neo4j"]["image"] == f"neo4j:{version}-community"
 
 
 def test_neo4j_keeps_its_data_in_a_named_volume(compose):
@@ -208,10 +212,19 @@ def test_the_image_builds_its_wheel_from_the_code_and_the_cypher_folder():
 
 def test_the_wheel_carries_every_cypher_statement(tmp_path):
     """An installed idgraph reads its statements from the wheel (importlib.resources), not
-    from a source tree beside it."""
+    from a source tree beside it. Built from what the image's build stage copies, as it does
+    (a build/ folder left in the working copy would hold files since deleted)."""
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for folder in ("app", "graph", "cypher"):
+        shutil.copytree(
+            ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__")
+        )
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-         "--wheel-dir", str(tmp_path), str(ROOT)],
+         "--wheel-dir", str(tmp_path), str(source)],
         check=True, capture_output=True,
     )  # fmt: skip
     [wheel] = tmp_path.glob("idgraph-*.whl")
@@ -233,3 +246,15 @@ def test_the_build_context_leaves_out_local_state():
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     expected = {".git", ".venv", "var", "node_modules", ".pytest_cache", ".ruff_cache"}
     assert expected | {".hypothesis", "**/__pycache__", ".env"} <= set(ignored)
+
+
+def test_neo4j_is_set_to_let_a_purge_leave_its_logs(compose):
+    """The settings docs/storage.md recommends for erasure, as the tests run them."""
+    from tests.neo4j_server import ERASURE_SETTINGS
+
+    environment = compose["services"]["neo4j"]["environment"]
+    as_image_takes = {
+        "NEO4J_" + name.replace("_", "__").replace(".", "_"): value
+        for name, value in ERASURE_SETTINGS.items()
+    }
+    assert as_image_takes.items() <= {name: str(v) for name, v in environment.items()}.items()
