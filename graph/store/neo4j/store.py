@@ -72,6 +72,9 @@ class Neo4jStore:
         self.statements = load_statements(folder / "store", ALL_STATEMENTS)
         self.schema = schema.statements(folder)
         self.read_only = read_only
+        # every transaction of this store sees what the ones before it committed, even on a
+        # cluster whose reads go to a follower (Aura, neo4j:// routing): sessions share bookmarks
+        self._bookmarks = neo4j.GraphDatabase.bookmark_manager()
         self._ids = IdBlocks(self._reserve_ids)
         self.url = uri
         self.database = database or "neo4j"
@@ -182,7 +185,9 @@ class Neo4jStore:
         A statement Neo4j refuses (syntax, types, an entity gone) is a bug of ours, not an
         outage: it surfaces as it is (500, logged); every other failure is a StoreError (503)."""
         try:
-            with self.driver.session(database=self.database, default_access_mode=mode) as s:
+            with self.driver.session(
+                database=self.database, default_access_mode=mode, bookmark_manager=self._bookmarks
+            ) as s:
                 if mode == neo4j.WRITE_ACCESS:
                     return s.execute_write(unit)
                 return s.execute_read(unit)
