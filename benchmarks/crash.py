@@ -24,14 +24,15 @@ After the last restart the clients stop, and the graph is checked twice: over HT
 the running server (a sample of acknowledged items resolved with
 ``GET /v1/{ns}/identifiers/...`` and ``GET /v1/{ns}/profiles/{id}``, a sample of acknowledged
 requests replayed), then, with the server stopped cleanly, through the store itself
-(``SqliteStore``), all of them:
+(opened read-only), all of them. With ``--store`` the server runs on a Neo4j instead, which is
+not killed (only idgraph is), and its namespace is one of its own:
 
 - lost: an acknowledged request whose idempotency record is missing or differs; an
   acknowledged item (not a conflict) whose identifiers are not all in one live profile, whose
   answered profile id does not resolve to that profile, whose links (anchor to each other
   identifier) are not all active, or whose attributes are not on the profile; an acknowledged
   conflict missing from the conflicts log;
-- rule violations: ``PRAGMA integrity_check`` not ok; a profile that is not exactly one
+- rule violations: ``PRAGMA integrity_check`` not ok (SQLite); a profile that is not exactly one
   connected component of the active links (so no identifier is in two profiles); a profile
   holding two identifiers of a unique type (``graph.rules``), more than ``max_identifiers``,
   a wrong ``recognized`` flag, or no identifier; an absorbed id that does not resolve to a
@@ -42,7 +43,7 @@ It exits 1 when anything is lost, a rule is broken, an acknowledged answer chang
 or the server answered anything but 200 (a 5xx, or a 4xx to these valid requests).
 
     python benchmarks/crash.py [--kills 20] [--clients 4] [--batch 20] [--max-uptime 2.0]
-                               [--seed 1] [--json PATH]
+                               [--seed 1] [--json PATH] [--store bolt://host:7687]
 """
 
 from __future__ import annotations
@@ -156,9 +157,10 @@ class Run:
     """What the clients share with the script: the server's port, whether it is up, when to
     stop."""
 
-    def __init__(self, seed: int, batch: int) -> None:
+    def __init__(self, seed: int, batch: int, namespace: str = NAMESPACE) -> None:
         self.seed = seed
         self.batch = batch
+        self.namespace = namespace
         self.people = People(seed)
         self.port = 0
         self.up = threading.Event()
@@ -257,7 +259,7 @@ class Client(threading.Thread):
         """(status, replayed, JSON answer), or None when there was no whole answer."""
         self.run_.up.wait()
         self.figures.posts += 1
-        path = f"/v1/{NAMESPACE}/links"
+        path = f"/v1/{self.run_.namespace}/links"
         try:
             if self._connection is None:
                 self._connection = http.client.HTTPConnection("127.0.0.1", self.run_.port, 60)
@@ -280,7 +282,7 @@ class Client(threading.Thread):
 
 
 def serve_and_kill(
-    store: Path, logs: Path, run: Run, clients: list[Client], kills: int, max_uptime: float
+    store: str, logs: Path, run: Run, clients: list[Client], kills: int, max_uptime: float
 ) -> tuple[list[int], int | None]:
     """Serve, and SIGKILL the server at a random moment, ``kills`` times, each time on the
     same file and port. Answers the POSTs in flight at each kill, and the port."""
@@ -306,10 +308,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     info = machine()
     started = time.monotonic()
-    run = Run(args.seed, args.batch)
+    # a Neo4j may hold earlier runs: each run writes a namespace of its own there
+    run = Run(
+        args.seed, args.batch, f"{NAMESPACE}-{uuid.uuid4().hex[:8]}" if args.store else NAMESPACE
+    )
     clients = [Client(number, run) for number in range(args.clients)]
     with tempfile.TemporaryDirectory(prefix="idgraph-crash-") as directory:
-        store, logs = Path(directory) / "crash.db", Path(directory)
+        logs = Path(directory)
+        store = args.store or f"sqlite:///{logs / 'crash.db'}"
         # the servers' own temporary files (a killed server cannot remove them) go here too
         os.environ["TMPDIR"] = directory
         for client in clients:
@@ -325,15 +331,15 @@ def main(argv: list[str] | None = None) -> int:
                 acknowledged = [ack for client in clients for ack in client.acknowledged]
                 print(f"  clients stopped at {time.monotonic() - started:.1f} s", file=sys.stderr)
                 findings, http_replays = check_over_http(
-                    server.port, NAMESPACE, acknowledged, random.Random(args.seed)
+                    server.port, run.namespace, acknowledged, random.Random(args.seed)
                 )
                 print(f"  checked over HTTP at {time.monotonic() - started:.1f} s", file=sys.stderr)
         finally:  # no client waits for a server that will not come
             run.stopping.set()
             run.up.set()
         # the last server stopped cleanly (SIGTERM): now the store itself
-        rules = RuleBook().for_namespace(NAMESPACE)
-        findings.add(check_store(store, NAMESPACE, acknowledged, rules))
+        rules = RuleBook().for_namespace(run.namespace)
+        findings.add(check_store(store, run.namespace, acknowledged, rules))
     figures = Figures()
     for client in clients:
         figures.add(client.figures)
@@ -356,6 +362,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", help="also write the figures as JSON")
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help="a Neo4j server (bolt://host:7687; NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE): "
+        "the server is killed, Neo4j is not; default: a fresh SQLite file",
+    )
     return parser.parse_args(argv)
 
 

@@ -22,11 +22,12 @@ from urllib.parse import quote
 
 import networkx as nx
 
+from app.settings import Settings
 from graph.model import ConflictRecord, ProfileView
 from graph.rules import Rules
 from graph.service import IdentityService
+from graph.store import open_store
 from graph.store.base import ReadTx
-from graph.store.sqlite.store import SqliteStore
 
 SOURCE = "crash-test"
 HTTP_SAMPLE = 500  # acknowledged items resolved over HTTP at the end
@@ -162,9 +163,12 @@ class Graph:
     aliases: dict[int, int] = field(default_factory=dict)  # every absorbed id -> merged_into
 
     @classmethod
-    def read(cls, path: Path, namespace: str, acknowledged: list[Acknowledged]) -> Graph:
+    def read(cls, store_url: str, namespace: str, acknowledged: list[Acknowledged]) -> Graph:
+        """Through a store opened read-only (SQLite, or Neo4j with NEO4J_* from the
+        environment)."""
         graph = cls()
-        store = SqliteStore(path)
+        # NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE as idgraph reads them (SQLite: none)
+        store = open_store(store_url, read_only=True, **Settings.from_env().store_options)
         try:
             graph._read_profiles(IdentityService(store), namespace)
             for key, type_, _value, pid in store.iter_identifiers(namespace):
@@ -179,16 +183,6 @@ class Graph:
             store.read(lambda tx: graph._read_answers(tx, namespace, answered, request_ids))
         finally:
             store.close()
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            graph.aliases = dict(
-                connection.execute(
-                    "SELECT id, merged_into FROM profiles WHERE ns = ? AND merged_into IS NOT NULL",
-                    (namespace,),
-                ).fetchall()
-            )
-        finally:
-            connection.close()
         return graph
 
     def _read_profiles(self, service: IdentityService, namespace: str) -> None:
@@ -204,6 +198,7 @@ class Graph:
             self.members[view.id] = {f"{i.type}:{i.value}" for i in view.identifiers}
             self.recognized[view.id] = view.recognized
             self.attributes[view.id] = set(view.attributes)
+            self.aliases.update(dict.fromkeys(view.aliases, view.id))  # every absorbed id
         self.conflicts = {(record.request_id, record.item_index) for record in _pages(conflicts)}
 
     def _read_answers(
@@ -237,12 +232,13 @@ def _profiles_answered(acknowledged: Iterable[Acknowledged]) -> set[int]:
 
 
 def check_store(
-    path: Path, namespace: str, acknowledged: list[Acknowledged], rules: Rules
+    store_url: str, namespace: str, acknowledged: list[Acknowledged], rules: Rules
 ) -> Findings:
     """Every acknowledged request and item against the store, and every rule."""
     findings = Findings()
-    graph = Graph.read(path, namespace, acknowledged)
-    check_integrity(path, findings)
+    graph = Graph.read(store_url, namespace, acknowledged)
+    if store_url.startswith("sqlite:///"):  # Neo4j checks its own files; none to ask here
+        check_integrity(Path(store_url.removeprefix("sqlite:///")), findings)
     check_rules(graph, rules, findings)
     for pid, live in {**graph.resolves_to, **graph.aliases}.items():
         if live not in graph.members:

@@ -11,7 +11,8 @@ anonymous profiles, 10% items refused as conflicts. It is ingested
   PRAGMAs, checkpoints and write lock as the service's. No reads, no planning.
 - service layer: IdentityService.link over SqliteStore on a fresh file, in this process.
 - HTTP: POST /v1/{ns}/links to the real server (``idgraph serve``, a fresh store) from one
-  client, and from ``--http-clients`` concurrent clients when that is more than one.
+  client, and from ``--http-clients`` concurrent clients when that is more than one; with
+  ``--namespaces K`` those clients once more, spread over K namespaces (``posts``).
 
 With ``--store neo4j://host:7687`` (credentials from NEO4J_USER, NEO4J_PASSWORD,
 NEO4J_DATABASE) the service layer and HTTP runs go to that server instead, each into a
@@ -24,7 +25,8 @@ rate. Memory is the RSS of the process doing the work: this one for the service 
 gunicorn worker for HTTP; VmRSS after the first 10% of identifiers and at the end, VmHWM peak.
 
     python benchmarks/ingest.py [--identifiers N] [--batch N] [--seed N] [--http-clients N]
-                                [--json PATH] [--quick] [--profile PATH] [--store URL]
+                                [--namespaces K] [--json PATH] [--quick] [--profile PATH]
+                                [--store URL]
 """
 
 from __future__ import annotations
@@ -41,9 +43,10 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from itertools import islice
+from dataclasses import replace
+from itertools import islice, zip_longest
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from workload import (
     NAMESPACE,
@@ -86,10 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             profile_service(workload, Path(directory), args.profile)
             return 0
+        shapes = http_shapes(args.http_clients, args.namespaces)
         if args.store:
-            runs = run_on_server(workload, Path(directory), args.http_clients, args.store)
+            runs = run_on_server(workload, Path(directory), shapes, args.store)
         else:
-            runs = run_all(workload, Path(directory), args.http_clients)
+            runs = run_all(workload, Path(directory), shapes)
     print()
     print(report(runs))
     if args.json:
@@ -107,6 +111,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=1,
         help="also ingest over HTTP with this many concurrent clients (default 1: one run)",
+    )
+    parser.add_argument(
+        "--namespaces",
+        type=int,
+        default=1,
+        help="also run those clients spread over this many namespaces (default 1: no run)",
     )
     parser.add_argument("--json", metavar="PATH", help="write the figures as JSON to PATH")
     parser.add_argument(
@@ -131,8 +141,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.identifiers = 5_000 if args.quick else 200_000
     if args.batch is None:
         args.batch = 250 if args.quick else 1_000
-    if args.identifiers < 2 or args.batch < 1 or args.http_clients < 1:
-        parser.error("--identifiers needs at least 2, --batch and --http-clients at least 1")
+    if args.identifiers < 2 or min(args.batch, args.http_clients, args.namespaces) < 1:
+        parser.error("--identifiers needs 2; --batch, --http-clients, --namespaces at least 1")
+    if args.identifiers < 2 * args.namespaces:
+        parser.error("--namespaces: each namespace needs 2 identifiers at least")
     return args
 
 
@@ -143,43 +155,52 @@ def describe_workload(workload: Workload) -> str:
     )
 
 
-def run_all(workload: Workload, directory: Path, http_clients: int) -> list[IngestRun]:
+def http_shapes(clients: int, namespaces: int) -> list[tuple[int, int]]:
+    """The HTTP runs as (clients, namespaces): one client; ``clients`` in one namespace;
+    ``clients`` over ``namespaces``."""
+    shapes = [(1, 1), (clients, 1), (clients, namespaces)]
+    return sorted(set(shapes), key=shapes.index)
+
+
+def run_all(workload: Workload, directory: Path, shapes: list[tuple[int, int]]) -> list[IngestRun]:
     print("raw executemany baseline ...", file=sys.stderr, flush=True)
     runs = [run_raw(workload, directory)]
     print("service layer ...", file=sys.stderr, flush=True)
     runs.append(run_service(workload, directory))
-    bodies = [(batch, batch.body()) for batch in workload.batches()]
-    for clients in sorted({1, http_clients}):
-        print(f"HTTP, {clients} client(s) ...", file=sys.stderr, flush=True)
-        runs.append(run_http(workload, bodies, clients, directory))
+    for clients, namespaces in shapes:
+        print(f"{http_label(clients, namespaces)} ...", file=sys.stderr, flush=True)
+        batches = posts(workload, namespace_names(NAMESPACE, namespaces))
+        runs.append(run_http(workload, batches, clients, directory))
     return runs
 
 
 def run_on_server(
-    workload: Workload, directory: Path, http_clients: int, url: str
+    workload: Workload, directory: Path, shapes: list[tuple[int, int]], url: str
 ) -> list[IngestRun]:
-    """The service layer and HTTP runs on a Neo4j server, each in a namespace of its own."""
+    """The service layer and HTTP runs on a Neo4j server, each in namespaces of its own."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
+    print(f"service layer on {url} ...", file=sys.stderr, flush=True)
+    runs = [run_service_on_server(workload, url, f"bench-{stamp}-service")]
+    for clients, namespaces in shapes:
+        print(f"{http_label(clients, namespaces)} on {url} ...", file=sys.stderr, flush=True)
+        names = namespace_names(f"bench-{stamp}-http-{clients}x{namespaces}", namespaces)
+        runs.append(run_http(workload, posts(workload, names), clients, directory, url))
+    return runs
+
+
+def run_service_on_server(workload: Workload, url: str, namespace: str) -> IngestRun:
+    """IdentityService over a Neo4j server, into ``namespace``; this process's memory."""
     store = open_store(url, **Settings.from_env().store_options)
     try:
-        print(f"service layer on {url} ...", file=sys.stderr, flush=True)
         reset_peak_memory()
-        runs = [
-            ingest_in_process(
-                IdentityService(store),
-                workload,
-                progress=progress_printer("service", workload),
-                namespace=f"bench-{stamp}-service",
-            )
-        ]
+        return ingest_in_process(
+            IdentityService(store),
+            workload,
+            progress=progress_printer("service", workload),
+            namespace=namespace,
+        )
     finally:
         store.close()
-    bodies = [(batch, batch.body()) for batch in workload.batches()]
-    for clients in sorted({1, http_clients}):
-        print(f"HTTP, {clients} client(s) on {url} ...", file=sys.stderr, flush=True)
-        namespace = f"bench-{stamp}-http-{clients}"
-        runs.append(run_http(workload, bodies, clients, directory, url, namespace))
-    return runs
 
 
 # --- raw: the machine's limit ------------------------------------------------------------------
@@ -295,20 +316,62 @@ def profile_service(workload: Workload, directory: Path, output: str) -> None:
 # --- HTTP --------------------------------------------------------------------------------------
 
 
+class Post(NamedTuple):
+    """A batch as one client posts it: its body, to its namespace."""
+
+    batch: Batch
+    body: bytes
+    namespace: str
+
+
+def namespace_names(prefix: str, count: int) -> list[str]:
+    return [prefix] if count == 1 else [f"{prefix}-{n}" for n in range(count)]
+
+
+def posts(workload: Workload, namespaces: list[str]) -> list[Post]:
+    """The workload's batches as POST bodies, encoded before any clock starts. Over several
+    namespaces it is as many workloads, each of an equal share of the identifiers (seeds
+    ``seed``, ``seed + 1``, ...), one per namespace, their batches taken in turn: a batch
+    refers only to profiles of its own namespace, so every outcome is still the intended one.
+    ``identifiers_after`` then counts the identifiers of every namespace."""
+    if len(namespaces) == 1:
+        return [Post(batch, batch.body(), namespaces[0]) for batch in workload.batches()]
+    share, extra = divmod(workload.identifiers, len(namespaces))
+    parts = [
+        Workload(share + (n < extra), workload.batch_size, workload.seed + n).batches()
+        for n in range(len(namespaces))
+    ]
+    stored = [0] * len(namespaces)
+    result = []
+    for round_ in zip_longest(*parts):
+        for n, batch in enumerate(round_):
+            if batch is not None:
+                stored[n] = batch.identifiers_after
+                stamped = replace(batch, index=len(result), identifiers_after=sum(stored))
+                result.append(Post(stamped, batch.body(), namespaces[n]))
+    return result
+
+
+def http_label(clients: int, namespaces: int) -> str:
+    label = f"HTTP, {clients} client{'s' if clients > 1 else ''}"
+    return label if namespaces == 1 else f"{label}, {namespaces} namespaces"
+
+
 def run_http(
     workload: Workload,
-    bodies: list[tuple[Batch, bytes]],
+    batches: list[Post],
     clients: int,
     directory: Path,
     url: str | None = None,
-    namespace: str = NAMESPACE,
 ) -> IngestRun:
     """POST every batch to a fresh server from ``clients`` threads, each on its own keep-alive
     connection. ``seconds`` is wall-clock time from the first request to the last answer;
     memory is the gunicorn worker's. The server's store is a fresh file, or ``url``."""
-    label = f"HTTP, {clients} client{'s' if clients > 1 else ''}"
+    namespaces = len({post.namespace for post in batches})
+    label = http_label(clients, namespaces)
     run = IngestRun(label)
-    store, log = directory / f"http-{clients}.db", directory / f"server-{clients}.log"
+    name = f"{clients}x{namespaces}"
+    store, log = directory / f"http-{name}.db", directory / f"server-{name}.log"
     with Server(url or store, log) as server:
         tenth = workload.identifiers / 10
         printer = progress_printer(label, workload)
@@ -318,12 +381,10 @@ def run_http(
                 run.rss_at_10pct_kb = server.worker_memory_kb()
             printer(batch)
 
-        feed = Feed(bodies, run, after_batch)
+        feed = Feed(batches, run, after_batch)
         started = time.perf_counter()
         with ThreadPoolExecutor(clients) as pool:
-            posting = [
-                pool.submit(post_batches, feed, server.port, namespace) for _ in range(clients)
-            ]
+            posting = [pool.submit(post_batches, feed, server.port) for _ in range(clients)]
             for future in posting:
                 future.result()
         run.seconds = time.perf_counter() - started
@@ -337,19 +398,16 @@ class Feed:
     """Hands batches to client threads in order; records what comes back."""
 
     def __init__(
-        self,
-        bodies: list[tuple[Batch, bytes]],
-        run: IngestRun,
-        after_batch: Callable[[Batch], None],
+        self, batches: list[Post], run: IngestRun, after_batch: Callable[[Batch], None]
     ) -> None:
-        self._bodies = iter(bodies)
+        self._batches = iter(batches)
         self._run = run
         self._after_batch = after_batch
         self._lock = threading.Lock()
 
-    def next(self) -> tuple[Batch, bytes] | None:
+    def next(self) -> Post | None:
         with self._lock:
-            return next(self._bodies, None)
+            return next(self._batches, None)
 
     def done(self, batch: Batch, seconds: float, outcomes: list[str]) -> None:
         with self._lock:
@@ -357,15 +415,14 @@ class Feed:
             self._after_batch(batch)
 
 
-def post_batches(feed: Feed, port: int, namespace: str = NAMESPACE) -> None:
+def post_batches(feed: Feed, port: int) -> None:
     """One client: post batches until the feed runs dry."""
     connection = Connection(port)
-    path = f"/v1/{namespace}/links"
     try:
         while (work := feed.next()) is not None:
-            batch, body = work
+            batch, body, namespace = work
             started = time.perf_counter()
-            status, answer = connection.request("POST", path, body)
+            status, answer = connection.request("POST", f"/v1/{namespace}/links", body)
             elapsed = time.perf_counter() - started
             if status != 200:
                 raise RuntimeError(f"batch {batch.index}: HTTP {status}: {answer[:500]!r}")
@@ -486,6 +543,7 @@ def as_document(
             "batch": workload.batch_size,
             "seed": workload.seed,
             "http_clients": args.http_clients,
+            "namespaces": args.namespaces,
             "link": "per item: identifiers - 1, whatever the outcome",
         },
         "runs": [{**run.summary(), "ratio_to_raw": ratio(run, raw)} for run in runs],

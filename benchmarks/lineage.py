@@ -27,8 +27,13 @@ Then each read below is timed ``--repeat`` times after ``--warm-up`` untimed cal
 - over HTTP: ``GET /v1/{ns}/profiles/{id}/lineage?limit=`` through Flask's test client
   (``app.create_app``, a second store on the same file), JSON serialization included.
 
+With ``--store neo4j://host:7687`` (credentials from NEO4J_USER, NEO4J_PASSWORD,
+NEO4J_DATABASE) the profile is built on that server instead, in a namespace of its own named
+after the time (nothing there is erased), and the test client's app uses it too.
+
     python benchmarks/lineage.py [--identifiers N] [--batch N] [--chain N] [--ended N]
                                  [--limit N] [--repeat N] [--warm-up N] [--json PATH] [--quick]
+                                 [--store URL]
 """
 
 from __future__ import annotations
@@ -52,9 +57,9 @@ from app.settings import Settings
 from graph.model import utc_now
 from graph.rules import RuleBook, Rules
 from graph.service import IdentityService, LinkRequest
-from graph.store.sqlite.store import SqliteStore
+from graph.store import open_store
 
-NS = "bench"
+NS = "bench"  # on SQLite; on a Neo4j server a namespace named after the time
 SOURCE = "benchmark"
 ANCHOR = ("customId", "C-main")
 CLOSED_EVERY = 4  # every 4th chain is closed into a cycle through the anchor
@@ -149,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         f"page limit {args.limit:,}"
     )
     with tempfile.TemporaryDirectory(prefix="idgraph-bench-") as directory:
-        build, timings, extra = run_all(Path(directory) / "lineage.db", args)
+        url = args.store or f"sqlite:///{Path(directory) / 'lineage.db'}"
+        build, timings, extra = run_all(url, args)
     print()
     print(report_build(build))
     print()
@@ -177,7 +183,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="a tiny run for smoke tests (2500 identifiers)"
     )
+    parser.add_argument(
+        "--store", metavar="URL", help="a Neo4j server (neo4j://host:7687) instead of SQLite"
+    )
     args = parser.parse_args(argv)
+    if args.store and args.store.startswith("sqlite:"):
+        parser.error("--store is for a Neo4j server; SQLite runs use a fresh file by default")
+    args.namespace = f"bench-{time.strftime('%Y%m%d-%H%M%S')}-lineage" if args.store else NS
     quick = args.quick
     defaults = {
         "identifiers": (2_500, 50_000),
@@ -233,7 +245,9 @@ def build_profile(service: IdentityService, args: argparse.Namespace) -> Build:
 
     def link(requests: list[LinkRequest]) -> list[dict]:
         started = time.perf_counter()
-        result = service.linking.link(NS, requests, source=SOURCE, request_id=uuid.uuid4().hex)
+        result = service.linking.link(
+            args.namespace, requests, source=SOURCE, request_id=uuid.uuid4().hex
+        )
         elapsed = time.perf_counter() - started
         build.seconds += elapsed
         build.batch_ms.append(elapsed * 1000)
@@ -263,12 +277,14 @@ def build_profile(service: IdentityService, args: argparse.Namespace) -> Build:
             file=sys.stderr,
             flush=True,
         )
-    build.ended_links = end_links(service, build.browsers, chain, args.ended)
+    build.ended_links = end_links(service, args.namespace, build.browsers, chain, args.ended)
     build.rss_end_kb = memory_kb()
     return build
 
 
-def end_links(service: IdentityService, browsers: int, chain: int, count: int) -> list[int]:
+def end_links(
+    service: IdentityService, ns: str, browsers: int, chain: int, count: int
+) -> list[int]:
     """End the middle link of each of the first ``count`` closed chains: none is a bridge."""
     ended = []
     closed = [
@@ -277,9 +293,9 @@ def end_links(service: IdentityService, browsers: int, chain: int, count: int) -
     for c in closed[:count]:
         k = c * chain + chain // 2
         a, b = key(browser(k - 1)), key(browser(k))
-        touching = service.store.read(lambda tx, b=b: tx.links_touching(NS, [b]))
+        touching = service.store.read(lambda tx, b=b: tx.links_touching(ns, [b]))
         link_id = next(link.id for link in touching if {link.a, link.b} == {a, b})
-        separated = service.history.end_link(NS, link_id, reason="benchmark", source=SOURCE)
+        separated = service.history.end_link(ns, link_id, reason="benchmark", source=SOURCE)
         assert not separated.split, f"ending link {link_id} split the profile"
         ended.append(link_id)
     return ended
@@ -310,9 +326,9 @@ def with_lineage(timing: Timing, page: Any) -> Timing:
     return timing
 
 
-def run_all(path: Path, args: argparse.Namespace) -> tuple[Build, list[Timing], dict]:
-    rules = RuleBook(pinned={NS: Rules(max_identifiers=args.identifiers + 10)})
-    store = SqliteStore(path)
+def run_all(url: str, args: argparse.Namespace) -> tuple[Build, list[Timing], dict]:
+    rules = RuleBook(pinned={args.namespace: Rules(max_identifiers=args.identifiers + 10)})
+    store = open_store(url, **Settings.from_env().store_options)
     try:
         service = IdentityService(store, rules)
         print(f"building one profile of {args.identifiers:,} identifiers ...", file=sys.stderr)
@@ -320,24 +336,24 @@ def run_all(path: Path, args: argparse.Namespace) -> tuple[Build, list[Timing], 
         timings, extra = time_reads(service, build, args)
     finally:
         store.close()
-    timings.append(time_http(path, build, args))
+    timings.append(time_http(url, build, args))
     return build, timings, extra
 
 
 def time_reads(
     service: IdentityService, build: Build, args: argparse.Namespace
 ) -> tuple[list[Timing], dict]:
-    pid, limit, middle = build.profile_id, args.limit, build.middle
+    ns, pid, limit, middle = args.namespace, build.profile_id, args.limit, build.middle
     timings = []
 
     timing, page = timed(
-        "lineage, first page", lambda: service.history.lineage(NS, pid, limit=limit), args
+        "lineage, first page", lambda: service.history.lineage(ns, pid, limit=limit), args
     )
     timings.append(with_lineage(timing, page))
 
     timing, page = timed(
         "lineage, first page, as_of middle",
-        lambda: service.history.lineage(NS, pid, as_of=middle, limit=limit),
+        lambda: service.history.lineage(ns, pid, as_of=middle, limit=limit),
         args,
     )
     timings.append(with_lineage(timing, page))
@@ -346,7 +362,7 @@ def time_reads(
     started = time.perf_counter()
     cursor, last_cursor, pages = None, None, 0
     while True:  # a profile of a multiple of ``limit`` ends with an empty page: not that one
-        page = service.history.lineage(NS, pid, cursor=cursor, limit=limit)
+        page = service.history.lineage(ns, pid, cursor=cursor, limit=limit)
         if pages == 0 or any(i.member for i in page.identifiers):
             pages, last_cursor = pages + 1, cursor
         if page.next_cursor is None:
@@ -355,7 +371,7 @@ def time_reads(
     walk_seconds = time.perf_counter() - started
     timing, page = timed(
         "lineage, last page",
-        lambda: service.history.lineage(NS, pid, cursor=last_cursor, limit=limit),
+        lambda: service.history.lineage(ns, pid, cursor=last_cursor, limit=limit),
         args,
         note=f"page {pages}",
     )
@@ -366,7 +382,7 @@ def time_reads(
     ]
     a = browser(open_chains[0] * args.chain + args.chain - 1)
     b = browser(open_chains[-1] * args.chain + args.chain - 1)
-    timing, explained = timed("explain", lambda: service.history.explain(NS, a, b), args)
+    timing, explained = timed("explain", lambda: service.history.explain(ns, a, b), args)
     assert explained.connected
     timing.note = f"{len(explained.path)} steps"
     timing.links = len(explained.path)
@@ -374,7 +390,7 @@ def time_reads(
 
     timing, view = timed(
         "profile_at middle",
-        lambda: service.history.profile_at(NS, pid, middle),
+        lambda: service.history.profile_at(ns, pid, middle),
         args,
         note="reads every member",
     )
@@ -383,10 +399,18 @@ def time_reads(
     return timings, {"pages": pages, "walk_seconds": round(walk_seconds, 3)}
 
 
-def time_http(path: Path, build: Build, args: argparse.Namespace) -> Timing:
-    app = create_app(Settings(store=f"sqlite:///{path}", log_level="warning"))  # no access lines
+def time_http(store: str, build: Build, args: argparse.Namespace) -> Timing:
+    neo4j = Settings.from_env()  # a Neo4j store's credentials: NEO4J_*
+    settings = Settings(
+        store=store,
+        neo4j_user=neo4j.neo4j_user,
+        neo4j_password=neo4j.neo4j_password,
+        neo4j_database=neo4j.neo4j_database,
+        log_level="warning",  # no access lines
+    )
+    app = create_app(settings)
     client = app.test_client()
-    url = f"/v1/{NS}/profiles/{build.profile_id}/lineage?limit={args.limit}"
+    url = f"/v1/{args.namespace}/profiles/{build.profile_id}/lineage?limit={args.limit}"
 
     def get() -> bytes:
         response = client.get(url)
@@ -461,6 +485,7 @@ def as_document(
             "repeat": args.repeat,
             "warm_up": args.warm_up,
         },
+        "store": args.store or "sqlite (a fresh file)",
         "build": build.summary(),
         "walk": extra,
         "runs": [timing.summary() for timing in timings],

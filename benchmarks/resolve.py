@@ -16,8 +16,12 @@ layer into a fresh SQLite store; then ``--lookups`` identifiers drawn at random 
 Latency is per lookup, measured by the caller (for HTTP: request sent to answer read). Each
 path first resolves a separate warm-up sample of 5% of ``--lookups`` that is not counted.
 
+With ``--store neo4j://host:7687`` (credentials from NEO4J_USER, NEO4J_PASSWORD,
+NEO4J_DATABASE) the workload goes to that server instead, into a namespace of its own named
+after the time (nothing there is erased), and the server of the HTTP runs uses it too.
+
     python benchmarks/resolve.py [--identifiers N] [--lookups N] [--clients N] [--seed N]
-                                 [--json PATH] [--quick]
+                                 [--json PATH] [--quick] [--store URL]
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sqlite3
 import sys
 import tempfile
 import time
@@ -49,10 +52,14 @@ from workload import (
     write_json,
 )
 
+from app.settings import Settings
 from graph.service import IdentityService
+from graph.store import open_store
+from graph.store.base import Store
 from graph.store.sqlite.store import SqliteStore
 
 IN_PROCESS_TARGET_MS = 1.0  # p99
+NEO4J_IN_PROCESS_TARGET_MS = 5.0  # p99 on a Neo4j server: Bolt round trips to another process
 HTTP_TARGET_MS = 10.0  # p99
 WARM_UP_SHARE = 0.05
 
@@ -124,7 +131,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="a tiny run for smoke tests (5000 identifiers)"
     )
+    parser.add_argument(
+        "--store", metavar="URL", help="a Neo4j server (neo4j://host:7687) instead of SQLite"
+    )
     args = parser.parse_args(argv)
+    if args.store and args.store.startswith("sqlite:"):
+        parser.error("--store is for a Neo4j server; SQLite runs use a fresh file by default")
     if args.identifiers is None:
         args.identifiers = 5_000 if args.quick else 100_000
     if args.lookups is None:
@@ -136,51 +148,61 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run_all(workload: Workload, directory: Path, args: argparse.Namespace) -> list[ResolveRun]:
     path = directory / "resolve.db"
-    store = SqliteStore(path)
+    if args.store:
+        store = open_store(args.store, **Settings.from_env().store_options)
+        namespace = f"bench-{time.strftime('%Y%m%d-%H%M%S')}-resolve"
+    else:
+        store, namespace = SqliteStore(path), NAMESPACE
     try:
         service = IdentityService(store)
         print("ingesting the workload ...", file=sys.stderr, flush=True)
-        ingest_in_process(service, workload, progress=progress_printer("ingest", workload))
-        warm_up, lookups = sample_lookups(path, args.lookups, args.seed)
+        progress = progress_printer("ingest", workload)
+        ingest_in_process(service, workload, progress=progress, namespace=namespace)
+        warm_up, lookups = sample_lookups(store, namespace, args.lookups, args.seed)
         print("resolving in process ...", file=sys.stderr, flush=True)
-        runs = [resolve_in_process(service, warm_up, lookups)]
+        target = NEO4J_IN_PROCESS_TARGET_MS if args.store else IN_PROCESS_TARGET_MS
+        runs = [resolve_in_process(service, namespace, warm_up, lookups, target)]
     finally:
         store.close()
     print(f"resolving over HTTP, {args.clients} clients ...", file=sys.stderr, flush=True)
-    with Server(path, directory / "server.log") as server:
-        runs.append(resolve_over_http(server.port, warm_up, lookups, args.clients))
+    warm_up_paths = [lookup_path(namespace, *lookup) for lookup in warm_up]
+    paths = [lookup_path(namespace, *lookup) for lookup in lookups]
+    with Server(args.store or path, directory / "server.log") as server:
+        runs.append(resolve_over_http(server.port, warm_up_paths, paths, args.clients))
         if args.clients > 1:
             print("resolving over HTTP, 1 client ...", file=sys.stderr, flush=True)
-            runs.append(resolve_over_http(server.port, warm_up, lookups, 1, target_ms=None))
+            runs.append(resolve_over_http(server.port, warm_up_paths, paths, 1, target_ms=None))
     return runs
 
 
-def sample_lookups(path: Path, count: int, seed: int) -> tuple[list[Lookup], list[Lookup]]:
+def sample_lookups(
+    store: Store, namespace: str, count: int, seed: int
+) -> tuple[list[Lookup], list[Lookup]]:
     """A warm-up sample and the measured sample of identifiers that belong to a profile."""
-    connection = sqlite3.connect(path)
-    try:
-        stored = connection.execute(
-            "SELECT type, value FROM identifiers WHERE ns = ? AND profile_id IS NOT NULL "
-            "ORDER BY key",
-            (NAMESPACE,),
-        ).fetchall()
-    finally:
-        connection.close()
+    stored = [
+        (type_, value)
+        for _key, type_, value, profile_id in store.iter_identifiers(namespace)
+        if profile_id is not None
+    ]
     rng = random.Random(seed)
     warm_up = rng.choices(stored, k=max(1, int(count * WARM_UP_SHARE)))
     return warm_up, rng.choices(stored, k=count)
 
 
 def resolve_in_process(
-    service: IdentityService, warm_up: list[Lookup], lookups: list[Lookup]
+    service: IdentityService,
+    namespace: str,
+    warm_up: list[Lookup],
+    lookups: list[Lookup],
+    target_ms: float = IN_PROCESS_TARGET_MS,
 ) -> ResolveRun:
-    run = ResolveRun("in process", IN_PROCESS_TARGET_MS)
+    run = ResolveRun("in process", target_ms)
     for type_, value in warm_up:
-        service.reading.profile_by_identifier(NAMESPACE, type_, value)
+        service.reading.profile_by_identifier(namespace, type_, value)
     started = time.perf_counter()
     for type_, value in lookups:
         begun = time.perf_counter()
-        view = service.reading.profile_by_identifier(NAMESPACE, type_, value)
+        view = service.reading.profile_by_identifier(namespace, type_, value)
         run.latencies.append(time.perf_counter() - begun)
         run.identifiers_seen += len(view.identifiers)
     run.seconds = time.perf_counter() - started
@@ -189,17 +211,15 @@ def resolve_in_process(
 
 def resolve_over_http(
     port: int,
-    warm_up: list[Lookup],
-    lookups: list[Lookup],
+    warm_up_paths: list[str],
+    paths: list[str],
     clients: int,
     target_ms: float | None = HTTP_TARGET_MS,
 ) -> ResolveRun:
     label = f"HTTP, {clients} client{'s' if clients > 1 else ''}"
     run = ResolveRun(label if target_ms else f"{label} (reference)", target_ms)
-    paths = [lookup_path(type_, value) for type_, value in lookups]
     ports = [port] * clients
     with ProcessPoolExecutor(clients) as pool:
-        warm_up_paths = [lookup_path(type_, value) for type_, value in warm_up]
         list(pool.map(get_all, ports, split(warm_up_paths, clients)))
         started = time.perf_counter()
         shares = list(pool.map(get_all, ports, split(paths, clients)))
@@ -211,8 +231,8 @@ def resolve_over_http(
     return run
 
 
-def lookup_path(type_: str, value: str) -> str:
-    return f"/v1/{NAMESPACE}/identifiers/{quote(type_, safe='')}/{quote(value, safe='')}"
+def lookup_path(namespace: str, type_: str, value: str) -> str:
+    return f"/v1/{namespace}/identifiers/{quote(type_, safe='')}/{quote(value, safe='')}"
 
 
 def split(paths: list[str], parts: int) -> list[list[str]]:
@@ -274,6 +294,7 @@ def as_document(
             "clients": args.clients,
             "warm_up_lookups": max(1, int(args.lookups * WARM_UP_SHARE)),
         },
+        "store": args.store or "sqlite (a fresh file)",
         "runs": [run.summary() for run in runs],
     }
 

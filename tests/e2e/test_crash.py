@@ -6,6 +6,7 @@ The full run is `make crash-test` (20 kills); its figures are in benchmarks/READ
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -23,14 +24,23 @@ pytestmark = pytest.mark.e2e
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
 
 
-def test_a_server_killed_three_times_loses_nothing_it_acknowledged(tmp_path):
+@pytest.mark.parametrize("on", ["sqlite", "neo4j"])
+def test_a_server_killed_three_times_loses_nothing_it_acknowledged(request, tmp_path, on):
+    """On Neo4j only idgraph is killed: what Neo4j committed is Neo4j's to keep, and what
+    idgraph acknowledged must be among it."""
     output = tmp_path / "crash.json"
+    environment, store = dict(os.environ), []
+    if on == "neo4j":
+        server = request.getfixturevalue("bolt_server")
+        environment.update(server.environment())
+        store = ["--store", server.uri]
     result = subprocess.run(
         [sys.executable, str(BENCHMARKS / "crash.py"), "--kills", "3", "--max-uptime", "1.0",
-         "--json", str(output)],
+         "--json", str(output), *store],
         capture_output=True,
         text=True,
         timeout=180,
+        env=environment,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     figures = json.loads(output.read_text())
@@ -77,7 +87,8 @@ def test_the_crash_check_sees_a_lost_write_and_a_broken_rule(tmp_path, crash_che
     ]
     store.close()
     rules = RuleBook().for_namespace("crash")
-    clean = crash_check.check_store(path, "crash", acknowledged, rules)
+    url = f"sqlite:///{path}"
+    clean = crash_check.check_store(url, "crash", acknowledged, rules)
     assert (clean.lost, clean.violations) == ({}, {}) and clean.checked_items == 3
 
     # an answer the store never saw: its request, its item, its links are lost
@@ -86,7 +97,7 @@ def test_the_crash_check_sees_a_lost_write_and_a_broken_rule(tmp_path, crash_che
                                                              ("customId", "C3")), {}),)),
         {"request_id": "r3", "results": [{"index": 0, "outcome": "created", "profile_id": 1}]},
     )  # fmt: skip
-    lost = crash_check.check_store(path, "crash", [*acknowledged, never], rules)
+    lost = crash_check.check_store(url, "crash", [*acknowledged, never], rules)
     assert set(lost.lost) == {"request record", "item's identifiers in one profile"}
 
     # Bob's email moved into Ann's profile behind the rules' back
@@ -95,6 +106,6 @@ def test_the_crash_check_sees_a_lost_write_and_a_broken_rule(tmp_path, crash_che
             "UPDATE identifiers SET profile_id = (SELECT profile_id FROM identifiers "
             "WHERE key = 'email:ann@x.io') WHERE key = 'email:bob@x.io'"
         )
-    broken = crash_check.check_store(path, "crash", acknowledged, rules)
+    broken = crash_check.check_store(url, "crash", acknowledged, rules)
     assert {"unique_type:email", "profile is not a component"} <= set(broken.violations)
     assert "item's identifiers in one profile" in broken.lost

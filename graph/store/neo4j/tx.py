@@ -83,7 +83,7 @@ STATEMENTS = (
 class Neo4jTx(HistoryReads, ApiKeyRows, PurgeRows):
     """One managed transaction: the protocol's reads and the bulk writes of a change set.
 
-    A write transaction (given ``ids``) locks what a plan is decided on before reading it:
+    A write transaction (``writing``) locks what a plan is decided on before reading it:
     the batch's identifiers that exist, then the profiles holding them, looking again until no
     other writer moved one meanwhile (``load_state``); or the profiles named
     (``load_profiles``). The locks hold until commit, so writers of other profiles, and of
@@ -196,7 +196,7 @@ class Neo4jTx(HistoryReads, ApiKeyRows, PurgeRows):
 
     def load_profiles(self, namespace: str, profile_ids: Iterable[int]) -> GraphState:
         ids = sorted(set(profile_ids))
-        if self._writing and set(self._lock(namespace, ids, [])["live"]) != set(ids):
+        if self._writing and ids and set(self._lock(namespace, ids, [])["live"]) != set(ids):
             raise StaleRead(f"a profile of {ids} in {namespace} was merged since it was read")
         return self._load(namespace, ids, [])
 
