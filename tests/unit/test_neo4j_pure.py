@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import shutil
+import threading
+from collections.abc import Mapping
 
 import pytest
 
 from graph.errors import StoreError
-from graph.model import Attribute
+from graph.model import Attribute, Sequences
 from graph.store.cypher import CYPHER_DIR, Statement, load_statements
+from graph.store.neo4j.ids import BLOCK, IdBlocks, Lease
 from graph.store.neo4j.purge import size_in_bytes
 from graph.store.neo4j.schema import split_script
 from graph.store.neo4j.store import ALL_STATEMENTS, Neo4jStore
@@ -74,3 +77,42 @@ def test_attributes_round_trip_through_their_json_property():
 )
 def test_a_setting_s_byte_size_reads_as_neo4j_shows_it(shown, size):
     assert size_in_bytes(shown) == size
+
+
+def test_writers_whose_id_fetches_overlap_both_get_windows_that_do_not_overlap():
+    """A write short of one kind fetches a block outside the lock; while it waits, a second
+    write fetches too and takes most of what the first saw. Both must get their windows (this
+    once hung: the first re-entered its own lock) and no id may be handed out twice."""
+    sequences: dict[str, int] = {}
+    first_is_fetching, second_is_done = threading.Event(), threading.Event()
+
+    def reserve(namespace: str, counts: Mapping[str, int]) -> dict[str, int]:  # reserve_ids
+        if threading.current_thread().name == "first":
+            first_is_fetching.set()
+            second_is_done.wait(5)
+        fetched = {kind: sequences.get(kind, 1) for kind in counts}
+        sequences.update({kind: fetched[kind] + count for kind, count in counts.items()})
+        return fetched
+
+    blocks = IdBlocks(reserve)
+    opening = blocks.lease("ns", BLOCK)
+    used = {kind: opening.first[kind] + BLOCK - 50 for kind in Sequences.__dataclass_fields__}
+    used["profile"] = opening.first["profile"] + BLOCK  # every profile id used, 50 of the rest
+    blocks.settle(opening, Sequences(**used))
+    leases: dict[str, Lease] = {}
+
+    def lease(name: str, size: int) -> None:
+        leases[name] = blocks.lease("ns", size)
+
+    first = threading.Thread(target=lease, args=("first", 20), name="first", daemon=True)
+    first.start()
+    assert first_is_fetching.wait(5)
+    second = threading.Thread(target=lease, args=("second", 40), name="second", daemon=True)
+    second.start()
+    second.join(5)
+    second_is_done.set()
+    first.join(5)
+    assert not first.is_alive() and not second.is_alive(), "a lease hung"
+    links = [range(opening.first["link"], used["link"])]  # what the opening write kept
+    links += [range(held.first["link"], held.first["link"] + held.size) for held in leases.values()]
+    assert all(not set(a) & set(b) for i, a in enumerate(links) for b in links[i + 1 :])

@@ -32,6 +32,9 @@ class _Range:
     next: int = 0
     end: int = 0  # next == end: empty
 
+    def __len__(self) -> int:
+        return self.end - self.next
+
 
 @dataclass(slots=True)
 class Lease:
@@ -80,20 +83,24 @@ class IdBlocks:
         self._lock = threading.Lock()
 
     def lease(self, namespace: str, size: int) -> Lease:
-        with self._lock:
-            ranges = {kind: self._ranges.setdefault((namespace, kind), _Range()) for kind in KINDS}
-            short = {kind: max(BLOCK, size) for kind, r in ranges.items() if r.end - r.next < size}
-        if short:  # outside the lock: a round trip to Neo4j
-            fetched = self._reserve(namespace, short)
-        with self._lock:
-            for kind, count in short.items():
-                ranges[kind].next, ranges[kind].end = fetched[kind], fetched[kind] + count
-            first = {}
-            for kind, r in ranges.items():
-                if r.end - r.next < size:  # another write took the block meanwhile: rare
-                    return self.lease(namespace, size)
-                first[kind], r.next = r.next, r.next + size
-        return Lease(namespace, first, size)
+        while True:
+            with self._lock:
+                ranges = {kind: self._range(namespace, kind) for kind in KINDS}
+                short = {kind: max(BLOCK, size) for kind, r in ranges.items() if len(r) < size}
+                if not short:
+                    first = {kind: r.next for kind, r in ranges.items()}
+                    for r in ranges.values():
+                        r.next += size
+                    return Lease(namespace, first, size)
+            fetched = self._reserve(namespace, short)  # outside the lock: a round trip
+            with self._lock:
+                for kind, count in short.items():
+                    if len(ranges[kind]) < size:  # else another write's fetch came first
+                        ranges[kind].next, ranges[kind].end = fetched[kind], fetched[kind] + count
+            # and look again: another write may have taken what was fetched meanwhile
+
+    def _range(self, namespace: str, kind: str) -> _Range:
+        return self._ranges.setdefault((namespace, kind), _Range())
 
     def peek(self, namespace: str) -> Sequences | None:
         """Where this process's next lease of the namespace would start, if it holds ids of
