@@ -490,11 +490,12 @@ def growth_table(runs: list[IngestRun]) -> str:
 
 
 def outcome_table(runs: list[IngestRun]) -> str:
-    kinds = runs[1].kinds if len(runs) > 1 else runs[0].kinds
+    planned = [run for run in runs if run.path != RAW]  # raw sends anonymous pairs only
+    kinds = (planned or runs)[0].kinds
     sent = "sent: " + ", ".join(f"{kind} {count:,}" for kind, count in sorted(kinds.items()))
     rows = [
         [run.path, *(f"{run.outcomes[o]:,}" for o in OUTCOMES), f"{run.unexpected:,}"]
-        for run in runs[1:]
+        for run in planned
     ]
     return sent + "\n" + table(["outcomes", *OUTCOMES, "unexpected"], rows)
 
