@@ -51,7 +51,7 @@ STATEMENTS = (
     "profile_of",
     "live_profiles",
     "members",
-    "aliases",
+    "profile_views",
     "list_profiles",
     "touched_profiles",
     "active_links",
@@ -131,32 +131,19 @@ class Neo4jTx(HistoryReads, ApiKeyRows, PurgeRows):
         return views[0] if views else None
 
     def profile_views(self, namespace: str, profile_ids: Iterable[int]) -> list[ProfileView]:
-        ids = list(profile_ids)
-        profiles = self.run("live_profiles", ns=namespace, ids=ids)
-        if not profiles:
-            return []
-        live = [row["id"] for row in profiles]
-        identifiers: dict[int, list[Identifier]] = {}
-        for row in self.run("members", ns=namespace, ids=live):
-            identifiers.setdefault(row["profile_id"], []).append(
-                Identifier(row["type"], row["value"])
-            )
-        aliases: dict[int, list[int]] = {}
-        for row in self.run("aliases", ns=namespace, ids=live):
-            aliases.setdefault(row["merged_into"], []).append(row["id"])
         return [
             ProfileView(
                 id=row["id"],
                 recognized=bool(row["recognized"]),
-                identifiers=tuple(identifiers.get(row["id"], ())),
+                identifiers=tuple(Identifier(type_, value) for type_, value in row["identifiers"]),
                 attributes={
                     name: a.value for name, a in sorted(attributes_of(row["attributes"]).items())
                 },
-                aliases=tuple(aliases.get(row["id"], ())),
+                aliases=tuple(row["aliases"]),
                 created_at=row["created_at"],
                 updated_at=row["updated_at"],
             )
-            for row in profiles
+            for row in self.run("profile_views", ns=namespace, ids=list(profile_ids))
         ]
 
     def list_profiles(
