@@ -101,7 +101,9 @@ class _Server(BaseApplication):
     On Neo4j a request mostly waits on the network (a Bolt round trip per statement, several
     per write) with the GIL released, so a process can keep more requests in flight: 8
     threads, each on its own connection from the driver's pool (100 per process). Writers
-    lock only the profiles they touch, so writes of other profiles go on at once.
+    lock only the profiles they touch, so writes of other profiles go on at once. Measured
+    on 2 cores beside the Neo4j JVM, 2 x 8 ingested and resolved best; 2 x 4 and 2 x 16 did
+    no better (benchmarks/README.md, "The server's threads on Neo4j").
 
     Not async workers (gevent): a call into sqlite3 would block every request of the
     process. gunicorn's access log stays off (a URI carries identifier values): the app
