@@ -43,7 +43,8 @@ test: $(STAMP) $(NEO4J_CLASSPATH) lint cypher-lint browser
 	$(BIN)/python -m pytest
 
 # Chromium for the lineage viewer's browser test (tests/e2e/test_viewer.py), from the distro:
-# Playwright drives it and never downloads a browser. Without it that test skips, saying why.
+# Playwright drives it and never downloads a browser. Without it that test skips, saying why
+# (on CI, where .ci/run sets CI, it fails).
 browser:
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium) \
 		|| echo "make browser: WARNING: could not install chromium; tests/e2e/test_viewer.py will skip" >&2

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml  # PyYAML, a dev dependency: reads docker-compose.yml
 
 from app.settings import SETTINGS
-
-yaml = pytest.importorskip("yaml", reason="PyYAML (a dev dependency) reads docker-compose.yml")
 
 ROOT = Path(__file__).parents[2]
 SETTING_NAMES = {setting.env for setting in SETTINGS}
