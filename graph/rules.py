@@ -25,6 +25,7 @@ the face a request came in by.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -96,6 +97,12 @@ class Rules:
     merge_policy: str = LARGER_SURVIVES
     # a profile created without an identifier of these types gets a generated one (uuid)
     generated_types: tuple[str, ...] = ()
+    # Adnuntius: the external system of a /sync or /visitor object that names none
+    # (the published client sends none): its user id is an identifier of type ext:<this>
+    default_external_system: str = "default"
+    # web pages (scheme://host[:port]) that may call this namespace from a browser: CORS
+    # answers, and where its collect keys work (app/api/cors.py); IDGRAPH_CORS_ORIGINS adds more
+    allowed_origins: tuple[str, ...] = ()
 
     def is_unique(self, type_: str) -> bool:
         cache = self._unique_cache
@@ -172,6 +179,16 @@ class RuleBook:
         if namespace in self.pinned:
             return self.pinned[namespace]
         return self._rules(namespace if namespace in self.namespace_settings else None, dialect)
+
+    def origins_anywhere(self) -> frozenset[str]:
+        """Every origin some namespace allows: a preflight names no namespace, only a path."""
+        settings = [self.default_settings, *self.namespace_settings.values()]
+        pinned = [rules.allowed_origins for rules in self.pinned.values()]
+        return frozenset(
+            origin
+            for origins in [*(s.get("allowed_origins", ()) for s in settings), *pinned]
+            for origin in origins
+        )
 
     @property
     def defaults(self) -> Rules:
@@ -292,6 +309,33 @@ def _region(value: Any, where: str) -> str | None:
     return value.upper()
 
 
+def _system(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not _SYSTEM.fullmatch(value):
+        raise RulesError(f"{where}: expected 1-64 of letters, digits, '_', '.', '@', '-'")
+    return value
+
+
+def _origins(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RulesError(f"{where}: expected a list of origins such as 'https://shop.example'")
+    return tuple(parse_origin(origin, where) for origin in value)
+
+
+def parse_origin(text: str, where: str) -> str:
+    """An origin as browsers send it: ``scheme://host[:port]``, lower case, no path."""
+    origin = text.strip().lower().rstrip("/")
+    if not _ORIGIN.fullmatch(origin):
+        raise RulesError(
+            f"{where}: {text!r} is not an origin; write scheme://host[:port], e.g. "
+            "https://shop.example (no path, no wildcard)"
+        )
+    return origin
+
+
+_SYSTEM = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+_ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?")
+
+
 def _merge_policy(value: Any, where: str) -> str:
     if value not in MERGE_POLICIES:
         raise RulesError(f"{where}: must be one of {list(MERGE_POLICIES)}")
@@ -309,4 +353,6 @@ _PARSERS = {
     "phone_region": _region,
     "merge_policy": _merge_policy,
     "generated_types": _type_list,
+    "default_external_system": _system,
+    "allowed_origins": _origins,
 }
