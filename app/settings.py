@@ -12,6 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from graph.errors import RulesError
+from graph.rules import parse_origin
+
 
 @dataclass(frozen=True, slots=True)
 class Setting:
@@ -72,6 +75,20 @@ SETTINGS: tuple[Setting, ...] = (
         "Requests an API key may make at once above its rate (the token bucket's size).",
         int,
     ),
+    Setting(
+        "IDGRAPH_CORS_ORIGINS",
+        "cors_origins",
+        "Web pages (scheme://host[:port], comma-separated) that may call every namespace from "
+        "a browser; per namespace, allowed_origins in the rules file. Default: none.",
+        lambda raw: _origins(raw),
+    ),
+    Setting(
+        "IDGRAPH_ADDRESS_RATE_LIMIT",
+        "address_rate_limit",
+        "Requests per second a collect key may make from one client address (0: no limit), "
+        "besides the key's own rate: one visitor cannot spend a page's whole budget.",
+        float,
+    ),
     Setting("IDGRAPH_WORKERS", "workers", "Processes of `idgraph serve`.", int),
     Setting(
         "IDGRAPH_THREADS",
@@ -110,6 +127,8 @@ class Settings:
     max_batch_items: int = 10_000
     rate_limit: float = 200.0
     rate_burst: int = 400
+    cors_origins: tuple[str, ...] = ()
+    address_rate_limit: float = 5.0
     workers: int = 2
     threads: int | None = None  # None: by store, see app/cli/serve.py
     log_level: str = "info"
@@ -150,6 +169,13 @@ def _one_of(raw: str, *choices: str) -> str:
     if value not in choices:
         raise ValueError(f"expected one of {', '.join(choices)}")
     return value
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    try:
+        return tuple(parse_origin(part, "origin") for part in raw.split(",") if part.strip())
+    except RulesError as error:
+        raise ValueError(str(error)) from error
 
 
 def is_loopback(host: str) -> bool:

@@ -24,7 +24,10 @@ from typing import Any
 from graph.errors import InvalidInput, NotFound
 from graph.model import utc_now
 
-RIGHTS = ("read", "write")
+# read: GET routes; write: every other route; collect: only the routes that send links
+# (app/api/auth.py), for a key that lives in a web page's source, so it goes alone
+RIGHTS = ("read", "write", "collect")
+COLLECT = "collect"
 NAME = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _KEY = re.compile(r"idg_([0-9]{1,18})_([A-Za-z0-9_-]{43})")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
@@ -68,8 +71,12 @@ def hash_secret(secret: str, salt: str) -> str:
 def check_rights(rights: Iterable[str]) -> tuple[str, ...]:
     wanted = tuple(dict.fromkeys(right.strip() for right in rights if right.strip()))
     unknown = [right for right in wanted if right not in RIGHTS]
+    problem = None
     if unknown or not wanted:
         problem = f"rights are some of {', '.join(RIGHTS)}; got {', '.join(wanted) or 'none'}"
+    elif COLLECT in wanted and len(wanted) > 1:
+        problem = "collect goes alone: a key a web page shows cannot also read or write"
+    if problem:
         raise InvalidInput(f"rights: {problem}", fields={"rights": [problem]})
     return tuple(right for right in RIGHTS if right in wanted)
 

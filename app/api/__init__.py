@@ -8,6 +8,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from app.api import adnuntius, health, history, native, omnidesk, synerise, viewer
 from app.api.auth import install_auth
+from app.api.cors import install_cors
 from app.api.errors import ErrorSchema, register_error_handlers
 from app.api.headers import install_security_headers
 from app.api.logs import configure_logging, install_request_logs
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, service: IdentityService | None
     app.register_blueprint(viewer.blp)
     app.add_url_rule("/docs/assets/<path:filename>", "docs_assets", _docs_asset)
     keys = app.extensions["idgraph.keys"] = ApiKeys(service.store)
+    install_cors(app, settings.cors_origins, service.rulebook)  # preflights skip auth
     install_auth(app, settings, keys)
     install_security_headers(app)
     return app

@@ -2,7 +2,12 @@
 
 - The admin token (``IDGRAPH_ADMIN_TOKEN``) has every right in every namespace.
 - An API key (``idgraph keys create``, graph/keys.py) has the rights it was given, ``read``
-  and/or ``write``, in its one namespace.
+  and/or ``write``, or ``collect`` alone, in its one namespace.
+- A ``collect`` key is for web pages, whose source anyone can read. It may only send links to
+  the routes in ``COLLECT_ROUTES`` (``write`` includes that right). When a browser sends it
+  (with an ``Origin``), the origin must be one its namespace allows (app/api/cors.py). It is
+  rate-limited per key and per client address. It may also come as the ``key`` query
+  parameter, since ``navigator.sendBeacon`` cannot set headers; no other key may.
 - Without an admin token the service is in local open mode: it answers loopback clients only
   (``idgraph serve`` refuses to bind anything else), and a request without credentials has
   every right. API keys work in both modes.
@@ -15,8 +20,10 @@ Checks, in this order, before any view runs:
    a missing profile, so a key cannot learn what another namespace holds. Namespaces a body or
    a header names (Adnuntius ``folderId``, Omnidesk ``brand_id``, Synerise's header) are
    checked by the views with ``context.namespace``.
-4. 403 when the route needs a right the key lacks: ``GET`` and ``HEAD`` read, every other
-   method writes (a dry run too: it goes where writes go).
+4. 403 when the route needs a right the key lacks: ``GET`` and ``HEAD`` read, a ``POST`` to
+   a route of ``COLLECT_ROUTES`` collects, every other method writes (a dry run too: it goes
+   where writes go); and 403 when a collect key comes from an origin its namespace does not
+   allow.
 
 ``/healthz``, ``/openapi.json``, ``/docs``, the lineage viewer's page and ``/static`` stay open:
 they carry no data, and load balancers, Swagger UI and a browser opening the viewer fetch them
@@ -32,10 +39,11 @@ from dataclasses import dataclass
 from flask import Flask, g, request
 from werkzeug.exceptions import Forbidden, TooManyRequests, Unauthorized
 
+from app.api.cors import origins
 from app.api.ratelimit import RateLimiter
 from app.settings import Settings, is_loopback
 from graph.errors import NotFound
-from graph.keys import RIGHTS, ApiKeys
+from graph.keys import COLLECT, ApiKeys
 
 PUBLIC_ENDPOINTS = frozenset(
     {
@@ -49,6 +57,10 @@ PUBLIC_ENDPOINTS = frozenset(
 )
 ADMIN_ENDPOINTS = frozenset({"metrics"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# what a collect key may do: send links (and a visitor's profile values) through the rules
+COLLECT_ROUTES = frozenset(
+    {"/sync", "/synchronous/sync", "/visitor", "/synchronous/visitor", "/v1/<ns>/links"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +76,23 @@ class Caller:
     def may_see(self, namespace: str) -> bool:
         return self.namespace is None or self.namespace == namespace
 
+    def may(self, right: str) -> bool:
+        return right in self.rights or (right == COLLECT and "write" in self.rights)
 
-ADMIN = Caller("admin", None, RIGHTS)
-LOCAL = Caller("local", None, RIGHTS)
+    @property
+    def collects_only(self) -> bool:
+        return self.rights == (COLLECT,)
+
+
+ADMIN = Caller("admin", None, ("read", "write"))
+LOCAL = Caller("local", None, ("read", "write"))
 
 
 def install_auth(app: Flask, settings: Settings, keys: ApiKeys) -> None:
     token = (settings.admin_token or "").encode()
     limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+    address_rate = settings.address_rate_limit
+    by_address = RateLimiter(address_rate, 2 * address_rate)
 
     def identify() -> Caller:
         scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
@@ -95,19 +116,40 @@ def install_auth(app: Flask, settings: Settings, keys: ApiKeys) -> None:
             return
         caller = g.caller = identify()
         if caller.key_id is not None:
-            wait = limiter.wait(caller.key_id)
-            if wait:
-                raise TooManyRequests(
-                    f"API key {caller.name} is over its rate of {settings.rate_limit:g} "
-                    f"requests per second; retry after {wait} s",
-                    retry_after=wait,
-                )
+            _limit(limiter, caller.key_id, f"API key {caller.name}", settings.rate_limit)
+        if caller.collects_only:
+            where = f"address {request.remote_addr}"
+            _limit(by_address, (caller.key_id, request.remote_addr), where, address_rate)
         namespace = (request.view_args or {}).get("ns")
         if isinstance(namespace, str) and not caller.may_see(namespace):
             raise NotFound(f"namespace {namespace}: not found")
         if request.endpoint in ADMIN_ENDPOINTS and caller.namespace is not None:
             raise Forbidden("this route covers every namespace: it takes the admin token")
-        needed = "read" if request.method in READ_METHODS else "write"
-        if needed not in caller.rights:
+        needed = _needed_right()
+        if not caller.may(needed):
             rights = " and ".join(caller.rights)
-            raise Forbidden(f"API key {caller.name} may not {needed}: it may {rights} only")
+            verb = "write" if needed == COLLECT else needed  # writing includes collecting
+            raise Forbidden(f"API key {caller.name} may not {verb}: it may {rights} only")
+        origin = request.headers.get("Origin")
+        if caller.collects_only and origin and not origins().allows(origin, [caller.namespace]):
+            raise Forbidden(
+                f"API key {caller.name} collects from the pages namespace "
+                f"{caller.namespace} allows (allowed_origins, IDGRAPH_CORS_ORIGINS), "
+                f"and {origin} is not one of them"
+            )
+
+
+def _needed_right() -> str:
+    if request.method in READ_METHODS:
+        return "read"
+    rule = request.url_rule.rule if request.url_rule is not None else None
+    return COLLECT if request.method == "POST" and rule in COLLECT_ROUTES else "write"
+
+
+def _limit(limiter: RateLimiter, bucket: object, who: str, rate: float) -> None:
+    wait = limiter.wait(bucket)
+    if wait:
+        raise TooManyRequests(
+            f"{who} is over its rate of {rate:g} requests per second; retry after {wait} s",
+            retry_after=wait,
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, g
 
 from app.api.auth import Caller
+from app.api.cors import touched
 from app.settings import Settings
 from graph.errors import NotFound
 from graph.keys import ApiKeys
@@ -48,4 +49,5 @@ def namespace(name: str) -> str:
     who = access()
     if who is not None and not who.may_see(name):
         raise NotFound(f"namespace {name}: not found")
+    touched(name)
     return name

@@ -23,12 +23,17 @@ from graph.store import open_store
 
 @click.group()
 def keys() -> None:
-    """API keys: one namespace each, with read and/or write rights."""
+    """API keys: one namespace each, with read and/or write rights, or collect alone."""
 
 
 @keys.command()
 @click.option("--namespace", "namespace", required=True, help="the one namespace it works in")
-@click.option("--rights", default="read,write", show_default=True, help="read, write or both")
+@click.option(
+    "--rights",
+    default="read,write",
+    show_default=True,
+    help="read, write or both; or collect alone: a web page's key, which may only send links",
+)
 @click.option("--name", help="who uses it, recorded as the source of what it writes")
 def create(namespace: str, rights: str, name: str | None) -> None:
     """Create a key and print it, once."""

@@ -142,5 +142,6 @@ class _Server(BaseApplication):
                 settings,
                 rate_limit=settings.rate_limit / workers,
                 rate_burst=max(1, settings.rate_burst // workers),
+                address_rate_limit=settings.address_rate_limit / workers,
             )
         )
