@@ -42,6 +42,7 @@ from werkzeug.exceptions import Forbidden, TooManyRequests, Unauthorized
 from app.api.cors import origins
 from app.api.ratelimit import RateLimiter
 from app.settings import Settings, is_loopback
+from graph import tokens
 from graph.errors import NotFound
 from graph.keys import COLLECT, ApiKeys
 
@@ -53,6 +54,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "api-docs.openapi_swagger_ui",
         "viewer.view",
         "static",
+        "synerise.Login",  # Synerise's login takes an API key in its body (graph/tokens.py)
     }
 )
 ADMIN_ENDPOINTS = frozenset({"metrics"})
@@ -100,9 +102,12 @@ def install_auth(app: Flask, settings: Settings, keys: ApiKeys) -> None:
         if scheme.lower() == "bearer" and presented:
             if token and hmac.compare_digest(presented.encode(), token):
                 return ADMIN
-            key = keys.authenticate(presented)
+            store = app.extensions["idgraph.service"].store
+            key = keys.authenticate(presented) or tokens.verify(
+                store, presented, pepper=settings.admin_token
+            )  # an API key, or a session token of Synerise's login standing for one
             if key is None:
-                raise Unauthorized("unknown token, or a revoked API key")
+                raise Unauthorized("unknown or expired token, or a revoked API key")
             return Caller(key.name, key.namespace, key.rights, key.id)
         if token:
             raise Unauthorized("send Authorization: Bearer <token>")
@@ -143,7 +148,10 @@ def _needed_right() -> str:
     if request.method in READ_METHODS:
         return "read"
     rule = request.url_rule.rule if request.url_rule is not None else None
-    return COLLECT if request.method == "POST" and rule in COLLECT_ROUTES else "write"
+    # a dry run writes nothing, so for a page's key it would be a read in disguise
+    dry_run = request.args.get("dry_run", "false").lower() not in {"false", "0", "no", "off"}
+    collects = request.method == "POST" and rule in COLLECT_ROUTES and not dry_run
+    return COLLECT if collects else "write"
 
 
 def _limit(limiter: RateLimiter, bucket: object, who: str, rate: float) -> None:

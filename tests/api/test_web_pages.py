@@ -177,6 +177,7 @@ def test_a_collect_key_cannot_read_list_merge_undo_ban_end_or_purge(served, admi
         client.get(f"/v1/shop/profiles/{pid}/lineage", headers=page),
         client.get("/v1/shop/conflicts", headers=page),
         client.get("/crm/v1/list", headers=page),
+        client.post("/v1/shop/links?dry_run=true", json=LINK, headers=page),  # a read, really
         client.get("/v1/shop/explain?a=email:ann@x.io&b=customId:c1", headers=page),
         client.post("/v4/clients/merge/from/custom-ids/c2/to/custom-id/c1", headers=page),
         client.post("/v4/clients", json={"customId": "c3"}, headers=page),
