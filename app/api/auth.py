@@ -109,6 +109,15 @@ def install_auth(app: Flask, settings: Settings, keys: ApiKeys) -> None:
             if key is None:
                 raise Unauthorized("unknown or expired token, or a revoked API key")
             return Caller(key.name, key.namespace, key.rights, key.id)
+        in_url = request.args.get("key")
+        if in_url is not None:  # navigator.sendBeacon cannot send headers
+            key = keys.authenticate(in_url)
+            if key is None or key.rights != (COLLECT,):
+                raise Unauthorized(
+                    "only an active collect key may come as ?key=: a URL ends up in logs; "
+                    "send any other key as Authorization: Bearer <key>"
+                )
+            return Caller(key.name, key.namespace, key.rights, key.id)
         if token:
             raise Unauthorized("send Authorization: Bearer <token>")
         if not is_loopback(request.remote_addr or ""):

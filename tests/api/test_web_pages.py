@@ -217,3 +217,16 @@ def test_a_collect_key_is_limited_per_client_address(make_app):
     other_address = {"REMOTE_ADDR": "192.0.2.7"}
     answer = another.post("/v1/shop/links", json=LINK, headers=page, environ_base=other_address)
     assert answer.status_code == 200
+
+
+def test_only_a_collect_key_may_come_in_the_url(served, admin):
+    client = served.test_client()
+    beacon = {"data": '{"folderId": "shop", "browserId": "b9", "externalSystemUserId": "u9"}'}
+    sent = client.post(f"/sync?key={collect_key(served)}", content_type="text/plain", **beacon)
+    assert sent.status_code == 200, sent.json
+    assert admin.members("shop", "ext:default:u9") == {"browserId:b9", "ext:default:u9"}
+    _, writer = served.extensions["idgraph.keys"].create("shop", ["read", "write"], "crm")
+    for key in (writer, "idg_1_" + "x" * 43):
+        refused = client.post(f"/sync?key={key}", content_type="text/plain", **beacon)
+        assert refused.status_code == 401, refused.json
+        assert "collect key" in refused.json["error"]["message"]
