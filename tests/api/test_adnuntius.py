@@ -1,5 +1,6 @@
-"""POST /sync, Adnuntius Data's route: one object or an array, each folder its own namespace,
-one transaction, one outcome per object."""
+"""Adnuntius Data's routes: POST /sync (one object or an array, each folder its own namespace,
+one transaction, one outcome per object), POST /visitor and /synchronous/visitor (profile values
+with the links, in the same transaction), and POST /page (a 404 that says what to send instead)."""
 
 from __future__ import annotations
 
@@ -164,6 +165,7 @@ BAD_FIELDS = [
         ("empty", "", EMPTY_SAYS[field]),
         ("number", 42, "Not a valid string"),
     ]
+    if (field, label) != ("externalSystemType", "missing")  # the folder's default system
 ] + [
     pytest.param("folderId", "a/b", "namespace", id="folderId-slash"),
     pytest.param("folderId", "f" * 200, "namespace", id="folderId-too-long"),
@@ -259,3 +261,267 @@ def test_the_openapi_document_describes_sync_under_adnuntius(client):
     assert operation["tags"] == ["adnuntius"]
     assert "200" in operation["responses"] and "400" in operation["responses"]
     assert set(FIELDS) <= set(spec["components"]["schemas"]["SyncItem"]["properties"])
+
+
+# --- the folder's default external system (the published client sends no system) ---------
+
+
+def test_a_sync_without_a_system_names_a_user_of_the_folders_default_system(client, api):
+    item = sync_item()
+    del item["externalSystemType"]
+    [result] = outcomes(client, item)
+    assert result["outcome"] == "created"
+    assert api.members("f1", "ext:default:u1") == {"browserId:b1", "ext:default:u1"}
+    assert api.profile("f1", "ext:crm:u1").status_code == 404
+
+
+def test_the_rules_file_sets_a_folders_default_system(make_app, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[namespaces.f1]\ndefault_external_system = "crm9"\n')
+    client = make_app(rules=str(rules)).test_client()
+    api = Api(client)
+    anonymous = [
+        {"folderId": ns, "browserId": "b1", "externalSystemUserId": "u1"} for ns in "f1 f2".split()
+    ]
+    outcomes(client, anonymous)
+    assert api.members("f1", "browserId:b1") == {"browserId:b1", "ext:crm9:u1"}
+    assert api.members("f2", "browserId:b1") == {"browserId:b1", "ext:default:u1"}
+
+
+# --- folderId in the query, as Adnuntius allows --------------------------------------------
+
+
+def test_objects_without_a_folder_take_the_querys(client, api):
+    named, unnamed = sync_item("f1", user="u1"), sync_item(browser="b2", user="u2")
+    del unnamed["folderId"]
+    response = client.post("/sync?folderId=f1", json=[named, unnamed])
+    assert [r["folderId"] for r in response.json["results"]] == ["f1", "f1"]
+    assert api.members("f1", "browserId:b2") == {"browserId:b2", "ext:crm:u2"}
+
+
+def test_a_body_folder_other_than_the_querys_is_a_400_naming_the_object(app, client, error_of):
+    batch = [sync_item("f1"), sync_item("f2", browser="b2")]
+    error = error_of(client.post("/sync?folderId=f1", json=batch), 400, "invalid_input")
+    assert list(error["details"]["items"]) == ["1"]
+    assert "differs from the query's folderId" in error["details"]["items"]["1"]["folderId"][0]
+    assert error["message"].startswith("items[1].folderId: ")
+    assert nothing_written(app, "f1", "f2")
+
+
+def test_without_a_folder_anywhere_each_object_lacking_one_is_named(app, client, error_of):
+    unnamed = sync_item(browser="b2")
+    del unnamed["folderId"]
+    error = error_of(sync(client, [sync_item("f1"), unnamed]), 400, "invalid_input")
+    [message] = error["details"]["items"]["1"]["folderId"]
+    assert list(error["details"]["items"]) == ["1"] and "?folderId=" in message
+    assert nothing_written(app, "f1")
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        pytest.param("folderId=a/b", "a namespace is 1-128", id="not-a-namespace"),
+        pytest.param("folderId=f1&folderId=f2", "send it once", id="sent-twice"),
+    ],
+)
+def test_a_bad_query_folder_is_a_400_naming_folderId(app, client, error_of, query, words):
+    unnamed = sync_item()
+    del unnamed["folderId"]
+    error = error_of(client.post(f"/sync?{query}", json=unnamed), 400, "invalid_input")
+    assert words in error["details"]["fields"]["folderId"][0]
+    assert nothing_written(app, "f1", "f2")
+
+
+@pytest.mark.parametrize("path", ["/sync", "/visitor"])
+def test_a_key_of_another_folder_naming_it_in_the_query_gets_404(make_app, error_of, path):
+    app = make_app(admin_token="t0ken")
+    _, key = app.extensions["idgraph.keys"].create("f1", ["read", "write"], "crm")
+    unnamed = sync_item()
+    del unnamed["folderId"]
+    response = app.test_client().post(
+        f"{path}?folderId=f2", json=unnamed, headers={"Authorization": f"Bearer {key}"}
+    )
+    error_of(response, 404, "not_found")
+    assert nothing_written(app, "f1", "f2")
+
+
+# --- /visitor and /synchronous/visitor: profile values with the links ----------------------
+
+VISITOR_PATHS = [
+    pytest.param("/visitor", id="visitor"),
+    pytest.param("/synchronous/visitor", id="synchronous"),
+]
+
+
+def visit(client, body, path: str = "/visitor", query: str = ""):
+    return client.post(f"{path}{query}", json=body)
+
+
+def visited(client, body, path: str = "/visitor", query: str = "") -> dict:
+    response = visit(client, body, path, query)
+    assert response.status_code == 200, response.json
+    [result] = response.json["results"]
+    return result
+
+
+def profile_of(api, ns: str, text: str) -> dict:
+    response = api.profile(ns, text)
+    assert response.status_code == 200, response.json
+    return api.get(f"/v1/{ns}/profiles/{response.json['id']}").json
+
+
+@pytest.mark.parametrize("path", VISITOR_PATHS)
+def test_a_visitor_links_browser_and_user_and_writes_its_values(client, api, path):
+    values = {"firstName": "Bruce", "educationStartYear": 2001, "tags": ["a", "b"]}
+    body = {
+        "folderId": "00000000000123ab",
+        "browserId": "123xyz",
+        "externalSystemType": "crm",
+        "externalSystemUserId": "u1",
+        "profileValues": values,
+    }
+    result = visited(client, body, path)
+    assert (result["outcome"], result["folderId"]) == ("created", "00000000000123ab")
+    profile = profile_of(api, "00000000000123ab", "browserId:123xyz")
+    assert profile["id"] == result["profile_id"] and profile["attributes"] == values
+    assert api.members("00000000000123ab", "ext:crm:u1") == {"browserId:123xyz", "ext:crm:u1"}
+
+
+@pytest.mark.parametrize("path", VISITOR_PATHS)
+def test_a_visitor_of_a_browser_alone_creates_it_then_updates_it(client, api, path):
+    first = visited(
+        client, {"browserId": "b1", "profileValues": {"a": 1, "b": 2}}, path, "?folderId=f1"
+    )
+    again = visited(client, {"folderId": "f1", "browserId": "b1", "profileValues": {"b": 3}}, path)
+    assert (first["outcome"], again["outcome"]) == ("created", "noop")
+    assert again["profile_id"] == first["profile_id"]
+    profile = profile_of(api, "f1", "browserId:b1")
+    assert profile["attributes"] == {"a": 1, "b": 3}
+    assert [i["type"] for i in profile["identifiers"]] == ["browserId"]
+
+
+def test_a_visitor_of_a_user_alone_uses_the_folders_default_system(client, api):
+    visited(client, {"folderId": "f1", "externalSystemUserId": "u1", "profileValues": {"a": 1}})
+    assert profile_of(api, "f1", "ext:default:u1")["attributes"] == {"a": 1}
+
+
+def test_the_published_clients_visitor_without_values_links_and_writes_no_values(client, api):
+    body = {"profileValues": None, "folderId": "f1", "browserId": "b1", "networkId": "net"}
+    assert visited(client, {**body, "externalSystemUserId": "u1"})["outcome"] == "created"
+    profile = profile_of(api, "f1", "browserId:b1")
+    assert profile["attributes"] == {}
+    assert api.members("f1", "browserId:b1") == {"browserId:b1", "ext:default:u1"}
+
+
+def test_a_visitor_joins_the_profile_a_sync_made_and_null_deletes_a_value(client, api):
+    [synced] = outcomes(client, sync_item())
+    body = {**sync_item(), "profileValues": {"a": 1, "b": 2}}
+    assert visited(client, body) == {**synced, "outcome": "noop"}
+    visited(client, {**body, "profileValues": {"a": None}})
+    assert profile_of(api, "f1", "ext:crm:u1")["attributes"] == {"b": 2}
+
+
+def test_a_users_values_stay_with_the_user_when_the_browser_moves(client, api):
+    visited(client, {**sync_item(user="u1"), "profileValues": {"firstName": "Ann"}})
+    [moved] = outcomes(client, sync_item(user="u2"))
+    assert moved["outcome"] == "moved"
+    assert profile_of(api, "f1", "ext:crm:u1")["attributes"] == {"firstName": "Ann"}
+    assert profile_of(api, "f1", "ext:crm:u2")["attributes"] == {}
+
+
+def test_a_refused_visitor_writes_none_of_its_values(make_app, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[namespaces.f1]\non_conflict = { browserId = "reject" }\n')
+    client = make_app(rules=str(rules)).test_client()
+    outcomes(client, sync_item(user="u1"))
+    refused = visited(client, {**sync_item(user="u2"), "profileValues": {"a": 1}})
+    assert (refused["outcome"], refused["reason"]) == ("conflict", "unique_type:ext:crm")
+    assert profile_of(Api(client), "f1", "browserId:b1")["attributes"] == {}
+
+
+BAD_VISITORS = [
+    pytest.param({"profileValues": {"x": ""}}, "profileValues.x", "empty string", id="empty-value"),
+    pytest.param(
+        {"profileValues": {"x": {"y": ""}}}, "profileValues.x.y", "empty", id="nested-empty"
+    ),
+    pytest.param(
+        {"profileValues": {"x": "v" * 65_537}}, "profileValues.x", "longer than", id="too-long"
+    ),
+    pytest.param({"profileValues": {"": 1}}, "profileValues.", "attribute name", id="no-name"),
+    pytest.param({"profileValues": ["x"]}, "profileValues", "mapping", id="not-an-object"),
+    pytest.param({"browserId": None}, "browserId", "null", id="browser-null"),
+    pytest.param({"browserId": "null"}, "browserId", "blocked", id="browser-blocked"),
+    pytest.param({"externalSystemUserId": ""}, "externalSystemUserId", "empty", id="user-empty"),
+    pytest.param({"networkId": 7}, "networkId", "string", id="network-number"),
+    pytest.param({"colour": "red"}, "colour", "Unknown field", id="unknown-key"),
+]
+
+
+@pytest.mark.parametrize(("change", "field", "words"), BAD_VISITORS)
+def test_a_bad_visitor_is_a_400_naming_the_field_and_nothing_is_written(
+    app, client, error_of, change, field, words
+):
+    body = {**sync_item(), "profileValues": {"ok": 1}, **change}
+    error = error_of(visit(client, body), 400, "invalid_input")
+    [message] = error["details"]["items"]["0"][field]
+    assert words in message
+    assert error["message"].startswith(f"items[0].{field}: ")
+    assert nothing_written(app, "f1")
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        pytest.param({"folderId": "f1"}, "browserId", "or both", id="nobody"),
+        pytest.param(
+            {"folderId": "f1", "browserId": "b1", "externalSystemType": "crm"},
+            "externalSystemUserId",
+            "needed with externalSystemType",
+            id="system-without-user",
+        ),
+    ],
+)
+def test_a_visitor_must_name_a_browser_or_a_user(app, client, error_of, body, field, words):
+    error = error_of(visit(client, {**body, "profileValues": {"a": 1}}), 400, "invalid_input")
+    assert words in error["details"]["items"]["0"][field][0]
+    assert nothing_written(app, "f1")
+
+
+def test_a_visitor_takes_one_object(app, client, error_of):
+    error = error_of(visit(client, [sync_item(), sync_item(user="u2")]), 400, "invalid_input")
+    assert error["details"]["fields"] == {"body": ["send one object"]}
+    assert nothing_written(app, "f1")
+
+
+def test_a_visitor_folder_other_than_the_querys_is_a_400(app, client, error_of):
+    response = visit(client, {**sync_item("f1"), "profileValues": {"a": 1}}, query="?folderId=f2")
+    error = error_of(response, 400, "invalid_input")
+    assert "differs from the query's folderId" in error["details"]["items"]["0"]["folderId"][0]
+    assert nothing_written(app, "f1", "f2")
+
+
+# --- /page: not idgraph's job, and it says so ------------------------------------------------
+
+
+def test_a_page_view_is_a_404_naming_what_to_send_instead(app, client, error_of):
+    body = {"keywords": ["sport"], "categories": ["IAB_24_44"], "folderId": "f1", "browserId": "b1"}
+    error = error_of(client.post("/page", json=body), 404, "not_found")
+    assert "does not record page views" in error["message"]
+    assert "/sync" in error["message"] and "/visitor" in error["message"]
+    assert error_of(client.post("/page", data="not json"), 404, "not_found") == error
+    assert nothing_written(app, "f1")
+
+
+ADNUNTIUS_PATHS = ("/sync", "/visitor", "/synchronous/visitor", "/page")
+
+
+def test_the_openapi_document_describes_every_adnuntius_route(client):
+    spec = client.get("/openapi.json").json
+    routes = {path: spec["paths"][path]["post"] for path in ADNUNTIUS_PATHS}
+    assert all(operation["tags"] == ["adnuntius"] for operation in routes.values())
+    assert "404" in routes["/page"]["responses"] and "page views" in routes["/page"]["summary"]
+    visitor = spec["components"]["schemas"]["VisitorItem"]["properties"]
+    assert {"profileValues", "networkId", "browserId", "externalSystemUserId"} <= set(visitor)
+    assert "/synchronous/sync" not in spec["paths"]  # Adnuntius documents none
+    [query] = routes["/sync"]["parameters"]
+    assert (query["name"], query["in"]) == ("folderId", "query")
