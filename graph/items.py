@@ -2,7 +2,8 @@
 
 ``normalize_items`` turns raw (type, value) pairs into normalized ``LinkItem``s under a
 namespace's rules, or raises InvalidInput with every problem of every item by index; bad
-input never reaches the store.
+input never reaches the store. ``item_errors`` answers the same problems without raising, for
+a face that reports them beside the ones its schema found (app/api/blueprint.py).
 """
 
 from __future__ import annotations
@@ -45,6 +46,19 @@ def normalize_items(
     if errors:
         raise InvalidInput(f"{len(errors)} invalid item(s); nothing was written", items=errors)
     return items
+
+
+def item_errors(
+    requests: Mapping[int, LinkRequest], rules: Rules, *, min_identifiers: int = 2
+) -> dict[int, dict[str, list[str]]]:
+    """The problems ``normalize_items`` would raise, by the caller's own index of each item
+    (its position in a batch of which only some items are checked)."""
+    errors: dict[int, dict[str, list[str]]] = {}
+    for index, request in requests.items():
+        _, problems = _normalize_item(request, rules, min_identifiers)
+        if problems:
+            errors[index] = problems
+    return errors
 
 
 def _normalize_item(

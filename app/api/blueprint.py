@@ -1,18 +1,21 @@
-"""The Blueprint every face of the API uses: request validation failures answer 400, a JSON
-body naming a key twice in one object is refused rather than read as last-wins, and so is one
-that is not Unicode text (not UTF-8, or a lone surrogate escape such as ``"\\ud800"``)."""
+"""The Blueprint every face of the API uses: request validation failures answer 400, and a body
+is read as JSON whatever its Content-Type says. A JSON body naming a key twice in one object is
+refused rather than read as last-wins, and so is one that is not Unicode text (not UTF-8, or a
+lone surrogate escape such as ``"\\ud800"``). A batch names every bad item at once: see
+``Parser.handle_error``."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections import Counter
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NoReturn
 
 import flask
 import flask_smorest
-from webargs import core
-from webargs.flaskparser import FlaskParser, abort, is_json_request
+import marshmallow as ma
+from webargs.flaskparser import FlaskParser, abort
 
 from graph.errors import InvalidInput
 
@@ -20,6 +23,9 @@ NAMESPACE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # only an escape can make one
 NOT_UNICODE = "not valid Unicode: a lone surrogate (an unpaired \\ud800-\\udfff escape)"
+TOO_DEEP = "not JSON idgraph can read: nested too deeply"
+
+ValueErrors = Callable[[dict[int, Any]], Mapping[int, Mapping[str, list[str]]]]
 
 
 class _Object(dict):
@@ -59,20 +65,85 @@ def _problem_paths(value: Any, path: str = "", *, surrogates: bool) -> dict[str,
 
 
 class Parser(FlaskParser):
-    """webargs answers 422 by default; a bad request is a 400 here, in the one error shape."""
+    """webargs answers 422 by default; a bad request is a 400 here, in the one error shape.
+
+    The body is JSON whatever the Content-Type says (none, ``text/plain`` from a beacon,
+    curl's form encoding): an empty body is no body, any other that is not JSON a 400."""
 
     DEFAULT_VALIDATION_STATUS = 400
 
+    def load_json(self, req: flask.Request, schema: ma.Schema) -> Any:
+        try:
+            return super().load_json(req, schema)
+        except RecursionError:  # JSON nested deeper than Python's stack
+            abort(400, messages={"json": [TOO_DEEP]})
+
     def _raw_load_json(self, req: flask.Request) -> Any:
-        if not is_json_request(req):
-            return core.missing
-        text = req.get_data(cache=True).decode("utf-8")  # not UTF-8: webargs answers 400
+        """The body as JSON; webargs' ``load_json`` reads an empty body as none and hands any
+        decoding error (not JSON, not UTF-8) to ``_handle_invalid_json_error``."""
+        text = req.get_data(cache=True).decode("utf-8")
         body = json.loads(text, object_pairs_hook=_object)
         problems = _problem_paths(body, surrogates=_SURROGATE_ESCAPE.search(text) is not None)
         if problems:
             abort(400, messages={"json": problems})
         _note_batch_size(body)
         return body
+
+    def _handle_invalid_json_error(
+        self, error: json.JSONDecodeError | UnicodeDecodeError, *args: Any, **kwargs: Any
+    ) -> NoReturn:
+        abort(400, exc=error, messages={"json": [_not_json(error)]})
+
+    def handle_error(
+        self,
+        error: ma.ValidationError,
+        req: flask.Request,
+        schema: ma.Schema,
+        *,
+        error_status_code: int | None,
+        error_headers: Mapping[str, str] | None,
+    ) -> NoReturn:
+        """A schema that opts in with ``value_errors(raw_items)`` is asked for the value
+        problems (a bad email, a blocked value: what its namespace's rules refuse) of the batch
+        items that passed it, so that one 400 names every bad item. ``raw_items`` maps an
+        item's index in the batch to the item as sent; the answer maps those indexes to
+        ``{field path: [messages]}``, as ``graph.items.item_errors`` reports them."""
+        value_errors = getattr(schema, "value_errors", None)
+        if value_errors is not None:
+            error.messages = {
+                location: _with_value_errors(problems, error.data, value_errors)
+                for location, problems in error.messages.items()
+            }
+        super().handle_error(
+            error, req, schema, error_status_code=error_status_code, error_headers=error_headers
+        )
+
+
+def _not_json(error: json.JSONDecodeError | UnicodeDecodeError) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return f"not JSON: not UTF-8 text (byte {error.start}: {error.reason})"
+    return f"not JSON: {error.msg} at line {error.lineno} column {error.colno}"
+
+
+def _with_value_errors(problems: Any, body: Any, value_errors: ValueErrors) -> Any:
+    """marshmallow's ``problems`` with a batch body, and the value problems of the items that
+    have none. A batch is a JSON array, or an object's ``items`` array (as errors.py reads
+    them); a batch refused as a whole (not a list, none, too many) is left as it is."""
+    if isinstance(body, list) and isinstance(problems, dict):
+        return _merged(problems, body, value_errors)
+    if isinstance(body, dict) and isinstance(body.get("items"), list):
+        found = problems.get("items", {})
+        if isinstance(found, dict):
+            return {**problems, "items": _merged(found, body["items"], value_errors)}
+    return problems
+
+
+def _merged(found: dict, items: list, value_errors: ValueErrors) -> dict:
+    """Problems by item index, in index order so that the error message names the first."""
+    unchecked = {index: item for index, item in enumerate(items) if index not in found}
+    merged = {**found, **(value_errors(unchecked) if unchecked else {})}
+    in_order = sorted(merged, key=lambda key: (isinstance(key, str), key))  # any "_schema" last
+    return {key: merged[key] for key in in_order}
 
 
 def _note_batch_size(body: Any) -> None:

@@ -23,9 +23,9 @@ from app.api.schemas import (
     PurgeLogArgsSchema,
     PurgeLogSchema,
     PurgeRecordSchema,
+    link_request,
 )
 from graph.model import format_time
-from graph.service import LinkRequest
 
 blp = Blueprint(
     "native",
@@ -51,13 +51,9 @@ class Links(MethodView):
         With ``?dry_run=true`` the same decisions are answered and nothing is written.
         """
         check_batch_size(len(batch["items"]), "items", "items")
-        requests = [
-            LinkRequest([(i["type"], i["value"]) for i in item["identifiers"]], item["attributes"])
-            for item in batch["items"]
-        ]
         result = service().linking.link(
             ns,
-            requests,
+            [link_request(item) for item in batch["items"]],
             source=source(batch["source"]),
             request_id=batch["request_id"],
             dry_run=query["dry_run"],

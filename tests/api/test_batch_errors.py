@@ -1,0 +1,86 @@
+"""A batch names every bad item in one 400, whether the schema refuses it (too few identifiers,
+a wrong type, a missing field) or the namespace's rules do (a bad email, a blocked value), and
+writes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from apitools import Api, identifiers
+
+NS = "shop"
+GOOD = {"identifiers": identifiers("email:ann@x.io", "browserId:b1")}
+ONE_IDENTIFIER = {"identifiers": identifiers("email:bob@x.io")}
+BAD_EMAIL = {"identifiers": identifiers("email:not-an-email", "browserId:b3")}
+NUMBER_VALUE = {"identifiers": [{"type": "customId", "value": 42}, *identifiers("browserId:b4")]}
+NO_IDENTIFIERS = {"attributes": {"city": "Oslo"}}
+BAD_PHONE = {"identifiers": identifiers("phone:12", "browserId:b6")}
+BLOCKED = {"identifiers": identifiers("customId:null", "browserId:b7")}
+
+
+def nothing_written(app, ns: str = NS) -> bool:
+    store = app.extensions["idgraph.service"].store
+    return list(store.iter_identifiers(ns)) == [] and list(store.iter_links(ns)) == []
+
+
+def test_schema_and_value_errors_of_every_item_come_in_one_400(app, api, error_of):
+    response = api.link(NS, GOOD, ONE_IDENTIFIER, BAD_EMAIL, NUMBER_VALUE)
+    error = error_of(response, 400, "invalid_input")
+    assert error["details"] == {
+        "items": {
+            "1": {"identifiers": ["an item needs at least 2 identifiers seen together"]},
+            "2": {"identifiers.0.value": ["not a valid email address"]},
+            "3": {"identifiers.0.value": ["Not a valid string."]},
+        }
+    }
+    assert error["message"] == (
+        "items[1].identifiers: an item needs at least 2 identifiers seen together (and 2 more)"
+    )
+    assert nothing_written(app)
+
+
+@pytest.mark.parametrize(
+    ("items", "named"),
+    [
+        pytest.param([BAD_EMAIL, GOOD, BAD_PHONE], ["0", "2"], id="values-only"),
+        pytest.param([ONE_IDENTIFIER, GOOD, NO_IDENTIFIERS], ["0", "2"], id="schema-only"),
+        pytest.param([BAD_EMAIL, NO_IDENTIFIERS], ["0", "1"], id="value-before-schema"),
+        pytest.param([NO_IDENTIFIERS, BLOCKED], ["0", "1"], id="schema-before-blocked"),
+        pytest.param(
+            [BLOCKED, NUMBER_VALUE, GOOD, BAD_PHONE, ONE_IDENTIFIER],
+            ["0", "1", "3", "4"],
+            id="interleaved",
+        ),
+    ],
+)
+def test_every_bad_item_is_named_in_index_order(app, api, error_of, items, named):
+    error = error_of(api.link(NS, *items), 400, "invalid_input")
+    assert list(error["details"]["items"]) == named
+    assert error["message"].startswith(f"items[{named[0]}].")
+    assert error["message"].endswith(f"(and {len(named) - 1} more)")
+    assert nothing_written(app)
+
+
+def test_a_bad_field_of_the_batch_and_a_bad_item_value_come_together(app, api, error_of):
+    error = error_of(api.link(NS, GOOD, BAD_EMAIL, source=7), 400, "invalid_input")
+    assert error["details"]["fields"] == {"source": ["Not a valid string."]}
+    assert error["details"]["items"] == {
+        "1": {"identifiers.0.value": ["not a valid email address"]}
+    }
+    assert nothing_written(app)
+
+
+def test_a_dry_run_names_every_bad_item_too(app, api, error_of):
+    error = error_of(api.link(NS, ONE_IDENTIFIER, BAD_EMAIL, dry_run=True), 400, "invalid_input")
+    assert list(error["details"]["items"]) == ["0", "1"]
+
+
+def test_value_errors_are_found_under_the_namespace_s_own_rules(make_app, tmp_path, error_of):
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[namespaces.strict]\nblocked_values = ["guest"]\n')
+    api = Api(make_app(rules=str(rules)).test_client())
+    guest = {"identifiers": identifiers("customId:guest", "browserId:b1")}
+    strict = error_of(api.link("strict", ONE_IDENTIFIER, guest), 400, "invalid_input")
+    assert list(strict["details"]["items"]) == ["0", "1"]
+    assert "blocked" in strict["details"]["items"]["1"]["identifiers.0.value"][0]
+    relaxed = error_of(api.link("relaxed", ONE_IDENTIFIER, guest), 400, "invalid_input")
+    assert list(relaxed["details"]["items"]) == ["0"]
