@@ -21,6 +21,7 @@ user, unless the folder's rules say ``on_conflict = { browserId = "reject" }``.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
@@ -32,10 +33,11 @@ from marshmallow import fields, validate
 from werkzeug.exceptions import HTTPException
 
 from app.api.blueprint import Blueprint, Parser, check_batch_size, check_namespace
-from app.api.context import namespace, service, source
+from app.api.context import access, namespace, service, source
 from app.api.errors import ErrorSchema
 from app.api.schemas import ItemResultSchema
 from graph.errors import InvalidInput
+from graph.items import item_errors
 from graph.service import LinkRequest, LinkResult
 
 DIALECT = "adnuntius"
@@ -116,6 +118,25 @@ class FolderItemSchema(ma.Schema):
 
 class SyncItemSchema(FolderItemSchema):
     """One sync object: a browser and a user of an external system seen together."""
+
+    def value_errors(self, raw_items: dict[int, Any]) -> dict[int, dict[str, list[str]]]:
+        """The folder and value problems of the objects that passed this schema when others
+        did not, under each one's folder rules: the Parser names them in the same 400
+        (app/api/blueprint.py). A folder the caller may not use is left to the 404."""
+        queried = flask.request.args.get("folderId")
+        errors: dict[int, dict[str, list[str]]] = {}
+        by_folder: dict[str, dict[int, LinkRequest]] = defaultdict(dict)
+        for index, raw in raw_items.items():
+            item = SyncItemSchema().load(raw)
+            problem = _folder_problem(item.get("folderId"), queried)
+            folder = item.get("folderId") or queried
+            if problem:
+                errors[index] = {"folderId": [problem]}
+            elif access() is None or access().may_see(folder):
+                by_folder[folder][index] = _sync_request(item, folder)
+        for folder, requests in by_folder.items():
+            errors.update(item_errors(requests, service().rules(folder, DIALECT)))
+        return errors
 
     browserId = fields.String(
         required=True, validate=NOT_EMPTY, metadata={"description": "the browser or app"}
@@ -259,16 +280,22 @@ def _query_folder(query: Mapping[str, str]) -> str | None:
 def _folders(items: Sequence[Mapping[str, Any]], queried: str | None) -> list[str]:
     """Each object's folder: its own, else the query's. None, or two that differ, is a 400
     naming the object; a folder an API key may not use is a 404."""
-    errors: dict[int, dict[str, list[str]]] = {}
-    for index, item in enumerate(items):
-        sent = item.get("folderId")
-        if sent is None and queried is None:
-            errors[index] = {"folderId": [NO_FOLDER]}
-        elif sent is not None and queried is not None and sent != queried:
-            errors[index] = {"folderId": [OTHER_FOLDER]}
+    errors = {
+        index: {"folderId": [problem]}
+        for index, item in enumerate(items)
+        if (problem := _folder_problem(item.get("folderId"), queried))
+    }
     if errors:
         raise InvalidInput(f"{len(errors)} invalid item(s); nothing was written", items=errors)
     return [namespace(item.get("folderId") or queried) for item in items]
+
+
+def _folder_problem(sent: str | None, queried: str | None) -> str | None:
+    if sent is None and queried is None:
+        return NO_FOLDER
+    if sent is not None and queried is not None and sent != queried:
+        return OTHER_FOLDER
+    return None
 
 
 def _external_user(item: Mapping[str, Any], ns: str) -> tuple[str, str]:

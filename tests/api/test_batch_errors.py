@@ -84,3 +84,19 @@ def test_value_errors_are_found_under_the_namespace_s_own_rules(make_app, tmp_pa
     assert "blocked" in strict["details"]["items"]["1"]["identifiers.0.value"][0]
     relaxed = error_of(api.link("relaxed", ONE_IDENTIFIER, guest), 400, "invalid_input")
     assert list(relaxed["details"]["items"]) == ["0"]
+
+
+def test_an_adnuntius_sync_names_every_bad_object_across_folders(app, client, error_of):
+    sync = [
+        {"folderId": "shop", "browserId": "b1", "externalSystemUserId": "u1"},
+        {"folderId": "shop", "browserId": "b2"},  # no user: the schema
+        {"folderId": "other", "browserId": "undefined", "externalSystemUserId": "u3"},  # blocked
+        {"browserId": "b4", "externalSystemUserId": "u4"},  # no folder, none in the query
+    ]
+    error = error_of(client.post("/sync", json=sync), 400, "invalid_input")
+    named = error["details"]["items"]
+    assert list(named) == ["1", "2", "3"]
+    assert named["1"] == {"externalSystemUserId": ["Missing data for required field."]}
+    assert named["2"] == {"browserId": ["'undefined' is a blocked value in this namespace"]}
+    assert "?folderId=" in named["3"]["folderId"][0]
+    assert nothing_written(app) and nothing_written(app, "other")
