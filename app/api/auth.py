@@ -60,9 +60,7 @@ PUBLIC_ENDPOINTS = frozenset(
 ADMIN_ENDPOINTS = frozenset({"metrics"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # what a collect key may do: send links (and a visitor's profile values) through the rules
-COLLECT_ROUTES = frozenset(
-    {"/sync", "/synchronous/sync", "/visitor", "/synchronous/visitor", "/v1/<ns>/links"}
-)
+COLLECT_ROUTES = frozenset({"/sync", "/visitor", "/synchronous/visitor", "/v1/<ns>/links"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,10 @@
-"""One error shape for every failure: ``{"error": {"code", "message", "details"}}``.
+"""The error shapes: idgraph's ``{"error": {"code", "message", "details"}}`` everywhere, but
+on Synerise's routes, which answer in Synerise's own shape so that its clients read them:
+``{"timestamp", "status", "error", "message", "path"}`` (``error`` is the status's reason
+phrase, e.g. ``Bad Request``), with idgraph's ``code`` and ``details`` beside them. The request's
+blueprint chooses, in ``error_response``, which every error handler goes through; a request no
+route matched (an unknown path, a method its route does not take) has no blueprint, so it is
+answered in idgraph's shape.
 
 ``details.items`` maps a batch item's index to ``{field path: [messages]}`` and
 ``details.fields`` holds problems outside the items (a path parameter, a query argument, the
@@ -11,13 +17,15 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from graph.errors import InvalidInput, NotFound, Refused, RequestIdReused, StoreError
+from graph.model import utc_now
 
 log = logging.getLogger("idgraph")
 
@@ -34,11 +42,45 @@ class ErrorSchema(ma.Schema):
     error = ma.fields.Nested(ErrorBodySchema)
 
 
+class SyneriseErrorSchema(ma.Schema):
+    """Synerise's error shape, which its routes answer (app/api/synerise.py)."""
+
+    timestamp = ma.fields.String(metadata={"description": "when, in UTC"})
+    status = ma.fields.Integer(metadata={"description": "the HTTP status"})
+    error = ma.fields.String(metadata={"description": "its reason phrase, e.g. Bad Request"})
+    message = ma.fields.String(metadata={"description": "the first problem, in words"})
+    path = ma.fields.String(metadata={"description": "the request's path"})
+    code = ma.fields.String(metadata={"description": "idgraph's code, e.g. invalid_input"})
+    details = ma.fields.Dict(metadata={"description": "idgraph's details, as in Error"})
+
+
+def _idgraph_shape(status: int, code: str, message: str, details: dict) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def _synerise_shape(status: int, code: str, message: str, details: dict) -> dict[str, Any]:
+    return {
+        "timestamp": utc_now(),
+        "status": status,
+        "error": _reason(status),
+        "message": message,
+        "path": request.path,
+        "code": code,
+        "details": details,
+    }
+
+
+# the blueprints whose routes answer errors in their product's shape (SyneriseErrorSchema)
+SHAPES = {"synerise": _synerise_shape}
+
+
 def error_response(
     status: int, code: str, message: str, details: Mapping[str, Any] | None = None
 ) -> tuple[Response, int]:
-    body = {"error": {"code": code, "message": message, "details": dict(details or {})}}
-    return jsonify(body), status
+    """The error in the shape of the face the request went to: its blueprint's, in SHAPES."""
+    blueprint = request.blueprint if has_request_context() else None
+    shape = SHAPES.get(blueprint or "", _idgraph_shape)
+    return jsonify(shape(status, code, message, dict(details or {}))), status
 
 
 def invalid_input_response(
@@ -107,6 +149,13 @@ def _first_problem(details: Mapping[str, Any]) -> str:
 def _readable_path(path: str) -> str:
     """``items.3.identifiers.1.value`` -> ``items[3].identifiers[1].value``"""
     return re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", path)
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def _code(exception: HTTPException) -> str:

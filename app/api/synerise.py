@@ -1,35 +1,45 @@
 """Synerise's CRM profile API (seeds 003, 004) at Synerise's own paths: an existing client
 changes only its base URL.
 
-The namespace is an API key's own; with the admin token or in local open mode, the
-``X-Idgraph-Namespace`` header (default ``default``). A key naming another namespace in the
-header gets 404. Writes answer 202 with no content, as Synerise does, including a batch
-object the rules refuse ("conflict, no update"): nothing of it is written and the refusal is
-in ``GET /v1/{ns}/conflicts``. Every decision (which profile absorbs which, replacing an
-email, a generated uuid) is the Synerise rule set in graph/rules.py.
+A client that logs in first, as Synerise's SDKs do, sends an idgraph API key as its
+``apiKey`` to ``POST /uauth/v2/auth/login/profile`` and then the token it answers
+(graph/tokens.py) as ``Authorization: Bearer``; the key itself works there too. The namespace
+is the key's own; with the admin token or in local open mode, the ``X-Idgraph-Namespace``
+header (default ``default``). A key naming another namespace in the header gets 404. Writes
+answer 202 with no content, as Synerise does, including a batch object the rules refuse
+("conflict, no update"): nothing of it is written and the refusal is in
+``GET /v1/{ns}/conflicts``. Every decision (which profile absorbs which, replacing an email, a
+generated uuid) is the Synerise rule set in graph/rules.py. Errors are in Synerise's shape
+(app/api/errors.py), here and in the OpenAPI document. idgraph stores no events:
+``/v4/events/...`` answers 404 saying so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 from flask import Response, request
 from flask.views import MethodView
+from werkzeug.exceptions import Unauthorized
 
 from app.api.blueprint import Blueprint, check_batch_size, check_namespace
-from app.api.context import access, caller, namespace, service, source
-from app.api.errors import as_field_errors
+from app.api.context import access, caller, keys, namespace, service, settings, source
+from app.api.errors import SyneriseErrorSchema, as_field_errors
 from app.api.synerise_schemas import (
     IDENTIFIER_FIELDS,
     SyneriseClientSchema,
     SyneriseListArgsSchema,
+    SyneriseLoginSchema,
     SyneriseNewClientSchema,
     SyneriseProfileSchema,
+    SyneriseTokenSchema,
     attributes_of,
     client_view,
     identifiers_of,
 )
+from graph import tokens
 from graph.errors import InvalidInput, NotFound
 from graph.model import format_time
 from graph.service import LinkRequest
@@ -37,13 +47,54 @@ from graph.service import LinkRequest
 DIALECT = "synerise"
 NAMESPACE_HEADER = "X-Idgraph-Namespace"
 MAX_MERGE_SOURCES = 20
+NO_EVENTS = (
+    "idgraph stores no events, so {path} is not served; send the client's identifiers to "
+    "/v4/clients (or /v4/clients/batch) to create or link its profile"
+)
 T = TypeVar("T")
 
-blp = Blueprint(
+
+class SyneriseBlueprint(Blueprint):
+    """Documents Synerise's error shape (SyneriseErrorSchema), which its routes answer, where
+    every other face documents idgraph's."""
+
+    @staticmethod
+    def _prepare_response_doc(doc: dict, doc_info: dict, **kwargs: Any) -> dict:
+        doc = Blueprint._prepare_response_doc(doc, doc_info, **kwargs)
+        for status, response in doc.get("responses", {}).items():
+            if isinstance(response, str):  # a reference to idgraph's error responses
+                known = response in HTTPStatus.__members__
+                doc["responses"][status] = {
+                    "description": HTTPStatus[response].phrase if known else "Default error",
+                    "content": {"application/json": {"schema": SyneriseErrorSchema}},
+                }
+        return doc
+
+
+blp = SyneriseBlueprint(
     "synerise",
     __name__,
     description="Synerise: client profiles, batch create-or-update and merging, by identifier.",
 )
+
+
+@blp.route("/uauth/v2/auth/login/profile")
+class Login(MethodView):
+    @blp.arguments(SyneriseLoginSchema)
+    @blp.response(200, SyneriseTokenSchema)
+    @blp.doc(security=[])  # open: this is where a Synerise client gets its credentials
+    def post(self, login: dict) -> Any:
+        """Log in with an idgraph API key; answers a token that stands for it for one hour.
+
+        ``apiKey`` is an idgraph API key (``idg_<id>_<secret>``). The token stands for that
+        key (its namespace, name and rights) for one hour from the login, and stops at once
+        when the key is revoked; send it as ``Authorization: Bearer <token>``, and log in
+        again when it expires (401). 401 for anything but an active API key: the admin token
+        and local open mode have no key to log in with."""
+        key = keys().authenticate(login["apiKey"])
+        if key is None:
+            raise Unauthorized("apiKey: not an active idgraph API key (idg_<id>_<secret>)")
+        return {"token": tokens.issue(key, pepper=settings().admin_token)}
 
 
 @blp.route("/v4/clients")
@@ -144,6 +195,14 @@ class ClientList(MethodView):
         )
         headers = {"X-Next-Cursor": page.next_cursor} if page.next_cursor else {}
         return [client_view(profile) for profile in page.profiles], 200, headers
+
+
+@blp.route("/v4/events/<path:kind>")
+class Events(MethodView):
+    def post(self, kind: str) -> Response:
+        """Synerise's events (custom, transactions, ...): idgraph stores no events, so this
+        answers 404 saying so. A client's identifiers go to ``/v4/clients``."""
+        raise NotFound(NO_EVENTS.format(path=request.path))
 
 
 def _namespace() -> str:

@@ -6,6 +6,13 @@ and profile fields. Built-in fields are stored as attributes of the same name, a
 ``agreements.<channel>``, tags as ``tags``; custom ``attributes`` under their own names, which
 therefore may not be a built-in field's name. ``null`` deletes a custom attribute and resets a
 built-in one to its default; an empty string is refused anywhere.
+
+Clients built on data classes send every field they know, ``null`` where they have no value
+(the Synerise SDK's ``Profile(email=...).asdict()`` sends ``phone``, ``uuid``, ``agreements``
+and ``area_code`` as null). So an identifier sent as ``null`` is taken as not sent, since an
+identifier cannot be reset, only replaced; and a field the schema does not know, sent as
+``null``, is dropped, since it carries nothing. A field it does not know with a value is still
+a 400 naming it: a typo must not be dropped silently.
 """
 
 from __future__ import annotations
@@ -83,6 +90,20 @@ class SyneriseClientSchema(ma.Schema):
         keys=fields.String(), metadata={"description": "custom attributes; null deletes one"}
     )
     tags = fields.List(fields.String(validate=NOT_EMPTY), allow_none=True)
+
+    @ma.pre_load(pass_collection=True)
+    def _drop_empty_nulls(self, data: Any, *, many: bool, **kwargs: Any) -> Any:
+        """Drop a null identifier and a null field the schema does not know (module doc);
+        anything but an object, or a list of them, is left for marshmallow to refuse."""
+        if many:
+            return [self._drop_nulls(item) for item in data] if isinstance(data, list) else data
+        return self._drop_nulls(data)
+
+    def _drop_nulls(self, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        meaningful = self.fields.keys() - IDENTIFIER_FIELDS
+        return {k: v for k, v in data.items() if v is not None or k in meaningful}
 
     @ma.validates_schema
     def _custom_names(self, data: Mapping[str, Any], **kwargs: Any) -> None:
@@ -175,4 +196,18 @@ class SyneriseListArgsSchema(ma.Schema):
         fields.String(validate=validate.OneOf(IDENTIFIER_FIELDS)),
         load_default=list,
         metadata={"description": "only profiles holding these identifiers (repeatable)"},
+    )
+
+
+class SyneriseLoginSchema(ma.Schema):
+    apiKey = fields.String(  # noqa: N815
+        required=True,
+        metadata={"description": "an idgraph API key", "example": "idg_7_<43 characters>"},
+    )
+
+
+class SyneriseTokenSchema(ma.Schema):
+    token = fields.String(
+        required=True,
+        metadata={"description": "send as Authorization: Bearer <token>; valid for one hour"},
     )

@@ -1,7 +1,9 @@
-"""A Synerise client for the tests: what an existing Synerise integration sends, verbatim."""
+"""A Synerise client for the tests: what an existing Synerise integration sends, verbatim; and
+the error shape Synerise's routes answer."""
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 NS = "workspace"
@@ -43,3 +45,21 @@ class Synerise:
     def conflicts(self) -> list[dict[str, Any]]:
         response = self.client.get(f"/v1/{self.namespace}/conflicts")
         return response.json["conflicts"]
+
+
+SYNERISE_ERROR_KEYS = {"timestamp", "status", "error", "message", "path", "code", "details"}
+
+
+def synerise_error(response, status: int, code: str) -> dict[str, Any]:
+    """Synerise's error shape, which its routes answer (app/api/errors.py); returns idgraph's
+    part of it, ``{code, message, details}``, as apitools.assert_error does for the native one.
+    """
+    assert response.status_code == status, response.json
+    body = response.json
+    assert set(body) == SYNERISE_ERROR_KEYS, body
+    assert (body["status"], body["error"]) == (status, HTTPStatus(status).phrase), body
+    assert body["path"] == response.request.path, body
+    assert body["code"] == code, body
+    assert isinstance(body["message"], str) and body["message"], body
+    assert isinstance(body["details"], dict), body
+    return {name: body[name] for name in ("code", "message", "details")}

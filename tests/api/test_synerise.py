@@ -4,7 +4,8 @@ list, explicit merges and bad input. The merge matrix has its own module."""
 from __future__ import annotations
 
 import pytest
-from synerise_client import NS, Synerise
+from synerise_client import NS, Synerise, synerise_error
+from synerise_sdk.dto.profile import Profile
 
 SAMPLE = "sampleclient@synerise.com"
 # the keys of seed 003's example answer
@@ -106,9 +107,9 @@ def test_an_update_sending_a_new_email_replaces_the_old_one(sy):
     assert sy.by("email", SAMPLE) is None
 
 
-def test_updating_an_unknown_client_is_404_and_creates_nothing(sy, error_of):
+def test_updating_an_unknown_client_is_404_and_creates_nothing(sy):
     response = sy.post(f"/v4/clients/by-email/{SAMPLE}", json={"firstName": "John"})
-    assert SAMPLE in error_of(response, 404, "not_found")["message"]
+    assert SAMPLE in synerise_error(response, 404, "not_found")["message"]
     assert sy.client.get("/crm/v1/list", headers=sy.headers).json == []
 
 
@@ -190,24 +191,24 @@ def test_an_explicit_merge_keeps_what_undo_needs(sy):
     assert {link["ended_request_id"] for link in ended} == {added[0]["request_id"]}
 
 
-def test_merging_more_than_20_sources_is_400(sy, error_of):
+def test_merging_more_than_20_sources_is_400(sy):
     response = merge(sy, ",".join(f"c{n}" for n in range(21)), "t")
-    assert "sources" in error_of(response, 400, "invalid_input")["details"]["fields"]
+    assert "sources" in synerise_error(response, 400, "invalid_input")["details"]["fields"]
 
 
-def test_merging_a_missing_client_is_404_naming_it_and_changes_nothing(sy, error_of):
+def test_merging_a_missing_client_is_404_naming_it_and_changes_nothing(sy):
     sy.create(customId="t")
     sy.create(customId="s1")
     response = merge(sy, "s1,ghost", "t")
-    assert "customId:ghost" in error_of(response, 404, "not_found")["message"]
+    assert "customId:ghost" in synerise_error(response, 404, "not_found")["message"]
     assert sy.by("customId", "s1")["previousClients"] == []
 
 
 @pytest.mark.parametrize(
     "sources", [pytest.param("a,,b", id="empty-name"), pytest.param("t", id="target-is-source")]
 )
-def test_bad_merge_sources_are_400(sy, error_of, sources):
-    error_of(merge(sy, sources, "t"), 400, "invalid_input")
+def test_bad_merge_sources_are_400(sy, sources):
+    synerise_error(merge(sy, sources, "t"), 400, "invalid_input")
 
 
 # --- the list ---------------------------------------------------------------------------------
@@ -247,8 +248,8 @@ def test_the_list_filters_by_update_time(sy):
         pytest.param("cursor=abc", id="bad-cursor"),
     ],
 )
-def test_bad_list_arguments_are_400(sy, error_of, query):
-    error_of(sy.client.get(f"/crm/v1/list?{query}", headers=sy.headers), 400, "invalid_input")
+def test_bad_list_arguments_are_400(sy, query):
+    synerise_error(sy.client.get(f"/crm/v1/list?{query}", headers=sy.headers), 400, "invalid_input")
 
 
 # --- namespaces and rules ---------------------------------------------------------------------
@@ -261,9 +262,10 @@ def test_the_namespace_header_isolates_workspaces(client):
     assert client.get(f"/v1/ws1/identifiers/email/{SAMPLE}").status_code == 200
 
 
-def test_a_bad_namespace_header_is_400(client, error_of):
+def test_a_bad_namespace_header_is_400(client):
     response = client.get("/crm/v1/list", headers={"X-Idgraph-Namespace": "a/b"})
-    assert "X-Idgraph-Namespace" in error_of(response, 400, "invalid_input")["details"]["fields"]
+    error = synerise_error(response, 400, "invalid_input")
+    assert "X-Idgraph-Namespace" in error["details"]["fields"]
 
 
 def test_without_the_header_the_namespace_is_default(client):
@@ -285,6 +287,45 @@ def test_customid_recognizes_where_a_namespace_has_non_unique_emails(make_app, t
     merged = sy.by("customId", "c1")
     assert merged["previousClients"] == [anonymous["clientId"]]
     assert merged["anonymous"] is False
+
+
+# --- nulls, as clients built on data classes send them (the Synerise SDK's Profile) ------------
+
+
+def test_the_synerise_sdks_profile_body_creates_the_client(sy):
+    body = Profile(email=SAMPLE).asdict()  # phone, area_code, agreements, uuid: null
+    response = sy.post("/v4/clients", json=body)
+    assert (response.status_code, response.data) == (202, b"")
+    profile = sy.by("email", SAMPLE)
+    assert profile["uuid"] and profile["phone"] is None  # generated: a null uuid is not sent
+
+
+def test_an_identifier_sent_as_null_is_not_sent_so_it_keeps_its_value(sy):
+    before = sy.create(email=SAMPLE, customId="c1", phone="+48601234567")
+    nulls = {"customId": None, "phone": None, "uuid": None, "city": "Oslo"}
+    assert sy.post(f"/v4/clients/by-email/{SAMPLE}", json=nulls).status_code == 202
+    sy.batch({"email": SAMPLE, "customId": None, "firstName": "Ann"})
+    after = sy.by("email", SAMPLE)
+    assert {k: after[k] for k in ("customId", "phone", "uuid", "city", "firstName")} == {
+        "customId": "c1",
+        "phone": "+48601234567",
+        "uuid": before["uuid"],
+        "city": "Oslo",
+        "firstName": "Ann",
+    }
+
+
+def test_an_unknown_field_sent_as_null_is_dropped_and_one_with_a_value_is_400(sy):
+    assert sy.post("/v4/clients", json={"email": SAMPLE, "area_code": None}).status_code == 202
+    response = sy.post("/v4/clients", json={"email": "b@x.io", "area_code": "+48"})
+    error = synerise_error(response, 400, "invalid_input")
+    assert error["details"]["fields"] == {"area_code": ["Unknown field."]}
+    assert sy.by("email", "b@x.io") is None
+
+
+def test_an_object_whose_identifiers_are_all_null_names_no_client(sy):
+    response = sy.post("/v4/clients", json={"email": None, "uuid": None, "firstName": "Ann"})
+    assert "body" in synerise_error(response, 400, "invalid_input")["details"]["fields"]
 
 
 # --- bad input --------------------------------------------------------------------------------
@@ -311,18 +352,16 @@ BAD_CLIENTS = [
 
 
 @pytest.mark.parametrize(("body", "field"), BAD_CLIENTS)
-def test_a_bad_client_is_400_naming_the_field_and_writes_nothing(sy, error_of, body, field):
-    error = error_of(sy.post("/v4/clients", json=body), 400, "invalid_input")
+def test_a_bad_client_is_400_naming_the_field_and_writes_nothing(sy, body, field):
+    error = synerise_error(sy.post("/v4/clients", json=body), 400, "invalid_input")
     assert field in error["details"]["fields"], error
     assert sy.client.get("/crm/v1/list", headers=sy.headers).json == []
 
 
 @pytest.mark.parametrize(("body", "field"), BAD_CLIENTS)
-def test_a_bad_batch_object_is_400_naming_its_index_and_the_batch_writes_nothing(
-    sy, error_of, body, field
-):
+def test_a_bad_batch_object_is_400_naming_its_index_and_the_batch_writes_nothing(sy, body, field):
     response = sy.post("/v4/clients/batch", json=[{"email": "ok@x.io"}, body])
-    error = error_of(response, 400, "invalid_input")
+    error = synerise_error(response, 400, "invalid_input")
     problems = error["details"].get("items", {}).get("1", {})
     assert field.replace("body", "item") in problems, error
     assert sy.by("email", "ok@x.io") is None
@@ -335,12 +374,12 @@ def test_a_bad_batch_object_is_400_naming_its_index_and_the_batch_writes_nothing
         pytest.param("/v4/clients/by-fax/123", 404, "not_found", id="unknown-identifier-kind"),
     ],
 )
-def test_bad_paths(sy, error_of, path, status, code):
-    error_of(sy.client.get(path, headers=sy.headers), status, code)
+def test_bad_paths(sy, path, status, code):
+    synerise_error(sy.client.get(path, headers=sy.headers), status, code)
 
 
-def test_an_empty_batch_is_400(sy, error_of):
-    error_of(sy.post("/v4/clients/batch", json=[]), 400, "invalid_input")
+def test_an_empty_batch_is_400(sy):
+    synerise_error(sy.post("/v4/clients/batch", json=[]), 400, "invalid_input")
 
 
 def test_the_openapi_document_shows_synerise_under_its_tag(client):

@@ -8,7 +8,7 @@ batch, writes nothing (the object's properties included) and logs the refusal.
 from __future__ import annotations
 
 import pytest
-from synerise_client import Synerise
+from synerise_client import Synerise, synerise_error
 
 UA = "88f40b29-5ba8-437b-ba9d-6d3b99dff80f"
 
@@ -125,20 +125,20 @@ def duplicate_email_body(second: str) -> str:
     return f'[{{"email": "a@example.com", "email": "{second}"}}]'
 
 
-def test_matrix_email_new__email_new_is_400_duplicate_key(sy, error_of):
+def test_matrix_email_new__email_new_is_400_duplicate_key(sy):
     response = sy.post("/v4/clients/batch", data=duplicate_email_body("new@example.com"),
                        content_type="application/json")  # fmt: skip
-    assert error_of(response, 400, "invalid_input")["details"]["items"]["0"] == {
+    assert synerise_error(response, 400, "invalid_input")["details"]["items"]["0"] == {
         "email": ["sent twice in one object: send each key once"]
     }
     assert sy.by("email", "a@example.com") is None
 
 
-def test_matrix_email_new__email_exists_is_400_duplicate_key(sy, error_of):
+def test_matrix_email_new__email_exists_is_400_duplicate_key(sy):
     b = sy.create(email="b@example.com")
     response = sy.post("/v4/clients/batch", data=duplicate_email_body("b@example.com"),
                        content_type="application/json")  # fmt: skip
-    assert "email" in error_of(response, 400, "invalid_input")["details"]["items"]["0"]
+    assert "email" in synerise_error(response, 400, "invalid_input")["details"]["items"]["0"]
     assert sy.by("email", "a@example.com") is None
     assert sy.by("email", "b@example.com") == b
 
@@ -167,20 +167,20 @@ def test_matrix_email_new__customid_exists_recognized_b_email_replaced(sy):
 # --- A: an email a profile has ----------------------------------------------------------------
 
 
-def test_matrix_email_exists__email_new_is_400_duplicate_key(sy, error_of):
+def test_matrix_email_exists__email_new_is_400_duplicate_key(sy):
     a = sy.create(email="a@example.com")
     response = sy.post("/v4/clients/batch", data=duplicate_email_body("new@example.com"),
                        content_type="application/json")  # fmt: skip
-    error_of(response, 400, "invalid_input")
+    synerise_error(response, 400, "invalid_input")
     assert sy.by("email", "a@example.com") == a
     assert sy.by("email", "new@example.com") is None
 
 
-def test_matrix_email_exists__email_exists_is_400_duplicate_key(sy, error_of):
+def test_matrix_email_exists__email_exists_is_400_duplicate_key(sy):
     a, b = sy.create(email="a@example.com"), sy.create(email="b@example.com")
     response = sy.post("/v4/clients/batch", data=duplicate_email_body("b@example.com"),
                        content_type="application/json")  # fmt: skip
-    error_of(response, 400, "invalid_input")
+    synerise_error(response, 400, "invalid_input")
     assert (sy.by("email", "a@example.com"), sy.by("email", "b@example.com")) == (a, b)
 
 
