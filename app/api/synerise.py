@@ -41,6 +41,7 @@ from app.api.synerise_schemas import (
 )
 from graph import tokens
 from graph.errors import InvalidInput, NotFound
+from graph.items import item_errors
 from graph.model import format_time
 from graph.service import LinkRequest
 
@@ -108,9 +109,18 @@ class Clients(MethodView):
         return Response(status=202)
 
 
+class SyneriseBatchSchema(SyneriseNewClientSchema):
+    def value_errors(self, raw_items: dict[int, Any]) -> dict[int, dict[str, list[str]]]:
+        """The value problems of the clients that passed this schema when others did not, so
+        that one 400 names every bad client (app/api/blueprint.py)."""
+        one = SyneriseNewClientSchema()
+        requests = {index: _link_request(one.load(raw)) for index, raw in raw_items.items()}
+        return item_errors(requests, service().rules(_namespace(), DIALECT), min_identifiers=1)
+
+
 @blp.route("/v4/clients/batch")
 class ClientsBatch(MethodView):
-    @blp.arguments(SyneriseNewClientSchema(many=True))
+    @blp.arguments(SyneriseBatchSchema(many=True))
     @blp.response(202)
     def post(self, clients: list[dict]) -> Response:
         """Create or update many clients in one transaction. An object naming two

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from apitools import Api, identifiers
+from synerise_client import synerise_error
 
 NS = "shop"
 GOOD = {"identifiers": identifiers("email:ann@x.io", "browserId:b1")}
@@ -100,3 +101,13 @@ def test_an_adnuntius_sync_names_every_bad_object_across_folders(app, client, er
     assert named["2"] == {"browserId": ["'undefined' is a blocked value in this namespace"]}
     assert "?folderId=" in named["3"]["folderId"][0]
     assert nothing_written(app) and nothing_written(app, "other")
+
+
+def test_a_synerise_batch_names_every_bad_client_at_once(app, client):
+    batch = [{"email": "a@x.io"}, {"firstName": "No one"}, {"email": "nope"}, {"phone": "12"}]
+    response = client.post("/v4/clients/batch", json=batch, headers={"X-Idgraph-Namespace": NS})
+    named = synerise_error(response, 400, "invalid_input")["details"]["items"]
+    assert list(named) == ["1", "2", "3"]
+    assert named["2"] == {"email": ["not a valid email address"]}
+    assert list(named["3"]) == ["phone"]
+    assert nothing_written(app)
