@@ -25,10 +25,15 @@ Checks, in this order, before any view runs:
    where writes go); and 403 when a collect key comes from an origin its namespace does not
    allow.
 
+A bearer may also be a session token that Synerise's login route gave for an API key
+(graph/tokens.py): it stands for that key, rights and namespace, for an hour, and stops with it.
+
 ``/healthz``, ``/openapi.json``, ``/docs``, the lineage viewer's page and ``/static`` stay open:
 they carry no data, and load balancers, Swagger UI and a browser opening the viewer fetch them
-without credentials (the viewer's script then sends the token). ``/metrics`` covers every
-namespace, so it takes the admin token (or local open mode).
+without credentials (the viewer's script then sends the token). So does Synerise's login,
+which is where a client gets its credentials, with an API key in the body. Preflights never
+get here (app/api/cors.py). ``/metrics`` covers every namespace, so it takes the admin token
+(or local open mode).
 """
 
 from __future__ import annotations
