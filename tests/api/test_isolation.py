@@ -24,7 +24,7 @@ from apitools import Api, assert_error, identifiers
 from synerise_client import synerise_error
 
 from app.api import create_app
-from app.api.auth import ADMIN_ENDPOINTS, PUBLIC_ENDPOINTS, READ_METHODS
+from app.api.auth import ADMIN_ENDPOINTS, COLLECT_ROUTES, PUBLIC_ENDPOINTS, READ_METHODS
 from app.settings import Settings
 
 TOKEN = "s3cret-admin-token"
@@ -310,3 +310,18 @@ def test_a_read_only_key_may_use_every_read_route(world, route):
     app, tenant, _, _, reader = world
     response = send(app, route, reader, tenant, ns=A)
     assert response.status_code in (200, 404), f"{route}: {response.status_code} {response.json}"
+
+
+NOT_COLLECTING = [r for r in ROUTES if not (r.method == "POST" and r.rule in COLLECT_ROUTES)]
+
+
+@pytest.mark.parametrize("route", NOT_COLLECTING, ids=str)
+def test_a_collect_key_gets_403_on_every_route_but_those_that_send_links(world, route):
+    """A key a web page shows, of B itself: whatever route is added, it cannot read or change
+    B through it unless the route is one of auth.py's COLLECT_ROUTES."""
+    app, tenant, snapshot, _, _ = world
+    _, page_key = app.extensions["idgraph.keys"].create(B, ["collect"], "web-page")
+    before = snapshot()
+    response = send(app, route, page_key, tenant, ns=B)
+    assert "may collect only" in error_in_its_shape(response, route, 403, "forbidden")["message"]
+    assert snapshot() == before
