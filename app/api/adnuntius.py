@@ -32,7 +32,7 @@ from flask_smorest import abort
 from marshmallow import fields, validate
 from werkzeug.exceptions import HTTPException
 
-from app.api.blueprint import Blueprint, Parser, check_batch_size, check_namespace
+from app.api.blueprint import Blueprint, Parser, check_batch_size, check_namespace, load_each
 from app.api.context import access, namespace, service, source
 from app.api.errors import ErrorSchema
 from app.api.schemas import ItemResultSchema
@@ -124,10 +124,9 @@ class SyncItemSchema(FolderItemSchema):
         did not, under each one's folder rules: the Parser names them in the same 400
         (app/api/blueprint.py). A folder the caller may not use is left to the 404."""
         queried = flask.request.args.get("folderId")
-        errors: dict[int, dict[str, list[str]]] = {}
+        loaded, errors = load_each(SyncItemSchema(), raw_items)
         by_folder: dict[str, dict[int, LinkRequest]] = defaultdict(dict)
-        for index, raw in raw_items.items():
-            item = SyncItemSchema().load(raw)
+        for index, item in loaded.items():
             problem = _folder_problem(item.get("folderId"), queried)
             folder = item.get("folderId") or queried
             if problem:

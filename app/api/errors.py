@@ -3,8 +3,9 @@ on Synerise's routes, which answer in Synerise's own shape so that its clients r
 ``{"timestamp", "status", "error", "message", "path"}`` (``error`` is the status's reason
 phrase, e.g. ``Bad Request``), with idgraph's ``code`` and ``details`` beside them. The request's
 blueprint chooses, in ``error_response``, which every error handler goes through; a request no
-route matched (an unknown path, a method its route does not take) has no blueprint, so it is
-answered in idgraph's shape.
+route matched (an unknown path, a method its route does not take) has no blueprint, so its
+path does: under a face's prefixes (``SHAPED_PATHS``) it is that face's shape, elsewhere
+idgraph's.
 
 ``details.items`` maps a batch item's index to ``{field path: [messages]}`` and
 ``details.fields`` holds problems outside the items (a path parameter, a query argument, the
@@ -70,16 +71,17 @@ def _synerise_shape(status: int, code: str, message: str, details: dict) -> dict
     }
 
 
-# the blueprints whose routes answer errors in their product's shape (SyneriseErrorSchema)
+# the blueprints whose routes answer errors in their product's shape (SyneriseErrorSchema),
+# and the paths that are theirs when no route matched (a client's typo, a path with a newline)
 SHAPES = {"synerise": _synerise_shape}
+SHAPED_PATHS = {"synerise": ("/v4/", "/crm/", "/uauth/")}
 
 
 def error_response(
     status: int, code: str, message: str, details: Mapping[str, Any] | None = None
 ) -> tuple[Response, int]:
     """The error in the shape of the face the request went to: its blueprint's, in SHAPES."""
-    blueprint = request.blueprint if has_request_context() else None
-    shape = SHAPES.get(blueprint or "", _idgraph_shape)
+    shape = SHAPES.get(_face() if has_request_context() else "", _idgraph_shape)
     return jsonify(shape(status, code, message, dict(details or {}))), status
 
 
@@ -149,6 +151,13 @@ def _first_problem(details: Mapping[str, Any]) -> str:
 def _readable_path(path: str) -> str:
     """``items.3.identifiers.1.value`` -> ``items[3].identifiers[1].value``"""
     return re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", path)
+
+
+def _face() -> str:
+    if request.blueprint:
+        return request.blueprint
+    faces = (face for face, prefixes in SHAPED_PATHS.items() if request.path.startswith(prefixes))
+    return next(faces, "")
 
 
 def _reason(status: int) -> str:

@@ -13,6 +13,7 @@ import flask
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from app.api.blueprint import load_each
 from app.api.context import service
 from graph.items import LinkRequest, item_errors
 
@@ -62,10 +63,10 @@ class LinkBatchSchema(ma.Schema):
         """The value problems of the items that passed this schema when others did not, under
         the rules of the namespace in the path, as ``POST /v1/{ns}/links`` would find them:
         app/api/blueprint.py's Parser reports them with the schema's own in one 400."""
-        item = LinkItemSchema()
-        requests = {index: link_request(item.load(raw)) for index, raw in raw_items.items()}
+        loaded, problems = load_each(LinkItemSchema(), raw_items)
+        requests = {index: link_request(item) for index, item in loaded.items()}
         namespace = (flask.request.view_args or {})["ns"]
-        return item_errors(requests, service().rules(namespace))
+        return {**problems, **item_errors(requests, service().rules(namespace))}
 
 
 def link_request(item: Mapping[str, Any]) -> LinkRequest:

@@ -24,7 +24,7 @@ from flask import Response, request
 from flask.views import MethodView
 from werkzeug.exceptions import Unauthorized
 
-from app.api.blueprint import Blueprint, check_batch_size, check_namespace
+from app.api.blueprint import Blueprint, check_batch_size, check_namespace, load_each
 from app.api.context import access, caller, keys, namespace, service, settings, source
 from app.api.errors import SyneriseErrorSchema, as_field_errors
 from app.api.synerise_schemas import (
@@ -113,9 +113,10 @@ class SyneriseBatchSchema(SyneriseNewClientSchema):
     def value_errors(self, raw_items: dict[int, Any]) -> dict[int, dict[str, list[str]]]:
         """The value problems of the clients that passed this schema when others did not, so
         that one 400 names every bad client (app/api/blueprint.py)."""
-        one = SyneriseNewClientSchema()
-        requests = {index: _link_request(one.load(raw)) for index, raw in raw_items.items()}
-        return item_errors(requests, service().rules(_namespace(), DIALECT), min_identifiers=1)
+        loaded, problems = load_each(SyneriseNewClientSchema(), raw_items)
+        requests = {index: _link_request(client) for index, client in loaded.items()}
+        rules = service().rules(_namespace(), DIALECT)
+        return {**problems, **item_errors(requests, rules, min_identifiers=1)}
 
 
 @blp.route("/v4/clients/batch")

@@ -111,3 +111,14 @@ def test_a_synerise_batch_names_every_bad_client_at_once(app, client):
     assert named["2"] == {"email": ["not a valid email address"]}
     assert list(named["3"]) == ["phone"]
     assert nothing_written(app)
+
+
+def test_an_item_the_batch_let_pass_but_fails_alone_is_named_not_a_500(app, client):
+    """Found by the fuzz test: in a batch, marshmallow skips every object-level check once an
+    item has a field error, so item 0 (no identifier) passed the batch and failed alone."""
+    batch = [{}, {"agreements": {"": None}}]
+    response = client.post("/v4/clients/batch", json=batch, headers={"X-Idgraph-Namespace": NS})
+    named = synerise_error(response, 400, "invalid_input")["details"]["items"]
+    assert named["0"] == {"item": ["send at least one of uuid, email, customId, phone"]}
+    assert list(named) == ["0", "1"]
+    assert nothing_written(app)

@@ -243,11 +243,13 @@ def test_native_routes_keep_their_error_shape(secured, key):
     assert_error(bad, 400, "invalid_input")
 
 
-def test_a_path_no_synerise_route_matches_answers_the_native_shape(secured):
-    """No route, no blueprint: an unknown path or a method the route does not take."""
+def test_a_path_no_synerise_route_matches_answers_in_synerise_shape_under_its_prefixes(secured):
+    """No route: an unknown path, a value with a newline, a method the route does not take."""
     client = secured.test_client()
-    assert_error(client.get("/v4/nothing-here", headers=ADMIN), 404, "not_found")
-    assert_error(client.put("/v4/clients", headers=ADMIN), 405, "method_not_allowed")
+    synerise_error(client.get("/v4/nothing-here", headers=ADMIN), 404, "not_found")
+    synerise_error(client.post("/v4/clients/by-email/a%0Ab", headers=ADMIN), 404, "not_found")
+    synerise_error(client.put("/v4/clients", headers=ADMIN), 405, "method_not_allowed")
+    assert_error(client.get("/v2/nothing-here", headers=ADMIN), 404, "not_found")
 
 
 def test_the_openapi_document_shows_each_face_its_own_error_shape(secured):
