@@ -11,6 +11,7 @@ from app.api.auth import install_auth
 from app.api.cors import install_cors
 from app.api.errors import ErrorSchema, register_error_handlers
 from app.api.headers import install_security_headers
+from app.api.jsonbody import Request
 from app.api.logs import configure_logging, install_request_logs
 from app.api.metrics import Metrics, install_metrics
 from app.settings import Settings
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, service: IdentityService | None
         rulebook = load_rulebook(settings.rules)
         service = IdentityService(store, rulebook, on_outcomes=metrics.count_outcomes)
     app = Flask(__name__)
+    app.request_class = Request  # a chunked body over MAX_CONTENT_LENGTH is a 413 too
     app.config.update(
         API_TITLE="idgraph",
         API_VERSION=API_VERSION,

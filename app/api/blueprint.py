@@ -2,13 +2,15 @@
 is read as JSON whatever its Content-Type says. A JSON body naming a key twice in one object is
 refused rather than read as last-wins, and so is one that is not Unicode text (not UTF-8, or a
 lone surrogate escape such as ``"\\ud800"``). A batch names every bad item at once: see
-``Parser.handle_error``."""
+``Parser.handle_error``.
+
+A body is read or refused, never dropped: on a route that declares none, any body is a 400
+(``Blueprint``); what a hostile body cannot make us parse is in app/api/jsonbody.py."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
@@ -17,51 +19,11 @@ import flask_smorest
 import marshmallow as ma
 from webargs.flaskparser import FlaskParser, abort
 
+from app.api.jsonbody import TOO_DEEP, Unreadable, loads, nested_too_deeply, problem_paths
 from graph.errors import InvalidInput
 
 NAMESPACE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # only an escape can make one
-NOT_UNICODE = "not valid Unicode: a lone surrogate (an unpaired \\ud800-\\udfff escape)"
-TOO_DEEP = "not JSON idgraph can read: nested too deeply"
-
 ValueErrors = Callable[[dict[int, Any]], Mapping[int, Mapping[str, list[str]]]]
-
-
-class _Object(dict):
-    """A JSON object that remembers the keys it was sent more than once."""
-
-    duplicates: tuple[str, ...] = ()
-
-
-def _object(pairs: list[tuple[str, Any]]) -> _Object:
-    obj = _Object(pairs)
-    if len(obj) < len(pairs):
-        counts = Counter(key for key, _ in pairs)
-        obj.duplicates = tuple(key for key, count in counts.items() if count > 1)
-    return obj
-
-
-def _problem_paths(value: Any, path: str = "", *, surrogates: bool) -> dict[str, list[str]]:
-    """Keys sent twice in one object and, when ``surrogates``, text holding a lone surrogate
-    (an unpaired ``\\ud800``-``\\udfff`` escape: JSON allows it, UTF-8 and so the store
-    cannot hold it), by field path."""
-    found: dict[str, list[str]] = {}
-    children: Any = ()
-    if isinstance(value, _Object):
-        for key in value.duplicates:
-            found[f"{path}{key}"] = ["sent twice in one object: send each key once"]
-        children = value.items()
-    elif isinstance(value, list):
-        children = enumerate(value)
-    elif surrogates and isinstance(value, str) and _SURROGATE.search(value):
-        found[path.removesuffix(".") or "body"] = [NOT_UNICODE]
-    for key, child in children:
-        name = _SURROGATE.sub("\ufffd", key) if isinstance(key, str) else key
-        if surrogates and name != key:
-            found[f"{path}{name}"] = [NOT_UNICODE]
-        found.update(_problem_paths(child, f"{path}{name}.", surrogates=surrogates))
-    return found
 
 
 class Parser(FlaskParser):
@@ -73,17 +35,22 @@ class Parser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400
 
     def load_json(self, req: flask.Request, schema: ma.Schema) -> Any:
+        """The body, unless it nests too deeply or has a number idgraph does not read: a 400
+        naming ``body``. Here rather than in ``_raw_load_json`` so that a face's parser that
+        wraps that (Adnuntius' reads one object as a batch of one) still names ``body``."""
+        if nested_too_deeply(req.get_data(cache=True)):
+            abort(400, messages={"json": [TOO_DEEP]})
         try:
             return super().load_json(req, schema)
-        except RecursionError:  # JSON nested deeper than Python's stack
-            abort(400, messages={"json": [TOO_DEEP]})
+        except Unreadable as unreadable:
+            abort(400, messages={"json": [str(unreadable)]})
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         """The body as JSON; webargs' ``load_json`` reads an empty body as none and hands any
         decoding error (not JSON, not UTF-8) to ``_handle_invalid_json_error``."""
         text = req.get_data(cache=True).decode("utf-8")
-        body = json.loads(text, object_pairs_hook=_object)
-        problems = _problem_paths(body, surrogates=_SURROGATE_ESCAPE.search(text) is not None)
+        body = loads(text)
+        problems = problem_paths(body, text)
         if problems:
             abort(400, messages={"json": problems})
         _note_batch_size(body)
@@ -169,7 +136,36 @@ def _note_batch_size(body: Any) -> None:
 
 
 class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint, with our Parser, refusing a body where no route reads one.
+
+    An operation reads a body when it declares one (``@blp.arguments`` in ``json``, the
+    default location: its OpenAPI ``requestBody``). Any other body would be dropped, so it is a
+    400 before the view runs, and nothing is done. An operation that declares no success answer
+    (Adnuntius' ``/page``, Synerise's events: not idgraph's job) answers its error whatever the
+    body: that drops nothing silently."""
+
     ARGUMENTS_PARSER = Parser()
+    BODY_LOCATIONS = frozenset({"json", "form", "files"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.before_request(self._refuse_an_unread_body)
+
+    def _refuse_an_unread_body(self) -> None:
+        request = flask.request
+        if self._drops_body(request.endpoint or "", request.method) and request.get_data():
+            problem = f"{request.method} on this route takes no body: nothing was done"
+            raise InvalidInput(f"body: {problem}", fields={"body": [problem]})
+
+    def _drops_body(self, endpoint: str, method: str) -> bool:
+        """Whether the view of ``endpoint`` answers ``method`` with a success without reading
+        a body (``_docs`` holds what flask-smorest's decorators recorded, by operation)."""
+        operations = self._docs.get(endpoint.rpartition(".")[2], {})
+        operation = operations.get("get" if method == "HEAD" else method.lower())
+        if not operation or not operation.get("success_status_codes"):
+            return False
+        parameters = operation.get("arguments", {}).get("parameters", [])
+        return not any(parameter["in"] in self.BODY_LOCATIONS for parameter in parameters)
 
 
 def check_namespace(value: object, field: str) -> str:

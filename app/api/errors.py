@@ -11,6 +11,11 @@ idgraph's.
 ``details.fields`` holds problems outside the items (a path parameter, a query argument, the
 body itself), so a client can show every problem of a 10,000-item batch at once. The message
 names the first problem in words: ``items[3].identifiers[1].value: not a valid email address``.
+
+An error names what the client sent, never more than a bounded prefix of it: in every text of
+an error (its message, each field path, each message and value in ``details``) each run of
+more than ``ECHO_LIMIT`` characters with no space or colon is cut to that many, saying how
+many it cut, and the whole beyond ``TEXT_LIMIT``: a 4 MB attribute name costs a few lines.
 """
 
 from __future__ import annotations
@@ -29,6 +34,10 @@ from graph.errors import InvalidInput, NotFound, Refused, RequestIdReused, Store
 from graph.model import utc_now
 
 log = logging.getLogger("idgraph")
+
+ECHO_LIMIT = 64  # characters of a name or value sent, e.g. an attribute name in a field path
+TEXT_LIMIT = 1_000  # characters of any one text, should the client's have spaces
+_LONG_RUN = re.compile(rf"[^\s:]{{{ECHO_LIMIT + 1},}}")  # a path, not its ": why"
 
 
 class ErrorBodySchema(ma.Schema):
@@ -65,7 +74,7 @@ def _synerise_shape(status: int, code: str, message: str, details: dict) -> dict
         "status": status,
         "error": _reason(status),
         "message": message,
-        "path": request.path,
+        "path": _cut(request.path, TEXT_LIMIT),  # as sent: gunicorn bounds a request line
         "code": code,
         "details": details,
     }
@@ -82,7 +91,26 @@ def error_response(
 ) -> tuple[Response, int]:
     """The error in the shape of the face the request went to: its blueprint's, in SHAPES."""
     shape = SHAPES.get(_face() if has_request_context() else "", _idgraph_shape)
-    return jsonify(shape(status, code, message, dict(details or {}))), status
+    return jsonify(shape(status, code, bounded(message), _bounded(dict(details or {})))), status
+
+
+def bounded(text: str) -> str:
+    """``text`` with each run of more than ``ECHO_LIMIT`` characters with no space or colon,
+    then the whole beyond ``TEXT_LIMIT``, cut to that many, saying how many it cut."""
+    return _cut(_LONG_RUN.sub(lambda run: _cut(run[0], ECHO_LIMIT), text), TEXT_LIMIT)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}…(+{len(text) - limit} characters)"
+
+
+def _bounded(details: Any) -> Any:
+    """Every text in ``details``, keys (field paths) included, ``bounded``."""
+    if isinstance(details, Mapping):
+        return {_bounded(key): _bounded(value) for key, value in details.items()}
+    if isinstance(details, list | tuple):
+        return [_bounded(value) for value in details]
+    return bounded(details) if isinstance(details, str) else details
 
 
 def invalid_input_response(
