@@ -27,7 +27,16 @@ def just_before(at: str) -> str:
 
 
 def identifier_key(type_: str, value: str) -> str:
-    """The key of an identifier inside its namespace; ``value`` is already normalized."""
+    """The key of an identifier inside its namespace; ``type_`` and ``value`` are already
+    normalized (graph/normalize.py).
+
+    The key is unambiguous because of the rule of type names: a type holds no colon except
+    ``ext:<system>``, and a bare ``ext`` is refused. So the type is everything up to the first
+    colon of the key, or up to the second when the key starts with ``ext:``; the value is the
+    rest, colons and all. ``ext`` + ``crm:u1`` and ``email:work`` + ``erin@x.io`` cannot be
+    written, and cannot forge the keys of ``ext:crm`` + ``u1`` or ``email`` + ``work:erin@x.io``.
+    Nothing is checked here: identifiers read back from a store keep whatever type they were
+    written with."""
     return f"{type_}:{value}"
 
 

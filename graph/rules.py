@@ -12,8 +12,13 @@ the default setting of the same name as a whole; settings not named keep the def
     on_conflict = { browserId = "reject" }
     phone_region = "DE"
 
-Type names in ``unique_types``, ``type_limits`` and ``on_conflict`` may be patterns
-(``ext:*``); an exact name wins over a pattern, and among patterns the first in the file wins.
+Type names in the file follow the rule of every type name (graph/normalize.py): they are
+case-insensitive, so ``EMAIL`` is ``email`` and ``ext:CRM`` is ``ext:crm``, and a name that
+could not be an identifier's type (``email:work``, a bare ``ext``) stops start-up. Type names
+in ``unique_types``, ``type_limits`` and ``on_conflict`` may be patterns of ``*`` and ``?``
+(``ext:*``), matched whatever the case (``*ID`` matches ``customId``); an exact name wins over a
+pattern, and among patterns the first in the file wins. ``recognizing_types`` and
+``generated_types`` take exact names only.
 A file named ``*.json`` is read as JSON, any other as TOML.
 
 Each face of the API starts from a built-in rule set (``PRESETS``): the native API and
@@ -38,6 +43,7 @@ from typing import Any
 import phonenumbers
 
 from graph.errors import RulesError
+from graph.normalize import InvalidValue, normalize_type
 
 REJECT = "reject"
 MOVE = "move"
@@ -259,10 +265,43 @@ def _parse(settings: Any, where: str) -> dict[str, Any]:
     return {name: _PARSERS[name](value, f"{where}.{name}") for name, value in settings.items()}
 
 
-def _type_list(value: Any, where: str) -> tuple[str, ...]:
+def _type_list(value: Any, where: str, patterns: bool = True) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise RulesError(f"{where}: expected a list of type names")
-    return tuple(value)
+    return tuple(_type_name(name, where, patterns) for name in value)
+
+
+def _exact_types(value: Any, where: str) -> tuple[str, ...]:
+    """Types compared as they are (recognizing, generated): no patterns."""
+    return _type_list(value, where, patterns=False)
+
+
+def _type_name(name: str, where: str, patterns: bool = True) -> str:
+    """A type name folded by the rule of every type name (``EMAIL`` is ``email``), or a
+    pattern made to match whatever the case: ``ext:*`` becomes ``[eE][xX][tT]:*``."""
+    if patterns and _WILDCARD.search(name):
+        if not _PATTERN.fullmatch(name):
+            raise RulesError(f"{where}: {name!r} is not a pattern of type names ('*', '?')")
+        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in name)
+    try:
+        return normalize_type(name)
+    except InvalidValue as error:
+        raise RulesError(f"{where}: {name!r} is {error}") from error
+
+
+def _type_table(value: dict[str, Any], where: str) -> dict[str, Any]:
+    """The table with its type names folded; two spellings of one type are a mistake."""
+    table: dict[str, Any] = {}
+    for name, setting in value.items():
+        type_ = _type_name(name, f"{where}.{name}")
+        if type_ in table:
+            raise RulesError(f"{where}.{name}: a second entry for {type_!r} (case is ignored)")
+        table[type_] = setting
+    return table
+
+
+_WILDCARD = re.compile(r"[*?]")
+_PATTERN = re.compile(r"[A-Za-z0-9_.@:*?-]{1,130}")
 
 
 def _limits(value: Any, where: str) -> Mapping[str, int]:
@@ -271,7 +310,7 @@ def _limits(value: Any, where: str) -> Mapping[str, int]:
     for type_, limit in value.items():
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise RulesError(f"{where}.{type_}: expected a whole number of at least 1")
-    return MappingProxyType(dict(value))
+    return MappingProxyType(_type_table(value, where))
 
 
 def _policies(value: Any, where: str) -> Mapping[str, str]:
@@ -280,7 +319,7 @@ def _policies(value: Any, where: str) -> Mapping[str, str]:
     for type_, policy in value.items():
         if policy not in POLICIES:
             raise RulesError(f"{where}.{type_}: policy must be one of {list(POLICIES)}")
-    return MappingProxyType(dict(value))
+    return MappingProxyType(_type_table(value, where))
 
 
 def _boolean(value: Any, where: str) -> bool:
@@ -345,14 +384,14 @@ def _merge_policy(value: Any, where: str) -> str:
 _PARSERS = {
     "unique_types": _type_list,
     "type_limits": _limits,
-    "recognizing_types": _type_list,
+    "recognizing_types": _exact_types,
     "merge_recognized": _boolean,
     "blocked_values": _blocked,
     "on_conflict": _policies,
     "max_identifiers": _positive,
     "phone_region": _region,
     "merge_policy": _merge_policy,
-    "generated_types": _type_list,
+    "generated_types": _exact_types,
     "default_external_system": _system,
     "allowed_origins": _origins,
 }

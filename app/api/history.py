@@ -160,9 +160,10 @@ class BanById(MethodView):
 
 def split_identifier(text: str, field: str) -> tuple[str, str]:
     """``TYPE:VALUE`` -> (type, value). The type ends at the first ':', except a type with a
-    system, which takes two segments: ``ext:crm:u1`` is type ``ext:crm``, value ``u1``."""
+    system, which takes two segments: ``ext:crm:u1`` (or ``EXT:CRM:u1``: type names are
+    case-insensitive) is type ``ext:crm``, value ``u1``."""
     head, _, rest = text.partition(":")
-    if head == "ext" and ":" in rest:
+    if head.lower() == "ext" and ":" in rest:
         system, _, value = rest.partition(":")
         head, rest = f"ext:{system}", value
     if not head or not rest:

@@ -9,6 +9,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from app.api.schemas import IdentifierSchema, ProfileSchema
+from graph.normalize import text_problem
 
 LINEAGE_FORMATS = ("json", "graphml", "node-link")
 
@@ -19,9 +20,14 @@ def _as_of(description: str) -> fields.AwareDateTime:
     )
 
 
+def _printable(reason: str) -> None:
+    if problem := text_problem(reason):  # NUL and the like: the rule of attribute text
+        raise ma.ValidationError(problem)
+
+
 def _reason(**options) -> fields.String:
     return fields.String(
-        validate=validate.Length(min=1, max=500),
+        validate=[validate.Length(min=1, max=500), _printable],
         metadata={"description": "why, kept with the link's end and any ban"},
         **options,
     )

@@ -183,6 +183,8 @@ def test_explain_understands_types_with_a_system(api):
     )
     body = api.get(f"/v1/{NS}/explain?a=ext:crm:u:1&b=email:ann@x.io").json
     assert body["connected"] is True and body["a"]["type"] == "ext:crm"
+    shouted = api.get(f"/v1/{NS}/explain?a=EXT:CRM:u:1&b=EMAIL:ann@x.io").json
+    assert shouted["connected"] is True and shouted["a"]["type"] == "ext:crm"
 
 
 def test_explain_of_an_unknown_identifier_is_404_and_a_bad_one_400(api, error_of):

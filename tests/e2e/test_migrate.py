@@ -364,7 +364,7 @@ def test_verify_only_exits_1_naming_what_the_copy_lacks(
 ):
     migrate_file(source, target)
     identifiers = len(list(sqlite_source.iter_identifiers("shop")))
-    target.run(DELETE_IDENTIFIER, write=True, ns="shop", key="deviceId:d9")
+    target.run(DELETE_IDENTIFIER, write=True, ns="shop", key="deviceid:d9")  # names fold
     arguments = ["--to", empty_bolt_server.uri, "--from", f"sqlite:///{source}"]
     result = idgraph("migrate", *arguments, "--verify-only", env=empty_bolt_server.environment())
     assert result.exit_code == 1, result.output
