@@ -96,6 +96,21 @@ SETTINGS: tuple[Setting, ...] = (
         "Request threads per process of `idgraph serve` (unset: 2 on SQLite, 8 on Neo4j).",
         int,
     ),
+    Setting(
+        "IDGRAPH_HEADER_TIMEOUT",
+        "header_timeout",
+        "Seconds a client may take to send a request's head (its line and headers); slower "
+        "ones get 408 and are closed.",
+        lambda raw: _seconds(raw),
+    ),
+    Setting(
+        "IDGRAPH_BODY_TIMEOUT",
+        "body_timeout",
+        "Seconds a client may take to send a request body, plus one per 16 KiB received "
+        "(slower ones get 408 and are closed); also the longest a thread waits on a client "
+        "that does not read its answer.",
+        lambda raw: _seconds(raw),
+    ),
     Setting("IDGRAPH_LOG_LEVEL", "log_level", "debug, info, warning or error."),
     Setting(
         "IDGRAPH_LOG_FORMAT",
@@ -131,6 +146,8 @@ class Settings:
     address_rate_limit: float = 5.0
     workers: int = 2
     threads: int | None = None  # None: by store, see app/cli/serve.py
+    header_timeout: float = 10.0
+    body_timeout: float = 10.0
     log_level: str = "info"
     log_format: str = "json"
 
@@ -168,6 +185,13 @@ def _one_of(raw: str, *choices: str) -> str:
     value = raw.strip().lower()
     if value not in choices:
         raise ValueError(f"expected one of {', '.join(choices)}")
+    return value
+
+
+def _seconds(raw: str) -> float:
+    value = float(raw)
+    if not 0 < value < float("inf"):
+        raise ValueError("expected a number of seconds above 0")
     return value
 
 

@@ -106,18 +106,37 @@ class _Server(BaseApplication):
     no better (benchmarks/README.md, "The server's threads on Neo4j").
 
     Not async workers (gevent): a call into sqlite3 would block every request of the
-    process. gunicorn's access log stays off (a URI carries identifier values): the app
-    writes one access line per request, naming the route (app/logs.py)."""
+    process. But slow clients must not hold the threads either: gunicorn's gthread gives each
+    new connection to a thread, which waits up to 5 s for a first byte and then reads head and
+    body with blocking reads, so 3 idle sockets stalled /healthz for 4 s and 4 sockets sending
+    a header line every 4 s stalled it for good (issue 19). So the worker
+    (app/cli/worker.py, BufferingThreadWorker) reads each request in full on gunicorn's
+    poller, its event loop, without blocking, and only then gives it to a thread: an event
+    loop where waiting costs nothing, threads where the work is. Heads have
+    IDGRAPH_HEADER_TIMEOUT (10 s), bodies IDGRAPH_BODY_TIMEOUT (10 s, plus 1 s per 16 KiB),
+    then 408; a process holds at most worker_connections (1,000) connections, dropping the
+    oldest idle ones to take new ones. With 50 idle and 16 trickling connections open,
+    /healthz and a profile read answered with p99 5-10 ms (benchmarks/slow_clients.py),
+    where they timed out before. gunicorn 27 has no header or body read timeout to set
+    instead; waitress buffers the same way but would replace the processes, hooks and
+    metrics set up here.
+
+    gunicorn's access log stays off (a URI carries identifier values): the app writes one
+    access line per request, naming the route (app/logs.py)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         super().__init__()
 
     def load_config(self) -> None:
+        from app.cli.worker import BufferingThreadWorker
+
         options: dict[str, Any] = {
             "bind": f"{_bind_host(self._settings.host)}:{self._settings.port}",
             "workers": self._settings.workers,
-            "worker_class": "app.cli.worker.JsonErrorThreadWorker",  # gthread, JSON errors
+            # gthread that reads whole requests before a thread serves them; JSON errors
+            "worker_class": BufferingThreadWorker.for_settings(self._settings),
+            "worker_connections": 1000,  # per process; at the cap the oldest idle one goes
             "threads": self._settings.threads,
             "timeout": 120,
             "loglevel": self._settings.log_level,

@@ -94,3 +94,9 @@ def test_lineage_benchmark_times_every_history_read_of_one_large_profile(tmp_pat
     assert runs["lineage, last page"]["answer_members"] > 0
     assert runs["explain"]["answer_links"] > 2
     assert figures["walk"]["pages"] >= 2
+
+
+def test_slow_clients_benchmark_times_answers_while_idle_and_trickling_sockets_are_open(tmp_path):
+    figures = run_quick("slow_clients.py", tmp_path, "--idle", "10", "--trickling", "4")
+    answered = {phase["path"]: phase["sent"] - phase["failed"] for phase in figures["phases"]}
+    assert answered and all(count > 0 for count in answered.values()), figures
