@@ -89,6 +89,14 @@ SETTINGS: tuple[Setting, ...] = (
         "besides the key's own rate: one visitor cannot spend a page's whole budget.",
         float,
     ),
+    Setting(
+        "IDGRAPH_PROXIES",
+        "proxies",
+        "Reverse proxies in front of idgraph, each adding to X-Forwarded-For the address it was "
+        "called from (0: none, the peer is the client): the limits per client address count "
+        "the address the outermost one saw.",
+        lambda raw: _count(raw),
+    ),
     Setting("IDGRAPH_WORKERS", "workers", "Processes of `idgraph serve`.", int),
     Setting(
         "IDGRAPH_THREADS",
@@ -144,12 +152,17 @@ class Settings:
     rate_burst: int = 400
     cors_origins: tuple[str, ...] = ()
     address_rate_limit: float = 5.0
+    proxies: int = 0
     workers: int = 2
     threads: int | None = None  # None: by store, see app/cli/serve.py
     header_timeout: float = 10.0
     body_timeout: float = 10.0
     log_level: str = "info"
     log_format: str = "json"
+    # not read from the environment: how many processes share the rates above, each keeping
+    # its own buckets and taking its share of them (app/api/auth.py); `idgraph serve` sets
+    # it to its workers. The rates stay the configured figures, which the 429s name.
+    processes: int = 1
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -195,6 +208,13 @@ def _seconds(raw: str) -> float:
     return value
 
 
+def _count(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("expected 0 or more")
+    return value
+
+
 def _origins(raw: str) -> tuple[str, ...]:
     try:
         return tuple(parse_origin(part, "origin") for part in raw.split(",") if part.strip())
@@ -211,4 +231,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-assert {s.field for s in SETTINGS} == {f.name for f in fields(Settings)}, "declare settings once"
+_NOT_SETTINGS = {"processes"}
+assert {s.field for s in SETTINGS} == {f.name for f in fields(Settings)} - _NOT_SETTINGS, (
+    "declare settings once"
+)

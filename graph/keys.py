@@ -7,6 +7,18 @@ proves the secret. scrypt is slow on purpose (about 50 ms and 16 MB), so each pr
 remembers which presented keys it has verified, by their SHA-256, and on later requests only
 re-reads the row: a revoked key stops working at its next request, in every process.
 
+The id is written in canonical decimal (``idg_1_...``, never ``idg_01_...``): one key, one text.
+A wrong secret costs one scrypt whatever its id names, a live key, a revoked one or none (then
+it is checked against a salt and hash that match nothing), so the time of an answer does not
+tell which ids exist. A revoked key's own secret is remembered once shown right, as a live
+key's is: its holder, who may keep calling for a while, is answered 401 without scrypt and is
+no guesser (``known``).
+
+A process computes one scrypt at a time, and spends at most a quarter of its time hashing wrong
+secrets; a check that would need a scrypt meanwhile is refused (``HashingBusy``), so that
+guesses from any number of addresses cost a bounded share of the machine and leave a thread
+free. Guessing is also limited per client address, before anything is hashed (app/api/auth.py).
+
 The key's name is who wrote what: it is the ``source`` of every link written with the key, and
 ``created_by`` of its bans.
 """
@@ -17,11 +29,13 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from graph.errors import InvalidInput, NotFound
+from graph.errors import IdgraphError, InvalidInput, NotFound
 from graph.model import utc_now
 
 # read: GET routes; write: every other route; collect: only the routes that send links
@@ -29,9 +43,51 @@ from graph.model import utc_now
 RIGHTS = ("read", "write", "collect")
 COLLECT = "collect"
 NAME = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-_KEY = re.compile(r"idg_([0-9]{1,18})_([A-Za-z0-9_-]{43})")
+_KEY = re.compile(r"idg_(0|[1-9][0-9]{0,17})_([A-Za-z0-9_-]{43})")  # the id in canonical decimal
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 _REMEMBERED = 10_000  # verified keys a process remembers before it starts over
+_WRONG_SECRETS_SHARE = 0.25  # of a process's time, at most, spent hashing wrong secrets
+# what a secret is checked against when its id names no active key: the same scrypt, no match
+_NO_KEY_SALT = secrets.token_hex(16)
+_NO_KEY_HASH = secrets.token_hex(32)
+
+
+class HashingBusy(IdgraphError):
+    """This process may not compute a scrypt now: it is computing one, or wrong secrets have
+    had their share of its time lately."""
+
+
+class _Hashing:
+    """Checks secrets with scrypt, one at a time, and gives wrong ones ``share`` of the time:
+    a budget of seconds that refills by ``share`` each second, up to ``share``, and that each
+    wrong secret's scrypt is taken from. While it is spent, any check that needs a scrypt is
+    refused: wrong or right cannot be known before hashing. Right secrets take nothing from it,
+    so that a process checking many new keys in a row is not slowed down."""
+
+    def __init__(
+        self, share: float | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._share = _WRONG_SECRETS_SHARE if share is None else share
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._budget, self._then = self._share, clock()
+
+    def check(self, secret: str, salt: str, hashed: str) -> bool:
+        if not self._lock.acquire(blocking=False):
+            raise HashingBusy("another key is being checked")
+        try:
+            started = self._clock()
+            budget = min(self._share, self._budget + (started - self._then) * self._share)
+            self._budget, self._then = budget, started
+            if budget <= 0:
+                raise HashingBusy("wrong keys had their share of the time")
+            right = hmac.compare_digest(hash_secret(secret, salt), hashed)
+            if not right:
+                ended = self._clock()
+                self._budget, self._then = budget - (ended - started), ended
+            return right
+        finally:
+            self._lock.release()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +144,7 @@ class ApiKeys:
         self._store = store
         self._clock = clock
         self._verified: dict[str, int] = {}  # SHA-256 of a presented key -> its id
+        self._hashing = _Hashing()
 
     def create(
         self, namespace: str, rights: Iterable[str], name: str | None = None
@@ -130,20 +187,41 @@ class ApiKeys:
         return key
 
     def authenticate(self, presented: str) -> ApiKey | None:
-        """The active key this text is, or None."""
+        """The active key this text is, or None. One scrypt for any well-formed text this
+        process has not seen right yet, whatever key its id names, if any (a revoked key's
+        secret is checked against its own hash, so that a right one is remembered and costs
+        nothing later); HashingBusy when this process may not compute one now."""
         match = _KEY.fullmatch(presented)
         if not match:
             return None
         key_id, secret = int(match[1]), match[2]
         key = self._store.read(lambda tx: tx.api_key(key_id))
-        if key is None or not key.active:
-            return None
-        fingerprint = hashlib.sha256(presented.encode()).hexdigest()
-        if self._verified.get(fingerprint) == key_id:
-            return key
-        if not hmac.compare_digest(hash_secret(secret, key.salt), key.hash):
+        fingerprint = _fingerprint(presented)
+        if key is not None and self._verified.get(fingerprint) == key_id:
+            return key if key.active else None
+        salt, hashed = (key.salt, key.hash) if key is not None else (_NO_KEY_SALT, _NO_KEY_HASH)
+        if not self._hashing.check(secret, salt, hashed) or key is None:
             return None
         if len(self._verified) >= _REMEMBERED:
             self._verified.clear()
-        self._verified[fingerprint] = key_id
-        return key
+        self._verified[fingerprint] = key_id  # revoked ones too: see known()
+        return key if key.active else None
+
+    def verified(self, presented: str) -> ApiKey | None:
+        """The active key this text is if this process has verified it before, else None;
+        without scrypt. A guess cannot hit it: only whole keys that were shown to be right are
+        remembered."""
+        key_id = self._verified.get(_fingerprint(presented))
+        if key_id is None:
+            return None
+        key = self._store.read(lambda tx: tx.api_key(key_id))
+        return key if key is not None and key.active else None
+
+    def known(self, presented: str) -> bool:
+        """Whether this process has seen this text to be a key's, active or since revoked:
+        whoever sends it holds a real key, and is no guesser."""
+        return _fingerprint(presented) in self._verified
+
+
+def _fingerprint(presented: str) -> str:
+    return hashlib.sha256(presented.encode()).hexdigest()

@@ -14,8 +14,10 @@
 
 Checks, in this order, before any view runs:
 
-1. 401 without valid credentials.
-2. 429 with ``Retry-After`` when an API key is over its rate (app/ratelimit.py).
+1. 429 with ``Retry-After`` when the client's address got ``FAILED_CREDENTIALS`` credentials
+   wrong within ``FAILURE_WINDOW``, before anything it sends is hashed (``guarded``); 401
+   without valid credentials.
+2. 429 with ``Retry-After`` when an API key is over its rate (app/api/ratelimit.py).
 3. 404 when a key names another namespace in the path (``/v1/<ns>/...``): the same answer as
    a missing profile, so a key cannot learn what another namespace holds. Namespaces a body or
    a header names (Adnuntius ``folderId``, Omnidesk ``brand_id``, Synerise's header) are
@@ -39,17 +41,21 @@ get here (app/api/cors.py). ``/metrics`` covers every namespace, so it takes the
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from werkzeug.exceptions import Forbidden, TooManyRequests, Unauthorized
 
 from app.api.cors import origins
-from app.api.ratelimit import RateLimiter
+from app.api.ratelimit import FailedCredentials, RateLimiter
 from app.settings import Settings, is_loopback
 from graph import tokens
 from graph.errors import NotFound
-from graph.keys import COLLECT, ApiKeys
+from graph.keys import COLLECT, ApiKey, ApiKeys, HashingBusy
+
+T = TypeVar("T")
 
 PUBLIC_ENDPOINTS = frozenset(
     {
@@ -66,6 +72,12 @@ ADMIN_ENDPOINTS = frozenset({"metrics"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # what a collect key may do: send links (and a visitor's profile values) through the rules
 COLLECT_ROUTES = frozenset({"/sync", "/visitor", "/synchronous/visitor", "/v1/<ns>/links"})
+# credentials a client address may get wrong (in all processes) within the window: plenty for
+# typos and a misconfigured client, while a guesser costs the server at most that many scrypts
+# (about 50 ms of a core each) a minute; a client is an IPv4 address or an IPv6 /64
+FAILED_CREDENTIALS = 10
+FAILURE_WINDOW = 60.0  # seconds; the budget refills evenly over it
+FAILURES = "idgraph.failed_credentials"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,27 +107,41 @@ LOCAL = Caller("local", None, ("read", "write"))
 
 def install_auth(app: Flask, settings: Settings, keys: ApiKeys) -> None:
     token = (settings.admin_token or "").encode()
-    limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+    share = settings.processes  # each process takes its share of every rate (app/cli/serve.py)
+    limiter = RateLimiter(settings.rate_limit / share, max(1, settings.rate_burst // share))
     address_rate = settings.address_rate_limit
-    by_address = RateLimiter(address_rate, 2 * address_rate)
+    by_address = RateLimiter(address_rate / share, 2 * address_rate / share)
+    app.extensions[FAILURES] = FailedCredentials(FAILED_CREDENTIALS, FAILURE_WINDOW, share)
+
+    def session(presented: str) -> ApiKey | None:
+        """The key a session token of Synerise's login stands for (graph/tokens.py)."""
+        store = app.extensions["idgraph.service"].store
+        return tokens.verify(store, presented, pepper=settings.admin_token)
+
+    def bearer(presented: str) -> Caller | None:
+        if token and hmac.compare_digest(presented.encode(), token):
+            return ADMIN
+        return _caller_of(keys.authenticate(presented) or session(presented))
 
     def identify() -> Caller:
         scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
         presented = presented.strip()
         if scheme.lower() == "bearer" and presented:
-            if token and hmac.compare_digest(presented.encode(), token):
-                return ADMIN
-            store = app.extensions["idgraph.service"].store
-            key = keys.authenticate(presented) or tokens.verify(
-                store, presented, pepper=settings.admin_token
-            )  # an API key, or a session token of Synerise's login standing for one
-            if key is None:
+            # neither a verified key nor a session token costs a scrypt or can be guessed
+            caller = guarded(
+                presented, bearer, lambda text: _caller_of(keys.verified(text) or session(text))
+            )
+            if caller is None:
                 raise Unauthorized("unknown or expired token, or a revoked API key")
-            return Caller(key.name, key.namespace, key.rights, key.id)
+            return caller
         in_url = request.args.get("key")
         if in_url is not None:  # navigator.sendBeacon cannot send headers
-            key = keys.authenticate(in_url)
-            if key is None or key.rights != (COLLECT,):
+            key = guarded(
+                in_url,
+                lambda text: _collect_only(keys.authenticate(text)),
+                lambda text: _collect_only(keys.verified(text)),
+            )
+            if key is None:
                 raise Unauthorized(
                     "only an active collect key may come as ?key=: a URL ends up in logs; "
                     "send any other key as Authorization: Bearer <key>"
@@ -135,8 +161,8 @@ def install_auth(app: Flask, settings: Settings, keys: ApiKeys) -> None:
         if caller.key_id is not None:
             _limit(limiter, caller.key_id, f"API key {caller.name}", settings.rate_limit)
         if caller.collects_only:
-            where = f"address {request.remote_addr}"
-            _limit(by_address, (caller.key_id, request.remote_addr), where, address_rate)
+            address = client_address()
+            _limit(by_address, (caller.key_id, address), f"address {address}", address_rate)
         namespace = (request.view_args or {}).get("ns")
         if isinstance(namespace, str) and not caller.may_see(namespace):
             raise NotFound(f"namespace {namespace}: not found")
@@ -154,6 +180,70 @@ def install_auth(app: Flask, settings: Settings, keys: ApiKeys) -> None:
                 f"{caller.namespace} allows (allowed_origins, IDGRAPH_CORS_ORIGINS), "
                 f"and {origin} is not one of them"
             )
+
+
+def guarded(
+    presented: str, check: Callable[[str], T | None], proven: Callable[[str], T | None]
+) -> T | None:
+    """``check(presented)``, a credential check, under the throttle of failed credentials of
+    this request's client address; its None is a failure, unless ``presented`` is a real key
+    (revoked, or where it may not come: ``ApiKeys.known``). Once the address has failed
+    FAILED_CREDENTIALS times within FAILURE_WINDOW, 429 with Retry-After before anything is
+    hashed, unless ``proven(presented)``: a credential shown to be right before, which costs no
+    scrypt and which no guess can hit, so that clients sharing an address with a guesser (behind
+    one proxy or NAT) keep working. 429 too, not counted, when the check would need a scrypt
+    that this process may not compute now (graph/keys.py)."""
+    failures: FailedCredentials = current_app.extensions[FAILURES]
+    address = client_address()
+    wait = failures.attempt(address)
+    if wait:
+        found = proven(presented)
+        if found is None:
+            raise TooManyRequests(
+                f"address {address} got too many credentials wrong: at most "
+                f"{failures.most} in {failures.seconds:g} s; retry after {wait} s",
+                retry_after=wait,
+            )
+        return found
+    try:
+        found = check(presented)
+    except HashingBusy:
+        failures.refund(address)  # nothing was checked
+        raise TooManyRequests(
+            "the server is checking other credentials; retry after 1 s", retry_after=1
+        ) from None
+    keys: ApiKeys = current_app.extensions["idgraph.keys"]
+    if found is not None or keys.known(presented):  # right, or a real key revoked or misplaced
+        failures.refund(address)
+    return found
+
+
+def authenticated_key(presented: str) -> ApiKey | None:
+    """The active API key this text is, or None, checked as every credential is (``guarded``):
+    for a view that takes a key in its body, Synerise's login."""
+    keys: ApiKeys = current_app.extensions["idgraph.keys"]
+    return guarded(presented, keys.authenticate, keys.verified)
+
+
+def client_address() -> str:
+    """Who the per-address limits count: the peer, or behind ``IDGRAPH_PROXIES`` reverse
+    proxies, the address the outermost was called from, which is as many entries from the end
+    of X-Forwarded-For (what a client wrote there itself comes before)."""
+    proxies = current_app.extensions["idgraph.settings"].proxies
+    hops = ",".join(request.headers.getlist("X-Forwarded-For")).split(",")
+    forwarded = [hop.strip() for hop in hops if hop.strip()]
+    if proxies and len(forwarded) >= proxies:
+        return forwarded[-proxies]
+    return request.remote_addr or ""
+
+
+def _caller_of(key: ApiKey | None) -> Caller | None:
+    return None if key is None else Caller(key.name, key.namespace, key.rights, key.id)
+
+
+def _collect_only(key: ApiKey | None) -> ApiKey | None:
+    """A key that may come as ?key=; any other key there fails, as a wrong one does."""
+    return key if key is not None and key.rights == (COLLECT,) else None
 
 
 def _needed_right() -> str:

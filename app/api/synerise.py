@@ -24,8 +24,9 @@ from flask import Response, request
 from flask.views import MethodView
 from werkzeug.exceptions import Unauthorized
 
+from app.api.auth import authenticated_key
 from app.api.blueprint import Blueprint, check_batch_size, check_namespace, load_each
-from app.api.context import access, caller, keys, namespace, service, settings, source
+from app.api.context import access, caller, namespace, service, settings, source
 from app.api.errors import SyneriseErrorSchema, as_field_errors
 from app.api.synerise_schemas import (
     IDENTIFIER_FIELDS,
@@ -91,8 +92,9 @@ class Login(MethodView):
         key (its namespace, name and rights) for one hour from the login, and stops at once
         when the key is revoked; send it as ``Authorization: Bearer <token>``, and log in
         again when it expires (401). 401 for anything but an active API key: the admin token
-        and local open mode have no key to log in with."""
-        key = keys().authenticate(login["apiKey"])
+        and local open mode have no key to log in with. A wrong key counts against the
+        client's address as any wrong credential does (429 once it has too many)."""
+        key = authenticated_key(login["apiKey"])
         if key is None:
             raise Unauthorized("apiKey: not an active idgraph API key (idg_<id>_<secret>)")
         return {"token": tokens.issue(key, pepper=settings().admin_token)}

@@ -153,14 +153,6 @@ class _Server(BaseApplication):
     def load(self) -> Any:  # in each worker, after fork: every worker opens its own store
         from app.api import create_app
 
-        # each process keeps its own token buckets (app/ratelimit.py): give it its share of
-        # every key's rate; connections spread over the processes
-        settings, workers = self._settings, self._settings.workers
-        return create_app(
-            dataclasses.replace(
-                settings,
-                rate_limit=settings.rate_limit / workers,
-                rate_burst=max(1, settings.rate_burst // workers),
-                address_rate_limit=settings.address_rate_limit / workers,
-            )
-        )
+        # each process keeps its own token buckets (app/api/ratelimit.py) and takes its share
+        # of every rate; connections spread over the processes
+        return create_app(dataclasses.replace(self._settings, processes=self._settings.workers))
