@@ -98,3 +98,20 @@ def mentioned_in(response: Mapping[str, Any]) -> tuple[list[int], list[str]]:
             ids.update(dict.fromkeys(result.get(name, ())))
         keys.update(dict.fromkeys(result.get("replaced", ())))
     return list(ids), list(keys)
+
+
+def respelled(response: Mapping[str, Any], renamed: Mapping[str, str]) -> dict[str, Any] | None:
+    """A kept answer with the ``replaced`` keys it names renamed (old key -> new), as a
+    re-keying leaves them (graph/service/rekeying.py); None if it names none of them."""
+    results = response.get("results", ())
+    if not any(key in renamed for result in results for key in result.get("replaced", ())):
+        return None
+    return {
+        **response,
+        "results": [
+            {**result, "replaced": [renamed.get(key, key) for key in result["replaced"]]}
+            if "replaced" in result
+            else result
+            for result in results
+        ],
+    }

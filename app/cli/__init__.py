@@ -1,5 +1,5 @@
 """The ``idgraph`` command: one click group, a module per command (serve, keys, migrate and
-export, cypher)."""
+export, rekey, cypher)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import click
 from app.cli.cypher import cypher
 from app.cli.keys import keys
 from app.cli.migrate import export, migrate
+from app.cli.rekey import rekey
 from app.cli.serve import serve
 
 
@@ -16,5 +17,5 @@ def main() -> None:
     """idgraph: graph-based identity resolution."""
 
 
-for command in (serve, keys, migrate, export, cypher):
+for command in (serve, keys, migrate, export, rekey, cypher):
     main.add_command(command)

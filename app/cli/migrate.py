@@ -75,7 +75,7 @@ def migrate(
     from graph.store.sqlite.store import SqliteStore
     from graph.transfer.verify import verify
 
-    with _cli_errors():
+    with cli_errors():
         settings = Settings.from_env()
         source_url = _sqlite_url(source_url or settings.store)
         if not is_neo4j_url(target_url):
@@ -214,7 +214,7 @@ def export(format_: str, namespaces: tuple[str, ...], out: Path) -> None:
     from app.api.blueprint import check_namespace
     from graph.transfer.export import export_csv, export_graphml
 
-    with _cli_errors():
+    with cli_errors():
         for ns in namespaces:  # a valid one holds no '/': node ids stay unique
             check_namespace(ns, "--namespace")
         settings = Settings.from_env()
@@ -240,7 +240,7 @@ def _import_command(folder: Path) -> str:
 
 
 @contextmanager
-def _cli_errors() -> Iterator[None]:
+def cli_errors() -> Iterator[None]:
     """A configuration or store problem is one line on stderr and exit status 2."""
     try:
         yield

@@ -20,10 +20,12 @@ from graph.model import (
     ChangeSet,
     ConflictRecord,
     GraphState,
+    Identifier,
     LinkRecord,
     MergeRecord,
     ProfileRecord,
     ProfileView,
+    Provenance,
     PurgeRecord,
     StoredIdentifier,
     StoredRequest,
@@ -159,6 +161,20 @@ class WriteTx(ReadTx, Protocol):
     ) -> None:
         """Keep a request's response for idempotent replay."""
 
+    def fold_identifier(
+        self, namespace: str, old_key: str, new: Identifier, provenance: Provenance
+    ) -> None:
+        """Re-key an identifier (graph/rekey.py): if ``new`` does not exist, the identifier
+        takes its key, type and value; if it does, it keeps the earlier creation and the old
+        one is deleted. Either way every link, placement, attribute write, ban and merge naming
+        the old key names the new one; where the identifier was before the new key's first
+        placement is kept from the old key's; links joining the new key to itself end with
+        reason ``rekeyed``."""
+
+    def rename_mentions(self, namespace: str, renamed: Mapping[str, Identifier]) -> None:
+        """After folds: refused links and kept answers naming an old key (``renamed``: old
+        key -> its new identifier) name the new one, so that a purge finds them."""
+
     def remove_ban(self, namespace: str, ban_id: int) -> bool:
         """Delete a ban; False if there was none."""
 
@@ -195,6 +211,9 @@ class Store(Protocol):
 
     def write(self, work: Callable[[WriteTx], T]) -> T:
         """Run ``work`` in a write transaction that serializes with every other writer."""
+
+    def namespaces(self) -> list[str]:
+        """Every namespace holding identifiers, by name: reads the whole store."""
 
     def iter_identifiers(self, namespace: str) -> Iterator[tuple[str, str, str, int | None]]:
         """Stream (key, type, value, profile id) of a namespace, for exports and checks."""

@@ -31,7 +31,7 @@ from neo4j.exceptions import ConstraintError, DriverError, Neo4jError
 
 from graph.errors import StoreError
 from graph.store.cypher import CYPHER_DIR, Statement, load_statements
-from graph.store.neo4j import SCHEMES, history, keys, purge, schema, tx
+from graph.store.neo4j import SCHEMES, history, keys, purge, rekey, schema, tx
 from graph.store.neo4j.ids import IdBlocks
 from graph.store.neo4j.retry import LeaseExceeded, StaleRead
 from graph.store.neo4j.tx import Neo4jTx
@@ -39,9 +39,14 @@ from graph.store.neo4j.tx import Neo4jTx
 T = TypeVar("T")
 
 # the store's own; then every statement a transaction runs
-STATEMENTS = ("reserve_ids", "identifiers_page", "links_page")
+STATEMENTS = ("reserve_ids", "identifiers_page", "links_page", "namespaces")
 ALL_STATEMENTS = (
-    STATEMENTS + tx.STATEMENTS + history.STATEMENTS + keys.STATEMENTS + purge.STATEMENTS
+    STATEMENTS
+    + tx.STATEMENTS
+    + history.STATEMENTS
+    + keys.STATEMENTS
+    + purge.STATEMENTS
+    + rekey.STATEMENTS
 )
 _PAGE = 5000
 _STATEMENT_ERRORS = "Neo.ClientError.Statement."
@@ -199,6 +204,9 @@ class Neo4jStore:
             raise StoreError(f"Neo4j: {error}") from error
 
     # --- streaming reads for exports and checks -------------------------------------------------
+
+    def namespaces(self) -> list[str]:
+        return [row["ns"] for row in self.run(self.statements["namespaces"])]
 
     def iter_identifiers(self, namespace: str) -> Iterator[tuple[str, str, str, int | None]]:
         for row in self._pages("identifiers_page", "key", "", ns=namespace):

@@ -1,6 +1,6 @@
 """One transaction of the Neo4j store: the store protocol's reads of the present and the bulk
 writes of a change set, with its reads of history (history.py), API keys (keys.py) and
-erasure (purge.py). Created by Neo4jStore.read/write only.
+erasure (purge.py) and re-keying (rekey.py). Created by Neo4jStore.read/write only.
 
 A change set arrives as the named rows of graph/store/rows.py, the same SQLite writes; each
 kind of write is one ``UNWIND $rows`` statement of the same name under cypher/store/. Neo4j
@@ -34,6 +34,7 @@ from graph.store.neo4j.history import HistoryReads
 from graph.store.neo4j.ids import IdBlocks, Lease
 from graph.store.neo4j.keys import ApiKeyRows
 from graph.store.neo4j.purge import PurgeRows
+from graph.store.neo4j.rekey import RekeyRows
 from graph.store.neo4j.retry import LeaseExceeded, StaleRead
 from graph.store.rows import (
     Row,
@@ -80,7 +81,7 @@ STATEMENTS = (
 )
 
 
-class Neo4jTx(HistoryReads, ApiKeyRows, PurgeRows):
+class Neo4jTx(HistoryReads, ApiKeyRows, PurgeRows, RekeyRows):
     """One managed transaction: the protocol's reads and the bulk writes of a change set.
 
     A write transaction (``writing``) locks what a plan is decided on before reading it:

@@ -133,6 +133,9 @@ class SqliteStore(CopySource):
 
     # --- streaming reads for exports and checks -------------------------------------------------
 
+    def namespaces(self) -> list[str]:
+        return [ns for (ns,) in self._select("SELECT DISTINCT ns FROM identifiers ORDER BY ns")]
+
     def iter_identifiers(self, namespace: str) -> Iterator[tuple[str, str, str, int | None]]:
         yield from self._stream(
             "SELECT key, type, value, profile_id FROM identifiers WHERE ns = ? ORDER BY key",

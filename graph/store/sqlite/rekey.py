@@ -1,0 +1,115 @@
+"""The SQLite store's half of a re-keying (graph/service/rekeying.py), mixed into SqliteTx:
+an identifier folded into its new spelling, and the refused links and kept answers that
+name the old one renamed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from graph.model import Identifier, Provenance
+from graph.rekey import respelled_pairs
+from graph.replays import respelled
+from graph.store.rows import dump_json
+from graph.store.sqlite.sql import UNPLACED, Sql, json_array
+
+# the creation placement of each key in ?2 that has none (sql.py UNPLACED), so that where it
+# has been is all in placements while keys move
+_PLACE_CREATIONS = f"""
+    INSERT INTO placements (ns, key, at, profile_id, request_id)
+    SELECT i.ns, i.key, i.created_at, i.profile_id, i.request_id FROM identifiers AS i
+    WHERE i.ns = ?1 AND i.key IN (SELECT value FROM json_each(?2)) AND {UNPLACED}
+"""
+_PROFILES_EVER = """
+    SELECT DISTINCT profile_id FROM placements
+    WHERE ns = ?1 AND key IN (SELECT value FROM json_each(?2)) AND profile_id IS NOT NULL
+"""
+# the new key does not exist yet: the row and its placements take it
+_RENAME = [
+    "UPDATE identifiers SET key = :new, type = :type, value = :value "
+    "WHERE ns = :ns AND key = :old",
+    "UPDATE placements SET key = :new WHERE ns = :ns AND key = :old",
+]
+# the new key exists: it keeps the earlier creation, and the old key's placements from before
+# the new one's first (where the identifier was before it had today's spelling)
+_JOIN = [
+    """UPDATE identifiers SET created_at = old.created_at, request_id = old.request_id
+       FROM (SELECT created_at, request_id FROM identifiers WHERE ns = :ns AND key = :old) AS old
+       WHERE identifiers.ns = :ns AND identifiers.key = :new
+         AND old.created_at < identifiers.created_at""",
+    """UPDATE OR IGNORE placements SET key = :new WHERE ns = :ns AND key = :old
+       AND at < (SELECT min(at) FROM placements WHERE ns = :ns AND key = :new)""",
+    "DELETE FROM placements WHERE ns = :ns AND key = :old",
+    "DELETE FROM identifiers WHERE ns = :ns AND key = :old",
+]
+# whichever it was: everything naming the old key names the new one. A link between the two
+# spellings (the re-keying's own, or one a client made) joins the identifier to itself: it ends.
+_REPOINT = [
+    "UPDATE links SET a_key = :new WHERE ns = :ns AND a_key = :old",
+    "UPDATE links SET b_key = :new WHERE ns = :ns AND b_key = :old",
+    "UPDATE links SET ended_at = :at, end_reason = 'rekeyed', ended_request_id = :request_id "
+    "WHERE ns = :ns AND a_key = :new AND b_key = :new AND ended_at IS NULL",
+    "UPDATE attribute_writes SET via_key = :new WHERE ns = :ns AND via_key = :old",
+    "UPDATE attributes SET via_key = :new WHERE ns = :ns "
+    "AND profile_id IN (SELECT value FROM json_each(:profiles)) AND via_key = :old",
+    "UPDATE bans SET a_key = :new WHERE ns = :ns AND a_key = :old",
+    "UPDATE bans SET b_key = :new WHERE ns = :ns AND b_key = :old",
+    "UPDATE merges SET survivor_key = :new WHERE ns = :ns "
+    "AND survivor IN (SELECT value FROM json_each(:profiles)) AND survivor_key = :old",
+    "UPDATE merges SET absorbed_key = :new WHERE ns = :ns "
+    "AND absorbed IN (SELECT value FROM json_each(:profiles)) AND absorbed_key = :old",
+]
+_NAMING_CONFLICTS = """
+    SELECT id, identifiers FROM conflicts WHERE ns = ?1 AND EXISTS (
+        SELECT 1 FROM json_each(conflicts.identifiers) AS named
+        WHERE json_extract(named.value, '$[0]') || ':' || json_extract(named.value, '$[1]')
+              IN (SELECT value FROM json_each(?2)))
+"""
+_NAMING_REQUESTS = """
+    SELECT request_id, response FROM requests WHERE ns = ?1 AND EXISTS (
+        SELECT 1 FROM json_tree(requests.response, '$.results') AS named
+        WHERE named.type = 'text' AND typeof(named.key) = 'integer'
+              AND named.value IN (SELECT value FROM json_each(?2)))
+"""
+
+
+class RekeyRows(Sql):
+    def fold_identifier(
+        self, namespace: str, old_key: str, new: Identifier, provenance: Provenance
+    ) -> None:
+        keys = json_array([old_key, new.key])
+        self.connection.execute(_PLACE_CREATIONS, (namespace, keys))
+        profiles = self._column(_PROFILES_EVER, namespace, keys)
+        exists = self._one("SELECT 1 FROM identifiers WHERE ns = ? AND key = ?", namespace, new.key)
+        parameters = {
+            "ns": namespace,
+            "old": old_key,
+            "new": new.key,
+            "type": new.type,
+            "value": new.value,
+            "profiles": json_array(profiles),
+            "at": provenance.at,
+            "request_id": provenance.request_id,
+        }
+        for statement in (_JOIN if exists else _RENAME) + _REPOINT:
+            self.connection.execute(statement, parameters)
+
+    def rename_mentions(self, namespace: str, renamed: Mapping[str, Identifier]) -> None:
+        if not renamed:
+            return
+        olds = json_array(renamed)
+        for conflict_id, text in self._all(_NAMING_CONFLICTS, namespace, olds):
+            pairs = respelled_pairs(json.loads(text), renamed)
+            if pairs is not None:
+                self.connection.execute(
+                    "UPDATE conflicts SET identifiers = ? WHERE ns = ? AND id = ?",
+                    (dump_json(pairs), namespace, conflict_id),
+                )
+        keys = {old: new.key for old, new in renamed.items()}
+        for request_id, text in self._all(_NAMING_REQUESTS, namespace, olds):
+            response = respelled(json.loads(text), keys)
+            if response is not None:
+                self.connection.execute(
+                    "UPDATE requests SET response = ? WHERE ns = ? AND request_id = ?",
+                    (dump_json(response), namespace, request_id),
+                )
