@@ -45,6 +45,11 @@ class RateLimiter:
             self._keep(key, tokens, now)
             return max(1, math.ceil((1 - tokens) / self.rate))
 
+    def spent(self, key: object) -> bool:
+        """Whether ``key`` used tokens that have not come back yet."""
+        with self._lock:
+            return key in self._buckets and self._tokens(key, self._clock()) < self.burst
+
     def give_back(self, key: object) -> None:
         """Return the token ``wait`` took, when what it was taken for did not happen."""
         if self.rate <= 0:
@@ -91,6 +96,11 @@ class FailedCredentials:
 
     def refund(self, address: str) -> None:
         self._buckets.give_back(client_of(address))
+
+    def suspect(self, address: str) -> bool:
+        """Whether this client got a credential wrong within the time its budget takes to
+        refill: the server serves its requests one at a time (app/cli/worker.py)."""
+        return self._buckets.spent(client_of(address))
 
 
 def client_of(address: str) -> str:

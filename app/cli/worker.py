@@ -24,6 +24,12 @@ beyond gets 503). A thread waits at most ``body_timeout`` on a client that stops
 Closing after an answer half-closes and drains on the poller, not in gunicorn's blocking
 ``close_graceful`` on the main thread, which a client could hold for 2 s at a time.
 
+Requests from a client address that got a credential wrong lately (app/api/ratelimit.py
+``FailedCredentials.suspect``) take turns: one at a time per process is handed to a thread,
+the others wait on the poller (up to ``SUSPECTS_WAITING``, then 429 from here). A flood of
+guessed keys then holds at most one thread, and the requests of everyone else never queue
+behind it. Behind ``IDGRAPH_PROXIES`` the peer is a proxy, and every request is alike.
+
 Serve with ``worker_class = BufferingThreadWorker.for_settings(settings)`` (app/cli/serve.py);
 plain HTTP/1.1 only: with TLS or cleartext HTTP/2 configured it is gunicorn's gthread as is.
 """
@@ -36,6 +42,7 @@ import selectors
 import socket
 import struct
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -45,6 +52,8 @@ from gunicorn import util
 from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 
+from app.api.auth import FAILURES
+from app.api.ratelimit import FailedCredentials
 from app.cli.framing import HEAD_LIMIT, Early, Framing, Ready, Refuse
 from app.settings import Settings
 
@@ -52,6 +61,7 @@ READ_SIZE = 64 * 1024  # bytes per read by the poller, and per piece handed to t
 MIN_BODY_RATE = 16 * 1024  # bytes per second: each one received extends the body timeout
 LINGER_SECONDS, LINGER_BYTES = 2.0, 64 * 1024  # gunicorn's util.close_graceful, not blocking
 SWEEP_SECONDS = 0.5  # how often deadlines are checked
+SUSPECTS_WAITING = 64  # requests of suspect addresses held on the poller, per process
 
 
 def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
@@ -103,6 +113,7 @@ class _Conn(TConn):
         self.watched = False  # registered with the poller
         self.charged = 0  # bytes of buf counted against the process's budget
         self.body_buffered = True  # False: handed over early, to be closed after the answer
+        self.suspect = False  # its request is the one of a suspect address being served
 
     def close(self, graceful: bool = False) -> None:
         if graceful:
@@ -136,6 +147,8 @@ class BufferingThreadWorker(JsonErrorThreadWorker):
         self._charged = 0
         self._next_sweep = 0.0
         self._budget = 4 * self.settings.max_body_bytes
+        self._suspects: deque[_Conn] = deque()  # complete requests waiting for their turn
+        self._serving_suspect = False
 
     def accept(self, listener: socket.socket) -> None:
         if not self._buffering:
@@ -221,6 +234,24 @@ class BufferingThreadWorker(JsonErrorThreadWorker):
         conn.init()  # the parser, on a new connection
         conn.parser.unreader = _BufferedUnreader(conn.sock, request)
         conn.data_ready = True  # gunicorn's handle() waits for nothing
+        if not self._suspected(conn):
+            super().enqueue_req(conn)
+        elif not self._serving_suspect:
+            self._serve_suspect(conn)
+        elif len(self._suspects) < SUSPECTS_WAITING:
+            self._suspects.append(conn)
+        else:
+            message = "too many requests from an address that got a credential wrong"
+            self._refuse(conn, Refuse(429, "Too Many Requests", message))
+
+    def _suspected(self, conn: _Conn) -> bool:
+        failures: FailedCredentials | None = getattr(self.wsgi, "extensions", {}).get(FAILURES)
+        if failures is None or self.settings.proxies or not isinstance(conn.client, tuple):
+            return False
+        return failures.suspect(conn.client[0])
+
+    def _serve_suspect(self, conn: _Conn) -> None:
+        self._serving_suspect = conn.suspect = True
         super().enqueue_req(conn)
 
     def _refuse(self, conn: _Conn, refusal: Refuse) -> None:
@@ -268,6 +299,8 @@ class BufferingThreadWorker(JsonErrorThreadWorker):
             return
         self._next_sweep = now + SWEEP_SECONDS
         if not self.alive:  # stopping: a body on its way may finish, a head has 2 s more
+            while self._suspects:  # and those waiting their turn are served
+                super().enqueue_req(self._suspects.popleft())
             for conn in self._reading:
                 if conn.framing.head_end < 0:
                     conn.deadline = min(conn.deadline, now + STOP_KEEPALIVE_LINGER)
@@ -301,6 +334,10 @@ class BufferingThreadWorker(JsonErrorThreadWorker):
         conn.close()
 
     def finish_request(self, conn: _Conn, fs: Any) -> None:
+        if conn.suspect:  # the next suspect's turn
+            conn.suspect = self._serving_suspect = False
+            if self._suspects:
+                self._serve_suspect(self._suspects.popleft())
         if not self._buffering or not conn.buf:
             return super().finish_request(conn, fs)
         if not fs.cancelled() and fs.exception() is None and fs.result() is True:

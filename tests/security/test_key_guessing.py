@@ -16,6 +16,7 @@ import os
 import statistics
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
@@ -133,3 +134,20 @@ def test_a_key_id_with_a_leading_zero_is_not_that_key(start, tmp_path):
     secret = text.split("_", 2)[2]
     assert guess(server, "127.0.2.1", f"idg_0{key_id}_{secret}").status == 401
     assert guess(server, "127.0.2.1", f"idg_{key_id}_{secret}").status == 200
+
+
+def test_a_guessing_address_takes_turns_and_every_guess_is_still_answered(start, tmp_path):
+    """An address that got a key wrong has its requests served one at a time per process
+    (app/cli/worker.py): many at once all get an answer, none is dropped or left hanging,
+    and another address is served meanwhile."""
+    server = start(IDGRAPH_ADMIN_TOKEN=TOKEN)
+    key_id, text = new_key(tmp_path)
+    guesser, neighbour = "127.0.4.1", "127.0.4.2"
+    assert guess(server, guesser, f"idg_{key_id}_{JUNK}").status == 401  # now a suspect
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        flood = [pool.submit(call, server, guesser, f"idg_{key_id}_{JUNK}") for _ in range(48)]
+        reads = [guess(server, neighbour, text) for _ in range(5)]  # a first use may wait
+        answers = [future.result(timeout=60) for future in flood]
+    assert {answer.status for answer in reads} == {200}
+    assert {answer.status for answer in answers} <= {401, 429}
+    assert len(answers) == 48
