@@ -8,9 +8,9 @@ transaction (cypher/migrate/<table>.cypher). Every write is a MERGE on the row's
 written twice is written once. After each page commits, the table's checkpoint (a
 ``Migration`` node: source, table, key of the last row copied) moves on, so a rerun after
 Ctrl-C, a crash or a lost connection starts after the last checkpoint: at worst one page is
-written again. The id sequences are copied last: SQLite counts every namespace's ids together,
-Neo4j each namespace's apart, so each of the source's namespaces starts where SQLite stood,
-and so does the floor new namespaces start from.
+written again. The id sequences are copied last, as they are: both stores count each
+namespace's ids apart, from the floor (ns '') where a namespace's first write starts its own,
+and API key ids store-wide.
 
 The source must not change meanwhile: stop every writer of the SQLite store first, and run
 one migration at a time (AttributeWrite has no unique key for two concurrent runs to meet on).
@@ -85,13 +85,12 @@ def migrate(
 
 
 def namespace_sequences(source: SqliteStore) -> list[dict[str, Any]]:
-    """Each sequence of SQLite for every namespace of the source and for the floor (ns ''):
-    (ns, name, next). API key ids are store-wide: the floor's only."""
-    namespaces = ["", *sorted({ns for ns, _ in source.copy_counts()})]
+    """Each sequence of the source, its namespaces' and the floor's (ns ''): (ns, name, next).
+    A namespace without one of its own (none of its writes since SQLite's schema 5) starts
+    at the floor on Neo4j too."""
     return [
         {"ns": ns, "name": name, "next": next_}
-        for name, next_ in sorted(source.copy_sequences().items())
-        for ns in (namespaces if name != "api_key" else [""])
+        for (ns, name), next_ in sorted(source.copy_sequences().items())
     ]
 
 

@@ -102,7 +102,7 @@ def test_purges_are_recorded_numbered_and_listed_oldest_first_per_namespace(stor
     first = record(NS, 7, "crm-sync", 3, "2026-01-01T00:00:00.000000Z")
     elsewhere = record("other", 8, "admin", 1, "2026-01-02T00:00:00.000000Z")
     second = record(NS, 9, "local", 0, "2026-01-03T00:00:00.000000Z")
-    assert first < second  # numbered in order within a namespace (SQLite: across them too)
+    assert first < second  # numbered in order within a namespace
     assert elsewhere > 0
     listed = store.read(lambda tx: tx.purges(NS, after_id=0, limit=10))
     assert listed == [

@@ -1,5 +1,6 @@
 """What only the SQLite store promises about its file: WAL, a versioned schema that upgrades in
-place, and statistics that keep the query planner on the indexes."""
+place (ids per namespace since schema 5 included), and statistics that keep the query planner
+on the indexes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from graph.errors import StoreError
 from graph.store.sqlite.schema import MIGRATIONS
 from graph.store.sqlite.store import SqliteStore, _statements
+from tests.contract.test_store_contract import item, write
 
 
 def test_a_store_file_is_in_wal_mode_at_the_latest_schema_version(tmp_path):
@@ -47,9 +49,13 @@ def test_a_file_from_a_newer_idgraph_is_refused_with_a_clear_message(tmp_path):
         SqliteStore(path)
 
 
-def test_every_index_has_statistics_for_the_query_planner(tmp_path):
+@pytest.mark.parametrize("upgraded", [False, True], ids=["new-file", "from-schema-4"])
+def test_every_index_has_statistics_for_the_query_planner(tmp_path, upgraded):
     """Without them SQLite answers `ns = ? AND profile_id = ?` by scanning the namespace: a
-    new index needs its row in migration 2's seed (or a migration of its own)."""
+    new index needs its row in migration 2's seed (or a migration of its own), and a table
+    rebuilt by a migration keeps or gets them too."""
+    if upgraded:
+        schema_4_file(tmp_path / "s.db")
     SqliteStore(tmp_path / "s.db").close()
     with sqlite3.connect(tmp_path / "s.db") as connection:
         indexes = {
@@ -66,4 +72,73 @@ def test_every_index_has_statistics_for_the_query_planner(tmp_path):
             if sql and "WITHOUT ROWID" in sql
         }
         described = {idx for (idx,) in connection.execute("SELECT idx FROM sqlite_stat1")}
-    assert indexes | without_rowid <= described
+    assert described == indexes | without_rowid  # and none of an index that is gone
+
+
+# A store of schema 4 numbered every namespace from one sequence: shop's profiles are 1 and 3
+# (3 merged into 1), crm's 2, and every kind's next id is past them all.
+_SCHEMA_4_ROWS = [
+    "INSERT INTO profiles (id, ns, created_at, updated_at, recognized, merged_into, request_id) "
+    "VALUES (1, 'shop', 't', 't', 0, NULL, 'r'), (2, 'crm', 't', 't', 0, NULL, 'r'), "
+    "(3, 'shop', 't', 't', 0, 1, 'r')",
+    "INSERT INTO identifiers VALUES ('shop', 'deviceid:d1', 'deviceid', 'd1', 1, 't', 'r'), "
+    "('shop', 'deviceid:d2', 'deviceid', 'd2', 1, 't', 'r'), "
+    "('crm', 'deviceid:d1', 'deviceid', 'd1', 2, 't', 'r')",
+    "INSERT INTO links (id, ns, a_key, b_key, operation, request_id, created_at) "
+    "VALUES (1, 'shop', 'deviceid:d1', 'deviceid:d2', 'native', 'r', 't'), "
+    "(2, 'crm', 'deviceid:d1', 'deviceid:d9', 'native', 'r', 't')",
+    "INSERT INTO merges (id, ns, survivor, absorbed, request_id, created_at) "
+    "VALUES (1, 'shop', 1, 3, 'r', 't')",
+    "INSERT INTO conflicts (ns, created_at, request_id, item_index, rule, profiles, identifiers) "
+    "VALUES ('shop', 't', 'r', 0, 'rule', '[1]', '[]'), ('crm', 't', 'r', 0, 'rule', '[2]', '[]')",
+    "INSERT INTO bans (id, ns, a_key, b_type, reason, created_at, request_id) "
+    "VALUES (1, 'crm', 'deviceid:d1', 'email', 'test', 't', 'r')",
+    "INSERT INTO purges (ns, profile_id, purged_at, purged_by, identifiers) "
+    "VALUES ('crm', 7, 't', 'admin', 1)",
+    "UPDATE sequences SET next = CASE name WHEN 'profile' THEN 4 WHEN 'link' THEN 3 ELSE 2 END",
+]
+
+
+def schema_4_file(path) -> None:
+    with sqlite3.connect(path) as connection:
+        for script in MIGRATIONS[:4]:
+            for statement in _statements(script):
+                connection.execute(statement)
+        for statement in _SCHEMA_4_ROWS:
+            connection.execute(statement)
+        connection.execute("PRAGMA user_version = 4")
+
+
+def test_a_file_of_schema_4_opens_and_numbers_each_namespace_above_every_id_used(tmp_path):
+    """Ids became per namespace in schema 5: a namespace of an older store goes on above every
+    id the store had used, and so does a new one, so no id is used twice in a namespace."""
+    path = tmp_path / "v4.db"
+    schema_4_file(path)
+    store = SqliteStore(path)
+    try:
+        shop = store.read(lambda tx: tx.profile_view("shop", 1))
+        assert [i.value for i in shop.identifiers] == ["d1", "d2"] and shop.aliases == (3,)
+        assert store.read(lambda tx: tx.resolve_profile("shop", 3)) == 1
+        assert store.read(lambda tx: tx.profile_of("crm", "deviceid:d1")) == 2
+        assert [link["id"] for link in store.iter_links("crm")] == [2]
+        conflicts = store.read(lambda tx: tx.conflicts("crm", since=None, after_id=0, limit=9))
+        assert [c.id for c in conflicts] == [2]
+        assert [b.id for b in store.read(lambda tx: tx.bans("crm"))] == [1]
+        assert [p.id for p in store.read(lambda tx: tx.purges("crm", after_id=0, limit=9))] == [1]
+
+        for ns in ("shop", "crm", "new"):  # two namespaces of the old store and a new one
+            batches = [item(f"deviceId:n{k}", f"deviceId:m{k}") for k in (1, 2)]
+            outcomes = [write(store, batch, ns=ns)[0] for batch in batches]
+            assert [outcome.profile_id for outcome in outcomes] == [4, 5], ns
+            assert [link["id"] for link in store.iter_links(ns)][-2:] == [3, 4], ns
+            purge = store.write(
+                lambda tx, ns=ns: tx.record_purge(ns, 4, purged_by="admin", identifiers=1, at="t")
+            )
+            assert purge == 2, ns
+            sequences = store.read(lambda tx, ns=ns: tx.load_state(ns, []).sequences)
+            assert (sequences.merge, sequences.ban) == (2, 2), ns
+    finally:
+        store.close()
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)

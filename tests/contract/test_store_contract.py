@@ -161,8 +161,8 @@ def test_conflicts_are_listed_oldest_first_and_page(store):
 
 
 def test_namespaces_never_see_each_other(store):
-    """An id names a profile of its own namespace only (SQLite numbers all namespaces from
-    one sequence, Neo4j each apart: the same id may name a profile in each)."""
+    """An id names a profile of its own namespace only (each namespace is numbered apart:
+    the same id may name a profile in each)."""
     (a,) = write(store, item("email:a@x.io", "uuid:u1"), ns="alpha")
     (b,) = write(store, item("email:a@x.io", "uuid:u2"), ns="beta")
     assert a.kind == b.kind == "created"

@@ -19,16 +19,16 @@ namespace of its own:
 - the outcome equals the outcome of SOME serial order of the five batches. The reference
   applies them in all 120 orders, each in a namespace of its own of one store.
 
-What is compared, and what cannot be. Profile ids are numbers from store-wide sequences: the
-reference's 120 namespaces share one store, and a concurrent run allocates them in commit
-order, so the same serial order gives different numbers. An id is therefore compared by what it
-denotes at the end: the set of identifier keys of the live profile it resolves to. Compared:
-the partition of identifiers into profiles (a set of frozensets of keys), each profile's
-attribute values (which of two writes is the latest depends on the commit order, so a serial
-order fixes it: the service reads the clock inside the write transaction), and for each item of
-each batch its outcome, its conflict reason, the profile its answered id denotes, how many
-profiles it absorbed and the profiles a conflict names. Not compared: times (created_at, link
-and conflict times differ on every run), link, merge and conflict ids (numbers again), and
+What is compared, and what cannot be. Profile ids are numbered in commit order: a concurrent
+run allocates them as its batches commit, so the same serial order gives different numbers.
+An id is therefore compared by what it denotes at the end: the set of identifier keys of the
+live profile it resolves to. Compared: the partition of identifiers into profiles (a set of
+frozensets of keys), each profile's attribute values (which of two writes is the latest
+depends on the commit order, so a serial order fixes it: the service reads the clock inside
+the write transaction), and for each item of each batch its outcome, its conflict reason,
+the profile its answered id denotes, how many profiles it absorbed and the profiles a
+conflict names. Not compared: times (created_at, link and conflict times differ on every
+run), link, merge and conflict ids (numbers again), and
 which of a batch's two sends was applied (either is the same serial order: the replay answers
 the first results).
 """

@@ -54,9 +54,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("graph/store/sqlite/copy.py", "CopySource.copy_count"): (
         "as CopySource.copy_page: names from copy.py's TABLES, values bound"
     ),
-    ("graph/store/sqlite/copy.py", "CopySource.copy_sequences"): (
-        "table names from a constant tuple in the same function, no values"
-    ),
     ("graph/store/sqlite/copy.py", "CopySource.copy_counts"): (
         "table names and conditions from copy.py's COUNTS constant, no values"
     ),

@@ -81,7 +81,7 @@ _ATTRIBUTES = """(SELECT json_group_array(json_array(a.name, a.value, a.via_key,
 TABLES: tuple[Table, ...] = (
     Table(
         "profiles",
-        ("id",),
+        ("ns", "id"),
         "id, ns, created_at, updated_at, recognized, merged_into, parent_id, request_id, "
         + _ATTRIBUTES,
         _profile,
@@ -89,13 +89,13 @@ TABLES: tuple[Table, ...] = (
     Table("identifiers", ("ns", "key"), "ns, key, type, value, profile_id, created_at, request_id"),
     Table(
         "links",
-        ("id",),
+        ("ns", "id"),
         "id, ns, a_key, b_key, operation, source, request_id, item_index, merge_id, created_at, "
         "ended_at, end_reason, ended_request_id",
     ),
     Table(
         "merges",
-        ("id",),
+        ("ns", "id"),
         "id, ns, survivor, absorbed, request_id, item_index, created_at, survivor_key, "
         "absorbed_key, undone_at, undone_request_id",
     ),
@@ -123,19 +123,19 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "conflicts",
-        ("id",),
+        ("ns", "id"),
         "id, ns, created_at, request_id, item_index, rule, profiles, identifiers",
         _conflict,
     ),
     Table(
         "bans",
-        ("id",),
+        ("ns", "id"),
         "id, ns, a_key, b_key, b_type, reason, created_by, created_at, request_id, link_id",
     ),
     Table(
         "requests", ("ns", "request_id"), "ns, request_id, digest, created_at, response", _request
     ),
-    Table("purges", ("id",), "id, ns, profile_id, purged_at, purged_by, identifiers"),
+    Table("purges", ("ns", "id"), "id, ns, profile_id, purged_at, purged_by, identifiers"),
     Table(
         "api_keys", ("id",), "id, ns, name, rights, salt, hash, created_at, revoked_at", _api_key
     ),
@@ -180,6 +180,7 @@ class CopySource:
     def copy_page(self, name: str, after: list[Any] | None, limit: int) -> list[Row]:
         """Up to ``limit`` rows of a table, in key order, after the key ``after``."""
         table = _BY_NAME[name]
+        after = _resumable(table, after)
         key = ", ".join(table.key)
         where = f"AND ({key}) > ({', '.join('?' * len(table.key))})" if after else ""
         sql = (
@@ -195,22 +196,21 @@ class CopySource:
     def copy_count(self, name: str, *, upto: list[Any] | None = None) -> int:
         """Rows of a table; with ``upto``, those at or before that key."""
         table = _BY_NAME[name]
+        if upto and _resumable(table, upto) is None:
+            return 0  # a copy from the start has copied nothing yet
         key = ", ".join(table.key)
         where = f"AND ({key}) <= ({', '.join('?' * len(table.key))})" if upto else ""
         sql = f"SELECT count(*) FROM {table.table} AS t WHERE {table.only} {where}"
         return self._select(sql, *(upto or ()))[0][0]
 
-    def copy_sequences(self) -> dict[str, int]:
-        """The next free id of each kind, as a Neo4j store keeps them: conflicts, purges and
-        API keys, numbered here by rowid, get a sequence of their own."""
-        sequences = dict(self._select("SELECT name, next FROM sequences"))
-        for name, table in (
-            ("conflict", "conflicts"),
-            ("purge", "purges"),
-            ("api_key", "api_keys"),
-        ):
-            sequences[name] = self._select(f"SELECT coalesce(max(id), 0) + 1 FROM {table}")[0][0]
-        return sequences
+    def copy_sequences(self) -> dict[tuple[str, str], int]:
+        """The next free id of each kind, by (namespace, kind), as a Neo4j store keeps them:
+        each namespace's own, the floor (ns '') where a namespace's first write starts its
+        own, and the store-wide API key ids (numbered here by rowid), the floor's only."""
+        rows = self._select("SELECT ns, name, next FROM sequences")
+        sequences = {(ns, name): next_ for ns, name, next_ in rows}
+        ((api_key,),) = self._select("SELECT coalesce(max(id), 0) + 1 FROM api_keys")
+        return {**sequences, ("", "api_key"): api_key}
 
     def copy_counts(self) -> dict[tuple[str, str], int]:
         """How many of each kind (KINDS) every namespace holds; 0 where it holds none."""
@@ -237,6 +237,13 @@ class CopySource:
             namespace,
         )
         return sorted(set(chosen) | {pid for (pid,) in largest})
+
+
+def _resumable(table: Table, after: list[Any] | None) -> list[Any] | None:
+    """Where a copy of a table resumes: after the key ``after``, unless it is the key of
+    another schema (a checkpoint of ``id`` before migration 5 keyed the table by ``ns, id``):
+    then from the start, which writes again what the copy has (each write is a MERGE)."""
+    return after if after and len(after) == len(table.key) else None
 
 
 def reservoir(items: Iterable[int], size: int, rng: random.Random) -> list[int]:

@@ -1,4 +1,5 @@
 """The SQLite store's erasure of a person and its audit log (migration 4), mixed into SqliteTx.
+Purges are numbered per namespace, from its ``purge`` sequence.
 
 Deleted rows leave no bytes behind: every connection sets ``PRAGMA secure_delete``
 (graph/store/sqlite/store.py), so SQLite overwrites deleted content with zeros, and the WAL frames
@@ -10,6 +11,7 @@ from __future__ import annotations
 from graph.model import PurgeRecord
 from graph.store.base import departed_from
 from graph.store.sqlite.sql import Sql, json_array
+from graph.store.sqlite.writes import take_ids
 
 _PROFILE_AND_ALIASES = "SELECT id FROM profiles WHERE ns = ? AND (id = ? OR merged_into = ?)"
 _MEMBERS = "SELECT key FROM identifiers WHERE ns = ? AND profile_id = ?"
@@ -78,12 +80,13 @@ class PurgeRows(Sql):
     def record_purge(
         self, namespace: str, profile_id: int, *, purged_by: str, identifiers: int, at: str
     ) -> int:
-        cursor = self.connection.execute(
-            "INSERT INTO purges (ns, profile_id, purged_at, purged_by, identifiers) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (namespace, profile_id, at, purged_by, identifiers),
+        purge_id = take_ids(self.connection, namespace, "purge", 1)
+        self.connection.execute(
+            "INSERT INTO purges (id, ns, profile_id, purged_at, purged_by, identifiers) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (purge_id, namespace, profile_id, at, purged_by, identifiers),
         )
-        return int(cursor.lastrowid or 0)
+        return purge_id
 
     def purges(self, namespace: str, *, after_id: int, limit: int) -> list[PurgeRecord]:
         rows = self.connection.execute(

@@ -1,10 +1,13 @@
 """The SQLite store's reads of the present: profiles and their views, the state a plan is
-decided on, replays and refused links. Mixed into SqliteTx."""
+decided on (with the next free ids of its namespace), replays and refused links. Mixed into
+SqliteTx."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable
+from dataclasses import fields
 from typing import Any
 
 from graph.model import (
@@ -34,6 +37,14 @@ _LIST_PROFILES = """
     ORDER BY id LIMIT :limit
 """
 _BANS_OF_KEYS = either_end("bans", BAN_COLUMNS, "a_key", "b_key")
+# the next free id of each kind of a namespace: its own sequence, or before its first write
+# made one, the floor (ns '') where that write starts it
+_NEXT_IDS = """
+    SELECT floor.name, coalesce(own.next, floor.next) FROM sequences AS floor
+    LEFT JOIN sequences AS own ON own.ns = ?1 AND own.name = floor.name
+    WHERE floor.ns = ''
+"""
+_PLANNED = tuple(kind.name for kind in fields(Sequences))  # the kinds a plan numbers itself
 
 
 class ProfileReads(Sql):
@@ -144,7 +155,7 @@ class ProfileReads(Sql):
         return state
 
     def _load(self, namespace: str, profile_ids: Iterable[int]) -> GraphState:
-        state = GraphState(sequences=self._sequences())
+        state = GraphState(sequences=self._sequences(namespace))
         ids = json_array(profile_ids)
         if ids == "[]":
             return state
@@ -188,8 +199,9 @@ class ProfileReads(Sql):
             return []  # most namespaces have none: skip looking up every key (5 ms for 3,000)
         return [Ban(*row) for row in self._all(_BANS_OF_KEYS, namespace, json_array(keys))]
 
-    def _sequences(self) -> Sequences:
-        return Sequences(**dict(self._all("SELECT name, next FROM sequences")))
+    def _sequences(self, namespace: str) -> Sequences:
+        ids = next_ids(self.connection, namespace)
+        return Sequences(**{kind: ids[kind] for kind in _PLANNED})
 
     # --- history ------------------------------------------------------------------------------
     def find_request(self, namespace: str, request_id: str) -> StoredRequest | None:
@@ -223,3 +235,9 @@ class ProfileReads(Sql):
             )
             for row in rows
         ]
+
+
+def next_ids(connection: sqlite3.Connection, namespace: str) -> dict[str, int]:
+    """The next free id of each kind of a namespace (profile, link, merge, ban, conflict,
+    purge): ids are counted per namespace, so one namespace's show nothing of another's."""
+    return dict(connection.execute(_NEXT_IDS, (namespace,)).fetchall())

@@ -11,23 +11,15 @@ from graph.model import Identifier, Provenance
 from graph.rekey import respelled_pairs
 from graph.replays import respelled
 from graph.store.rows import dump_json
-from graph.store.sqlite.sql import UNPLACED, Sql, json_array
+from graph.store.sqlite.sql import PLACE_CREATIONS, Sql, json_array
 
-# the creation placement of each key in ?2 that has none (sql.py UNPLACED), so that where it
-# has been is all in placements while keys move
-_PLACE_CREATIONS = f"""
-    INSERT INTO placements (ns, key, at, profile_id, request_id)
-    SELECT i.ns, i.key, i.created_at, i.profile_id, i.request_id FROM identifiers AS i
-    WHERE i.ns = ?1 AND i.key IN (SELECT value FROM json_each(?2)) AND {UNPLACED}
-"""
 _PROFILES_EVER = """
     SELECT DISTINCT profile_id FROM placements
     WHERE ns = ?1 AND key IN (SELECT value FROM json_each(?2)) AND profile_id IS NOT NULL
 """
 # the new key does not exist yet: the row and its placements take it
 _RENAME = [
-    "UPDATE identifiers SET key = :new, type = :type, value = :value "
-    "WHERE ns = :ns AND key = :old",
+    "UPDATE identifiers SET key = :new, type = :type, value = :value WHERE ns = :ns AND key = :old",
     "UPDATE placements SET key = :new WHERE ns = :ns AND key = :old",
 ]
 # the new key exists: it keeps the earlier creation, and the old key's placements from before
@@ -78,7 +70,7 @@ class RekeyRows(Sql):
         self, namespace: str, old_key: str, new: Identifier, provenance: Provenance
     ) -> None:
         keys = json_array([old_key, new.key])
-        self.connection.execute(_PLACE_CREATIONS, (namespace, keys))
+        self.connection.execute(PLACE_CREATIONS, (namespace, keys))  # all in placements
         profiles = self._column(_PROFILES_EVER, namespace, keys)
         exists = self._one("SELECT 1 FROM identifiers WHERE ns = ? AND key = ?", namespace, new.key)
         parameters = {

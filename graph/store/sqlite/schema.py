@@ -235,4 +235,177 @@ MIGRATIONS: list[str] = [
     WHERE NOT EXISTS (SELECT 1 FROM sqlite_stat1 AS s WHERE s.idx = seed.idx);
     ANALYZE sqlite_schema
     """,
+    # 5: ids per namespace, as on Neo4j. Profiles, links, merges, conflicts, bans and purges
+    # were numbered from store-wide sequences (rowids for conflicts and purges), so one
+    # namespace's ids showed how busy the others were. Each table is rebuilt keyed by
+    # (ns, id), WITHOUT ROWID: a row is found by its key in one b-tree search, as the rowid
+    # found it before, and a namespace's rows lie together. Sequences are (ns, name, next);
+    # the store-wide ones become the floor (ns '') a namespace's own starts at, made by its
+    # first write, so a store's namespaces go on above every id already used. API key ids
+    # stay store-wide (a rowid), and so do attribute writes' (never shown). The old tables'
+    # indexes are made again as they were, with their statistics (seeded where missing), but
+    # profiles_merged_into, which now leads with ns, and conflicts_ns and purges_ns, which
+    # the keys replace.
+    """
+    ALTER TABLE profiles RENAME TO profiles_v4;
+    CREATE TABLE profiles (
+        id          INTEGER NOT NULL,
+        ns          TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        recognized  INTEGER NOT NULL DEFAULT 0,
+        merged_into INTEGER,               -- the survivor, flattened: never an alias itself
+        parent_id   INTEGER,               -- the profile this one was split from
+        request_id  TEXT NOT NULL,
+        PRIMARY KEY (ns, id)
+    ) WITHOUT ROWID;
+    INSERT INTO profiles (id, ns, created_at, updated_at, recognized, merged_into, parent_id,
+                          request_id)
+    SELECT id, ns, created_at, updated_at, recognized, merged_into, parent_id, request_id
+    FROM profiles_v4 ORDER BY ns, id;
+    DROP TABLE profiles_v4;
+    CREATE INDEX profiles_merged_into ON profiles (ns, merged_into) WHERE merged_into IS NOT NULL;
+
+    ALTER TABLE links RENAME TO links_v4;
+    CREATE TABLE links (
+        id               INTEGER NOT NULL,
+        ns               TEXT NOT NULL,
+        a_key            TEXT NOT NULL,
+        b_key            TEXT NOT NULL,
+        operation        TEXT NOT NULL,
+        source           TEXT,
+        request_id       TEXT NOT NULL,
+        item_index       INTEGER,
+        merge_id         INTEGER,          -- the merge this link caused, if any
+        created_at       TEXT NOT NULL,
+        ended_at         TEXT,
+        end_reason       TEXT,
+        ended_request_id TEXT,
+        PRIMARY KEY (ns, id)
+    ) WITHOUT ROWID;
+    INSERT INTO links (id, ns, a_key, b_key, operation, source, request_id, item_index,
+                       merge_id, created_at, ended_at, end_reason, ended_request_id)
+    SELECT id, ns, a_key, b_key, operation, source, request_id, item_index, merge_id,
+           created_at, ended_at, end_reason, ended_request_id
+    FROM links_v4 ORDER BY ns, id;
+    DROP TABLE links_v4;
+    CREATE INDEX links_a ON links (ns, a_key);
+    CREATE INDEX links_b ON links (ns, b_key);
+
+    ALTER TABLE merges RENAME TO merges_v4;
+    CREATE TABLE merges (
+        id                INTEGER NOT NULL,
+        ns                TEXT NOT NULL,
+        survivor          INTEGER NOT NULL,
+        absorbed          INTEGER NOT NULL,
+        request_id        TEXT NOT NULL,
+        item_index        INTEGER,
+        created_at        TEXT NOT NULL,
+        undone_at         TEXT,
+        undone_request_id TEXT,
+        survivor_key      TEXT,
+        absorbed_key      TEXT,
+        PRIMARY KEY (ns, id)
+    ) WITHOUT ROWID;
+    INSERT INTO merges (id, ns, survivor, absorbed, request_id, item_index, created_at,
+                        undone_at, undone_request_id, survivor_key, absorbed_key)
+    SELECT id, ns, survivor, absorbed, request_id, item_index, created_at, undone_at,
+           undone_request_id, survivor_key, absorbed_key
+    FROM merges_v4 ORDER BY ns, id;
+    DROP TABLE merges_v4;
+    CREATE INDEX merges_survivor ON merges (ns, survivor);
+    CREATE INDEX merges_absorbed ON merges (ns, absorbed);
+
+    ALTER TABLE conflicts RENAME TO conflicts_v4;
+    CREATE TABLE conflicts (
+        id          INTEGER NOT NULL,
+        ns          TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        request_id  TEXT NOT NULL,
+        item_index  INTEGER NOT NULL,
+        rule        TEXT NOT NULL,
+        profiles    TEXT NOT NULL,         -- JSON list of profile ids
+        identifiers TEXT NOT NULL,         -- JSON list of [type, value]
+        PRIMARY KEY (ns, id)
+    ) WITHOUT ROWID;
+    INSERT INTO conflicts (id, ns, created_at, request_id, item_index, rule, profiles,
+                           identifiers)
+    SELECT id, ns, created_at, request_id, item_index, rule, profiles, identifiers
+    FROM conflicts_v4 ORDER BY ns, id;
+    DROP TABLE conflicts_v4;
+
+    ALTER TABLE bans RENAME TO bans_v4;
+    CREATE TABLE bans (
+        id          INTEGER NOT NULL,
+        ns          TEXT NOT NULL,
+        a_key       TEXT NOT NULL,
+        b_key       TEXT,                  -- a ban of one identifier against another
+        b_type      TEXT,                  -- or against every identifier of a type
+        reason      TEXT NOT NULL,
+        created_by  TEXT,
+        created_at  TEXT NOT NULL,
+        request_id  TEXT NOT NULL,
+        link_id     INTEGER,               -- the link whose end asked for it
+        PRIMARY KEY (ns, id)
+    ) WITHOUT ROWID;
+    INSERT INTO bans (id, ns, a_key, b_key, b_type, reason, created_by, created_at,
+                      request_id, link_id)
+    SELECT id, ns, a_key, b_key, b_type, reason, created_by, created_at, request_id, link_id
+    FROM bans_v4 ORDER BY ns, id;
+    DROP TABLE bans_v4;
+    CREATE INDEX bans_a ON bans (ns, a_key);
+    CREATE INDEX bans_b ON bans (ns, b_key) WHERE b_key IS NOT NULL;
+
+    ALTER TABLE purges RENAME TO purges_v4;
+    CREATE TABLE purges (
+        id          INTEGER NOT NULL,
+        ns          TEXT NOT NULL,
+        profile_id  INTEGER NOT NULL,
+        purged_at   TEXT NOT NULL,
+        purged_by   TEXT NOT NULL,         -- the key's name, "admin" or "local"
+        identifiers INTEGER NOT NULL,      -- how many were erased, never which
+        PRIMARY KEY (ns, id)
+    ) WITHOUT ROWID;
+    INSERT INTO purges (id, ns, profile_id, purged_at, purged_by, identifiers)
+    SELECT id, ns, profile_id, purged_at, purged_by, identifiers
+    FROM purges_v4 ORDER BY ns, id;
+    DROP TABLE purges_v4;
+
+    ALTER TABLE sequences RENAME TO sequences_v4;
+    CREATE TABLE sequences (
+        ns          TEXT NOT NULL,         -- '': the floor a namespace's first write starts at
+        name        TEXT NOT NULL,         -- profile, link, merge, ban, conflict, purge
+        next        INTEGER NOT NULL,
+        PRIMARY KEY (ns, name)
+    ) WITHOUT ROWID;
+    INSERT INTO sequences (ns, name, next) SELECT '', name, next FROM sequences_v4;
+    INSERT INTO sequences (ns, name, next)
+    SELECT '', 'conflict', coalesce(max(id), 0) + 1 FROM conflicts
+    UNION ALL SELECT '', 'purge', coalesce(max(id), 0) + 1 FROM purges;
+    DROP TABLE sequences_v4;
+
+    DELETE FROM sqlite_stat1
+    WHERE tbl IN ('profiles', 'links', 'merges', 'conflicts', 'bans', 'purges', 'sequences')
+      AND (idx IS NULL OR idx NOT IN (
+          'links_a', 'links_b', 'merges_survivor', 'merges_absorbed', 'bans_a', 'bans_b'));
+    INSERT INTO sqlite_stat1 (tbl, idx, stat)
+    SELECT tbl, idx, stat FROM (
+        SELECT 'profiles' AS tbl, 'profiles' AS idx, '1000000 1000000 1' AS stat
+        UNION ALL SELECT 'profiles', 'profiles_merged_into', '100000 100000 2'
+        UNION ALL SELECT 'links', 'links', '1000000 1000000 1'
+        UNION ALL SELECT 'links', 'links_a', '1000000 1000000 2'
+        UNION ALL SELECT 'links', 'links_b', '1000000 1000000 2'
+        UNION ALL SELECT 'merges', 'merges', '100000 100000 1'
+        UNION ALL SELECT 'merges', 'merges_survivor', '100000 100000 2'
+        UNION ALL SELECT 'merges', 'merges_absorbed', '100000 100000 1'
+        UNION ALL SELECT 'conflicts', 'conflicts', '100000 100000 1'
+        UNION ALL SELECT 'bans', 'bans', '10000 10000 1'
+        UNION ALL SELECT 'bans', 'bans_a', '10000 10000 2'
+        UNION ALL SELECT 'bans', 'bans_b', '10000 10000 2'
+        UNION ALL SELECT 'purges', 'purges', '10000 10000 1'
+        UNION ALL SELECT 'sequences', 'sequences', '6000 6 1'
+    ) AS seed
+    WHERE NOT EXISTS (SELECT 1 FROM sqlite_stat1 AS s WHERE s.idx = seed.idx);
+    ANALYZE sqlite_schema
+    """,
 ]

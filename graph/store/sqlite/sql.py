@@ -23,6 +23,13 @@ BAN_COLUMNS = "id, a_key, b_key, b_type, reason, created_by, created_at, link_id
 # identifier writes no placement, the write path's most frequent row). The first change of
 # profile first writes that creation placement, from the row as it still is (writes.py).
 UNPLACED = "NOT EXISTS (SELECT 1 FROM placements AS p WHERE p.ns = i.ns AND p.key = i.key)"
+# the creation placement of each identifier of a namespace (?1) with a key in ?2 that has none:
+# written before one changes profile (writes.py) or key (rekey.py)
+PLACE_CREATIONS = f"""
+    INSERT INTO placements (ns, key, at, profile_id, request_id)
+    SELECT i.ns, i.key, i.created_at, i.profile_id, i.request_id FROM identifiers AS i
+    WHERE i.ns = ?1 AND i.key IN (SELECT value FROM json_each(?2)) AND {UNPLACED}
+"""
 
 
 def either_end(table: str, columns: str, first: str, second: str) -> str:

@@ -5,16 +5,22 @@ A change set arrives as the named rows of graph/store/rows.py, the same the Neo4
 writes; here each kind of write is one ``executemany`` of the SQL below, with the rows' names
 as parameters. Two things are SQLite's own: a new identifier writes no placement (it has been
 in its profile since its creation, see sql.py), and a profile's attributes are a row each.
+
+Ids are counted per namespace (schema.py, migration 5): a plan numbers profiles, links, merges
+and bans from its namespace's sequences, which its write then raises; conflicts are numbered
+as they are written (``take_ids``), and purges (purge.py).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from graph.model import ChangeSet, Sequences, utc_now
 from graph.store.rows import Row, change_rows, dump_json, request_row
-from graph.store.sqlite.sql import UNPLACED, Sql, json_array
+from graph.store.sqlite.reads import next_ids
+from graph.store.sqlite.sql import PLACE_CREATIONS, Sql, json_array
 
 # each kind of write of graph/store/rows.py: its statements, run over its rows in order
 _WRITES: dict[str, tuple[str, ...]] = {
@@ -85,8 +91,8 @@ _WRITES: dict[str, tuple[str, ...]] = {
         ":operation, :source, :request_id, :at)",
     ),
     "create_conflicts": (
-        "INSERT INTO conflicts (ns, created_at, request_id, item_index, rule, profiles, "
-        "identifiers) VALUES (:ns, :at, :request_id, :item_index, :rule, :profiles, "
+        "INSERT INTO conflicts (id, ns, created_at, request_id, item_index, rule, profiles, "
+        "identifiers) VALUES (:id, :ns, :at, :request_id, :item_index, :rule, :profiles, "
         ":identifiers)",
     ),
     "create_bans": (
@@ -94,14 +100,12 @@ _WRITES: dict[str, tuple[str, ...]] = {
         "request_id, link_id) VALUES (:id, :ns, :a_key, :b_key, :b_type, :reason, "
         ":created_by, :created_at, :request_id, :link_id)",
     ),
-    "advance_sequences": ("UPDATE sequences SET next = max(next, :next) WHERE name = :name",),
+    # a namespace's first write makes its sequences; a sequence only ever goes up
+    "advance_sequences": (
+        "INSERT INTO sequences (ns, name, next) VALUES (:ns, :name, :next) "
+        "ON CONFLICT (ns, name) DO UPDATE SET next = max(next, excluded.next)",
+    ),
 }
-# before identifiers in ?2 change profile: the creation placement of those that have none
-_PLACE_CREATION = f"""
-    INSERT INTO placements (ns, key, at, profile_id, request_id)
-    SELECT i.ns, i.key, i.created_at, i.profile_id, i.request_id FROM identifiers AS i
-    WHERE i.ns = ?1 AND i.key IN (SELECT value FROM json_each(?2)) AND {UNPLACED}
-"""
 
 
 class ChangeWrites(Sql):
@@ -113,6 +117,9 @@ class ChangeWrites(Sql):
             rows = write.rows
             if write.kind == "create_placements":  # new identifiers have theirs implicitly
                 rows = [row for row in rows if row["key"] in placed]
+            if write.kind == "create_conflicts" and rows:  # numbered here, not by the plan
+                first = take_ids(self.connection, namespace, "conflict", len(rows))
+                rows = [{**row, "id": first + n} for n, row in enumerate(rows)]
             self._run(write.kind, namespace, rows, write.params)
         self._run("advance_sequences", namespace, _sequence_rows(changes.sequences))
 
@@ -136,7 +143,7 @@ class ChangeWrites(Sql):
         ) if new else []  # fmt: skip
         moving = [key for key, _ in changes.relabels] + sorted(returning)
         if moving:
-            self.connection.execute(_PLACE_CREATION, (namespace, json_array(moving)))
+            self.connection.execute(PLACE_CREATIONS, (namespace, json_array(moving)))
         return set(moving)
 
     def save_request(
@@ -156,9 +163,18 @@ class ChangeWrites(Sql):
         return deleted.rowcount > 0
 
 
+def take_ids(connection: sqlite3.Connection, namespace: str, kind: str, count: int) -> int:
+    """The first of ``count`` new ids of a kind the store numbers itself (conflict, purge) in
+    a namespace; its sequence moves past them. Inside the write transaction, which writers
+    take in turn."""
+    first = next_ids(connection, namespace)[kind]
+    advance = {"ns": namespace, "name": kind, "next": first + count}
+    connection.execute(_WRITES["advance_sequences"][0], advance)
+    return first
+
+
 def _sequence_rows(sequences: Sequences) -> list[Row]:
-    """The next free id of each kind a plan allocates from: SQLite counts every namespace's
-    ids together, and only ever raises a sequence."""
+    """The next free id of each kind a plan allocates from, in the plan's namespace."""
     return [
         {"name": "profile", "next": sequences.profile},
         {"name": "link", "next": sequences.link},
