@@ -60,10 +60,10 @@ def write_old_store(store, namespace: str, items: Iterator[LinkItem]) -> int:
     while batch := list(islice(items, BATCH)):
         written += sum(len(item.identifiers) for item in batch)
 
-        def work(tx, batch=batch):
+        def work(tx, batch=batch, request_id=f"old-{written}"):
             keys = {i.key for item in batch for i in item.identifiers}
             plan = plan_links(batch, tx.load_state(namespace, keys), Rules(),
-                              Provenance(f"old-{written}", utc_now()))  # fmt: skip
+                              Provenance(request_id, utc_now()))  # fmt: skip
             tx.apply(namespace, plan.changes)
 
         store.write(work)

@@ -15,8 +15,9 @@ and value:
   the earlier creation, and the old key is gone;
 - set aside (``SetAside``), if they refuse it: its type becomes ``~`` + the old type (its key
   ``~`` + the old key), which no request can name (a type starts with a letter), so it can no
-  longer stand in the way of the identifier today's rules read its key as. It stays in its profile with its links and
-  history, where lineage shows it and a person can end its links or purge it.
+  longer stand in the way of the identifier today's rules read its key as. It stays in its
+  profile with its links and history, where lineage shows it and a person can end its links
+  or purge it.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from app.settings import Settings
 from graph.model import utc_now
 
 if TYPE_CHECKING:
-    from graph.service.rekeying import RekeyReport, Rekeying
+    from graph.service.rekeying import Rekeying, RekeyReport
 
 _LISTED = 50  # identifiers listed per kind; the rest are counted
 
@@ -55,9 +55,7 @@ def rekey(namespaces: tuple[str, ...], dry_run: bool) -> None:
         store = open_store(settings.store, **settings.store_options)
         try:
             rekeying = Rekeying(store, load_rulebook(settings.rules), utc_now)
-            reports = [
-                _rekey(rekeying, ns, dry_run) for ns in namespaces or store.namespaces()
-            ]
+            reports = [_rekey(rekeying, ns, dry_run) for ns in namespaces or store.namespaces()]
         finally:
             store.close()
     refused = sum(report.counts["refused"] for report in reports)

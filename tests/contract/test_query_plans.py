@@ -53,6 +53,11 @@ KNOWN_SCANS: dict[str, str] = {
         "`idgraph keys list` without --namespace lists every API key of every namespace: it "
         "reads them all, a handful of nodes an administrator makes; never on a request's path"
     ),
+    "store/namespaces.cypher": (
+        "`idgraph rekey` without --namespace finds every namespace of the store: it reads "
+        "every identifier once, before reading each namespace's identifiers anyway; never on "
+        "a request's path"
+    ),
 }
 
 # Analytics and migration queries that read a whole label or relationship type, by design.

@@ -75,11 +75,15 @@ def test_what_breaks_a_rule_is_refused_and_what_today_refuses_is_set_aside(store
 
     report = rekey(store)
     assert (keys(report.refused), keys(report.respelled), keys(report.set_aside)) == (
-        keys(dry.refused), keys(dry.respelled), keys(dry.set_aside)
+        keys(dry.refused),
+        keys(dry.respelled),
+        keys(dry.set_aside),
     )
     holder = profile(store, NS, "browserId:b3")
     assert {(i.type, i.value) for i in holder.identifiers} == {
-        ("browserId", "b3"), ("~ext", "crm:u1"), ("deviceid", "D1")
+        ("browserId", "b3"),
+        ("~ext", "crm:u1"),
+        ("deviceid", "D1"),
     }
     # the identifier today's rules read the old key as is no longer someone else's
     (created,) = write(store, old(b("b5"), Identifier("ext:crm", "u1")), rid="r3")

@@ -65,8 +65,20 @@ def test_rekey_makes_old_spellings_findable_and_reports_what_it_cannot_do(start,
     assert status == 200 and {"type": "browserId", "value": "b1"} in bob["identifiers"]
     assert bob["recognized"]  # an email now: recognized, with the rules of emails
     # ext:crm + u1 is no longer the bare ext's identifier of someone else
-    status, body = server.request("POST", "/v1/shop/links", {"items": [{"identifiers": [
-        {"type": "ext:crm", "value": "u1"}, {"type": "browserId", "value": "b5"}]}]})
+    status, body = server.request(
+        "POST",
+        "/v1/shop/links",
+        {
+            "items": [
+                {
+                    "identifiers": [
+                        {"type": "ext:crm", "value": "u1"},
+                        {"type": "browserId", "value": "b5"},
+                    ]
+                }
+            ]
+        },
+    )
     assert status == 200 and body["results"][0]["outcome"] == "created"
 
     # a person ends the wrong link, and the refused one goes through

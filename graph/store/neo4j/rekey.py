@@ -64,7 +64,9 @@ class RekeyRows:
         olds = list(renamed)
         conflicts = []
         for row in self.run("conflicts_naming", ns=namespace, keys=olds):
-            pairs = respelled_pairs([list(p) for p in zip(row["types"], row["values"])], renamed)
+            pairs = respelled_pairs(
+                [list(p) for p in zip(row["types"], row["values"], strict=True)], renamed
+            )
             if pairs is not None:
                 conflicts.append({
                     "id": row["id"],

@@ -1,6 +1,6 @@
 """One transaction of the SQLite store: the store protocol's reads (reads.py, history.py),
-its writes (writes.py), API keys (keys.py), erasure (purge.py) and re-keying (rekey.py) over one connection.
-Created by SqliteStore.read/write only."""
+its writes (writes.py), API keys (keys.py), erasure (purge.py) and re-keying (rekey.py) over
+one connection. Created by SqliteStore.read/write only."""
 
 from __future__ import annotations
 
