@@ -40,6 +40,11 @@ T = TypeVar("T")
 __all__ = ["SqliteStore", "SqliteTx"]
 
 _RETRIES = 8
+_PAGE = 5000  # identifiers per read transaction of iter_identifiers
+_IDENTIFIERS_PAGE = (
+    "SELECT key, type, value, profile_id FROM identifiers WHERE ns = ? AND key > ? "
+    "ORDER BY key LIMIT ?"
+)
 _BUSY = ("database is locked", "database is busy", "database table is locked")
 
 
@@ -137,10 +142,13 @@ class SqliteStore(CopySource):
         return [ns for (ns,) in self._select("SELECT DISTINCT ns FROM identifiers ORDER BY ns")]
 
     def iter_identifiers(self, namespace: str) -> Iterator[tuple[str, str, str, int | None]]:
-        yield from self._stream(
-            "SELECT key, type, value, profile_id FROM identifiers WHERE ns = ? ORDER BY key",
-            (namespace,),
-        )
+        """By key, a page of ``_PAGE`` per read transaction, as on Neo4j: a long export or
+        re-keying holds no snapshot open, which would keep the WAL from being checkpointed
+        while writes go on (``idgraph rekey`` writes as it reads)."""
+        after = ""
+        while rows := self._select(_IDENTIFIERS_PAGE, namespace, after, _PAGE):
+            yield from rows
+            after = rows[-1][0]
 
     def iter_links(self, namespace: str, *, active_only: bool = False) -> Iterator[dict[str, Any]]:
         where = "ns = ? AND ended_at IS NULL" if active_only else "ns = ?"
