@@ -40,7 +40,7 @@ serve: $(STAMP)
 	$(BIN)/idgraph serve
 
 test: $(STAMP) $(NEO4J_CLASSPATH) lint cypher-lint browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=20  # the slowest, to keep the suite under 15 minutes
 
 # Chromium for the lineage viewer's browser test (tests/e2e/test_viewer.py), from the distro:
 # Playwright drives it and never downloads a browser. Without it that test skips, saying why

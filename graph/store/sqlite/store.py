@@ -142,13 +142,22 @@ class SqliteStore(CopySource):
         return [ns for (ns,) in self._select("SELECT DISTINCT ns FROM identifiers ORDER BY ns")]
 
     def iter_identifiers(self, namespace: str) -> Iterator[tuple[str, str, str, int | None]]:
-        """By key, a page of ``_PAGE`` per read transaction, as on Neo4j: a long export or
-        re-keying holds no snapshot open, which would keep the WAL from being checkpointed
-        while writes go on (``idgraph rekey`` writes as it reads)."""
-        after = ""
-        while rows := self._select(_IDENTIFIERS_PAGE, namespace, after, _PAGE):
-            yield from rows
-            after = rows[-1][0]
+        """By key, a page of ``_PAGE`` per query, as on Neo4j: a long export or re-keying
+        holds no snapshot open, which would keep the WAL from being checkpointed while writes
+        go on (``idgraph rekey`` writes as it reads). On a connection of its own, as
+        ``_stream``: a caller may be inside a transaction of this thread's."""
+        connection = self._connect()
+        try:
+            after = ""
+            while rows := connection.execute(
+                _IDENTIFIERS_PAGE, (namespace, after, _PAGE)
+            ).fetchall():
+                yield from rows
+                after = rows[-1][0]
+        except sqlite3.Error as error:
+            raise StoreError(f"SQLite: {error}") from error
+        finally:
+            connection.close()
 
     def iter_links(self, namespace: str, *, active_only: bool = False) -> Iterator[dict[str, Any]]:
         where = "ns = ? AND ended_at IS NULL" if active_only else "ns = ?"
