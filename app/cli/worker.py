@@ -26,7 +26,8 @@ Closing after an answer half-closes and drains on the poller, not in gunicorn's 
 
 Requests from a client address that got a credential wrong lately (app/api/ratelimit.py
 ``FailedCredentials.suspect``) take turns: one at a time per process is handed to a thread,
-the others wait on the poller (up to ``SUSPECTS_WAITING``, then 429 from here). A flood of
+the others wait on the poller (up to ``SUSPECTS_WAITING``, their bodies counted against the
+budget of buffered bodies, then 429 from here). A flood of
 guessed keys then holds at most one thread, and the requests of everyone else never queue
 behind it. Behind ``IDGRAPH_PROXIES`` the peer is a proxy, and every request is alike.
 
@@ -238,7 +239,7 @@ class BufferingThreadWorker(JsonErrorThreadWorker):
             super().enqueue_req(conn)
         elif not self._serving_suspect:
             self._serve_suspect(conn)
-        elif len(self._suspects) < SUSPECTS_WAITING:
+        elif len(self._suspects) < SUSPECTS_WAITING and self._may_wait(conn, len(request)):
             self._suspects.append(conn)
         else:
             message = "too many requests from an address that got a credential wrong"
@@ -250,7 +251,19 @@ class BufferingThreadWorker(JsonErrorThreadWorker):
             return False
         return failures.suspect(conn.client[0])
 
+    def _may_wait(self, conn: _Conn, size: int) -> bool:
+        """A request waiting its turn keeps its bytes counted against the budget of buffered
+        bodies, as while it was read: 64 waiting bodies are not 64 times the body limit."""
+        charge = max(0, size - HEAD_LIMIT)
+        if self._charged + charge > self._budget:
+            return False
+        self._charged += charge
+        conn.charged = charge
+        return True
+
     def _serve_suspect(self, conn: _Conn) -> None:
+        self._charged -= conn.charged  # no longer waiting: its thread holds it now
+        conn.charged = 0
         self._serving_suspect = conn.suspect = True
         super().enqueue_req(conn)
 
@@ -300,7 +313,7 @@ class BufferingThreadWorker(JsonErrorThreadWorker):
         self._next_sweep = now + SWEEP_SECONDS
         if not self.alive:  # stopping: a body on its way may finish, a head has 2 s more
             while self._suspects:  # and those waiting their turn are served
-                super().enqueue_req(self._suspects.popleft())
+                self._serve_suspect(self._suspects.popleft())
             for conn in self._reading:
                 if conn.framing.head_end < 0:
                     conn.deadline = min(conn.deadline, now + STOP_KEEPALIVE_LINGER)
