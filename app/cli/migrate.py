@@ -21,6 +21,7 @@ from graph.store import is_neo4j_url, open_store
 if TYPE_CHECKING:
     from graph.store.neo4j.store import Neo4jStore
     from graph.store.sqlite.store import SqliteStore
+    from graph.transfer.export import Progress as ExportProgress
     from graph.transfer.migrate import Progress
     from graph.transfer.verify import Verification
 
@@ -106,9 +107,13 @@ def _copy(source: SqliteStore, target: Neo4jStore, batch: int) -> None:
     from graph.transfer.migrate import TargetNotEmpty
     from graph.transfer.migrate import migrate as copy_store
 
-    bars = _ProgressBars()
+    bars = _Bars(width=16)
+
+    def progress(step: Progress) -> None:
+        bars.show(step.table, step.done, step.total, "rows")
+
     try:
-        copy_store(source, target, batch=batch, progress=bars)
+        copy_store(source, target, batch=batch, progress=progress)
     except TargetNotEmpty:
         raise
     except (KeyboardInterrupt, IdgraphError) as error:
@@ -120,30 +125,32 @@ def _copy(source: SqliteStore, target: Neo4jStore, batch: int) -> None:
     bars.close()
 
 
-class _ProgressBars:
-    """One tqdm bar per table, on stderr, starting where a resumed table stands."""
+class _Bars:
+    """One tqdm bar per step (a table, a namespace's links...) on stderr, a new step closing
+    the one before; a bar starts where its step stands (a resumed table)."""
 
-    def __init__(self) -> None:
+    def __init__(self, width: int) -> None:
+        self.width = width
         self.bar: Any = None  # a tqdm bar
-        self.table: str | None = None
+        self.step: str | None = None
 
-    def __call__(self, progress: Progress) -> None:
+    def show(self, step: str, done: int, total: int | None, unit: str) -> None:
         from tqdm import tqdm
 
-        if progress.table != self.table:
+        if step != self.step:
             self.close()
-            self.table = progress.table
+            self.step = step
             self.bar = tqdm(
-                desc=f"{progress.table:<16}",
-                total=progress.total,
-                initial=progress.done,
-                unit=" rows",
+                desc=f"{step:<{self.width}}",
+                total=total,
+                initial=done,
+                unit=f" {unit}",
                 file=sys.stderr,
                 dynamic_ncols=True,
             )
             return
-        self.bar.total = progress.total
-        self.bar.update(progress.done - self.bar.n)
+        self.bar.total = total
+        self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -219,14 +226,20 @@ def export(format_: str, namespaces: tuple[str, ...], out: Path) -> None:
             check_namespace(ns, "--namespace")
         settings = Settings.from_env()
         store = open_store(settings.store, read_only=True, **settings.store_options)
+        bars = _Bars(width=20)
+
+        def progress(step: ExportProgress) -> None:
+            bars.show(step.step, step.done, step.total, step.unit)
+
         try:
             if format_ == "graphml":
-                written = export_graphml(store, namespaces, out)
+                written = export_graphml(store, namespaces, out, progress=progress)
                 summary = f"{written['nodes']} identifiers, {written['edges']} links"
             else:
-                written = export_csv(store, namespaces, out)
+                written = export_csv(store, namespaces, out, progress=progress)
                 summary = ", ".join(f"{name}: {rows} rows" for name, rows in written.items())
         finally:
+            bars.close()
             store.close()
     click.echo(f"wrote {out}: {summary}")
     if format_ == "csv":

@@ -6,6 +6,8 @@ ended links included. The graph is built in memory before it is written.
 CSV: the files ``neo4j-admin database import full`` reads, each with its header, written a
 row at a time. Node ids are ``<namespace>/<key>`` (identifiers) and ``<namespace>/<id>``
 (profiles): a namespace holds no ``/``, so they are unique across namespaces.
+
+Both tell a ``progress`` callback how far each step stands (the command line draws the bars).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import csv
 import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import networkx as nx
 
@@ -52,21 +55,65 @@ CSV_HEADERS: dict[str, list[str]] = {
     ],
 }  # fmt: skip
 _VIEWS_PER_READ = 1000
+_REPORT_EVERY = 1000  # items between two progress reports
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Reported when a step starts, every thousand items and when it ends: ``done`` items
+    (``unit``: identifiers, links...) of ``total``, None where it is not known beforehand."""
+
+    step: str
+    unit: str
+    done: int
+    total: int | None = None
+
+
+def _ignore(progress: Progress) -> None:
+    pass
+
+
+def _counted(
+    items: Iterable[T],
+    progress: Callable[[Progress], None],
+    step: str,
+    unit: str,
+    total: int | None = None,
+) -> Iterator[T]:
+    """``items`` as they come, reporting the step's progress as they are consumed."""
+    progress(Progress(step, unit, 0, total))
+    done = 0
+    for done, item in enumerate(items, 1):
+        yield item
+        if done % _REPORT_EVERY == 0:
+            progress(Progress(step, unit, done, total))
+    progress(Progress(step, unit, done, total))
 
 
 def node_id(namespace: str, key: str | int) -> str:
     return f"{namespace}/{key}"
 
 
-def export_graphml(store: Store, namespaces: Iterable[str], path: Path) -> dict[str, int]:
+def export_graphml(
+    store: Store,
+    namespaces: Iterable[str],
+    path: Path,
+    *,
+    progress: Callable[[Progress], None] = _ignore,
+) -> dict[str, int]:
     """Write the namespaces' identifiers and links to one GraphML file; returns how many
-    nodes and edges it holds."""
+    nodes and edges it holds. Progress: each namespace's identifiers and links as they are
+    read, then the file's nodes and edges, reported all at once when it is written."""
     graph = nx.MultiDiGraph()
     for ns in namespaces:
-        for key, type_, value, profile_id in store.iter_identifiers(ns):
+        identifiers = store.iter_identifiers(ns)
+        for key, type_, value, profile_id in _counted(
+            identifiers, progress, f"{ns} identifiers", "identifiers"
+        ):
             properties = {"ns": ns, "key": key, "type": type_, "value": value}
             graph.add_node(node_id(ns, key), **properties, **_present(profile_id=profile_id))
-        for link in store.iter_links(ns):
+        for link in _counted(store.iter_links(ns), progress, f"{ns} links", "links"):
             graph.add_edge(
                 node_id(ns, link["a_key"]),
                 node_id(ns, link["b_key"]),
@@ -74,8 +121,12 @@ def export_graphml(store: Store, namespaces: Iterable[str], path: Path) -> dict[
                 **_present(**{name: link[name] for name in LINK_FIELDS}),
             )
     path.parent.mkdir(parents=True, exist_ok=True)
+    written = {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges()}
+    step, elements = f"writing {path.name}", written["nodes"] + written["edges"]
+    progress(Progress(step, "nodes+edges", 0, elements))
     nx.write_graphml(graph, path)
-    return {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges()}
+    progress(Progress(step, "nodes+edges", elements, elements))
+    return written
 
 
 def _present(**properties: Any) -> dict[str, Any]:
@@ -83,8 +134,16 @@ def _present(**properties: Any) -> dict[str, Any]:
     return {name: value for name, value in properties.items() if value is not None}
 
 
-def export_csv(store: Store, namespaces: Iterable[str], folder: Path) -> dict[str, int]:
-    """Write the CSV files of CSV_HEADERS into ``folder``; returns the rows of each."""
+def export_csv(
+    store: Store,
+    namespaces: Iterable[str],
+    folder: Path,
+    *,
+    progress: Callable[[Progress], None] = _ignore,
+) -> dict[str, int]:
+    """Write the CSV files of CSV_HEADERS into ``folder``; returns the rows of each.
+    Progress: each namespace's identifiers (identifiers.csv and member_of.csv), profiles (of
+    a known total) and links, as they are written."""
     folder.mkdir(parents=True, exist_ok=True)
     counts = dict.fromkeys(CSV_HEADERS, 0)
     with ExitStack() as files:
@@ -99,20 +158,26 @@ def export_csv(store: Store, namespaces: Iterable[str], folder: Path) -> dict[st
             counts[name] += 1
 
         for ns in namespaces:
-            profile_ids = _write_identifiers(store, ns, write)
-            for view in _profile_views(store, ns, sorted(profile_ids)):
+            identifiers = _counted(
+                store.iter_identifiers(ns), progress, f"{ns} identifiers", "identifiers"
+            )
+            profile_ids = sorted(_write_identifiers(identifiers, ns, write))
+            views = _profile_views(store, ns, profile_ids)
+            for view in _counted(views, progress, f"{ns} profiles", "profiles", len(profile_ids)):
                 write("profiles.csv", profile_row(ns, view))
-            for link in store.iter_links(ns):
+            for link in _counted(store.iter_links(ns), progress, f"{ns} links", "links"):
                 write("links.csv", link_row(ns, link))
     return counts
 
 
 def _write_identifiers(
-    store: Store, ns: str, write: Callable[[str, list[Any]], None]
+    identifiers: Iterable[tuple[str, str, str, int | None]],
+    ns: str,
+    write: Callable[[str, list[Any]], None],
 ) -> dict[int, None]:
     """identifiers.csv and member_of.csv; returns the profiles they are members of."""
     profile_ids: dict[int, None] = {}
-    for key, type_, value, profile_id in store.iter_identifiers(ns):
+    for key, type_, value, profile_id in identifiers:
         node = node_id(ns, key)
         write("identifiers.csv", [node, ns, key, type_, value, profile_id, "Identifier"])
         if profile_id is not None:
