@@ -53,12 +53,23 @@ def item_errors(
 ) -> dict[int, dict[str, list[str]]]:
     """The problems ``normalize_items`` would raise, by the caller's own index of each item
     (its position in a batch of which only some items are checked)."""
+    return normalize_each(requests, rules, min_identifiers=min_identifiers)[1]
+
+
+def normalize_each(
+    requests: Mapping[int, LinkRequest], rules: Rules, *, min_identifiers: int = 2
+) -> tuple[dict[int, LinkItem], dict[int, dict[str, list[str]]]]:
+    """The items that normalize, and the problems of those that do not, each by the caller's
+    own index: for a face that applies the good items and reports the bad (an import)."""
+    items: dict[int, LinkItem] = {}
     errors: dict[int, dict[str, list[str]]] = {}
     for index, request in requests.items():
-        _, problems = _normalize_item(request, rules, min_identifiers)
+        item, problems = _normalize_item(request, rules, min_identifiers)
         if problems:
             errors[index] = problems
-    return errors
+        else:
+            items[index] = item
+    return items, errors
 
 
 def _normalize_item(

@@ -1,0 +1,384 @@
+"""``idgraph import``: a backfill from a file into the configured store, with the rules of
+``POST /v1/{ns}/links`` (graph/service/importing.py applies it; this module reads the file).
+
+JSON Lines: one item a line in the native shape, checked by the API's own schema
+(``{"identifiers": [{"type", "value"}, ...], "attributes": {...}}``) and read as the API reads
+a body (app/api/jsonbody.py: no deep nesting, no huge numbers, no key sent twice). CSV: a
+header, then one item a row; ``--column COL=TYPE`` names each identifier column, in the order
+given (the first is the item's anchor); the other columns are attributes named by their
+header. Empty cells are left out, so a row of one identifier is a create-or-update. Either may
+be gzipped (found by its first bytes), or standard input (``-``).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import gzip
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import click
+
+from app.cli.migrate import cli_errors
+from app.settings import Settings
+from graph.items import LinkRequest
+from graph.model import utc_now
+
+if TYPE_CHECKING:
+    from graph.service.importing import ImportOptions, ImportReport, Line
+
+MAX_LINE = 1 << 20  # bytes: a longer line is reported, not read
+TOO_LONG = f"longer than {MAX_LINE:,} bytes"
+_GZIP = b"\x1f\x8b"
+_LISTED = 50  # bad lines printed; the report keeps more
+
+
+@click.command("import")
+@click.option("--namespace", required=True, metavar="NS", help="The namespace to import into.")
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["jsonl", "csv"]),
+    help="jsonl or csv (default: csv for a name ending .csv or .csv.gz, else jsonl).",
+)
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="COL=TYPE",
+    help="CSV: column COL holds identifiers of TYPE; repeat, anchor first. Other columns "
+    "are attributes.",
+)
+@click.option("--source", help="Provenance's source (default: the file's name; stdin for -).")
+@click.option("--dry-run", is_flag=True, help="Read and check every line; write nothing.")
+@click.option("--strict", is_flag=True, help="Stop at the first bad line (default: skip it).")
+@click.option(
+    "--chunk",
+    type=click.IntRange(1, 100_000),
+    default=5_000,
+    show_default=True,
+    help="Lines per transaction.",
+)
+@click.argument("path", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+def import_(
+    namespace: str,
+    format_: str | None,
+    columns: tuple[str, ...],
+    source: str | None,
+    dry_run: bool,
+    strict: bool,
+    chunk: int,
+    path: Path,
+) -> None:
+    """Import link items from PATH (a file, gzipped or not, or - for standard input) into
+    namespace NS of the configured store (IDGRAPH_STORE, SQLite or Neo4j).
+
+    Each item is decided as POST /v1/{ns}/links decides it, in file order: the same
+    normalization, rules and conflicts, and the same profiles and history. Provenance is
+    operation 'import', the source, and the line number as the item's index.
+
+    \b
+    A chunk of lines commits at once, with a marker of its lines: run the same command again
+    after a crash or Ctrl-C and it goes on after the last chunk committed, no line applied
+    twice. Bad lines are skipped and listed with their reason (--strict: stop at the first).
+    Exits 0 when every line was imported, 1 when some were bad, 2 on a usage or store error.
+    """
+    from app.api.blueprint import check_namespace
+    from graph.service.importing import BadLine, ImportOptions
+
+    stdin = str(path) == "-"
+    format_ = format_ or ("csv" if path.name.endswith((".csv", ".csv.gz")) else "jsonl")
+    identifier_columns = _columns(columns, format_)
+    options = ImportOptions(
+        namespace=namespace,
+        source=source or ("stdin" if stdin else path.name),
+        fingerprint=f"{format_} {' '.join(columns)}",
+        min_identifiers=1 if format_ == "csv" else 2,
+        chunk=chunk,
+        strict=strict,
+        dry_run=dry_run,
+    )
+    with cli_errors():
+        check_namespace(namespace, "--namespace")
+        with _opened(path) as (stream, size):
+            lines = (
+                csv_lines(stream, identifier_columns) if format_ == "csv" else jsonl_lines(stream)
+            )
+            try:
+                report, seconds = _run(lines, options, stream, size)
+            except BadLine as bad:
+                click.echo(f"idgraph: {bad}", err=True)
+                sys.exit(1)
+            except KeyboardInterrupt:
+                click.echo("stopped: run the same command again to go on", err=True)
+                sys.exit(130)
+    _print(report, options, seconds)
+    sys.exit(1 if report.bad else 0)
+
+
+def _columns(columns: tuple[str, ...], format_: str) -> list[tuple[str, str]]:
+    pairs = []
+    for column in columns:
+        name, equals, type_ = column.partition("=")
+        if not equals or not name or not type_:
+            raise click.BadParameter(f"{column!r}: expected COL=TYPE", param_hint="--column")
+        pairs.append((name, type_))
+    if format_ == "csv" and not pairs:
+        raise click.UsageError("a CSV import needs --column COL=TYPE for each identifier column")
+    if format_ != "csv" and pairs:
+        raise click.UsageError("--column is for CSV; a JSON line names its identifiers' types")
+    return pairs
+
+
+class _opened:
+    """The file (or standard input) as bytes, ungzipped if it is gzip; and its size in bytes,
+    None for standard input. The raw file's position is read for progress."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> tuple[IO[bytes], int | None]:
+        if str(self.path) == "-":
+            self.raw: Any = sys.stdin.buffer
+            size = None
+        else:
+            try:
+                self.raw = open(self.path, "rb")  # noqa: SIM115 (closed by __exit__)
+            except OSError as error:
+                raise click.FileError(str(self.path), error.strerror) from error
+            size = self.path.stat().st_size
+        stream: IO[bytes] = self.raw
+        if self.raw.peek(2)[:2] == _GZIP:
+            stream = gzip.GzipFile(fileobj=self.raw, mode="rb")
+        return stream, size
+
+    def __exit__(self, *exc: object) -> None:
+        if self.raw is not sys.stdin.buffer:
+            self.raw.close()
+
+
+def jsonl_lines(stream: IO[bytes]) -> Iterator[Line]:
+    """Each non-blank line of ``stream`` as an item, or the reason it is none."""
+    from graph.service.importing import Line
+
+    for number, text in _numbered(stream):
+        if text is None:
+            yield Line(number, b"", problem=TOO_LONG)
+        elif (text := text.rstrip(b"\r\n")).strip():
+            request, problem = _json_item(text)
+            yield Line(number, text, request, problem)
+
+
+def csv_lines(stream: IO[bytes], columns: list[tuple[str, str]]) -> Iterator[Line]:
+    """Each row after the header as an item, or the reason it is none; a row's number is the
+    line it ends on (a quoted cell may hold line breaks)."""
+    from graph.service.importing import Line
+
+    undecodable: dict[int, str] = {}
+    reader = csv.reader(_decoded(_numbered(stream), undecodable))
+    header = next(reader, None)
+    if header is None:
+        return
+    missing = [name for name, _ in columns if name not in header]
+    if missing:
+        raise click.UsageError(f"--column {', '.join(missing)}: not in the header {header}")
+    positions = [(header.index(name), type_) for name, type_ in columns]
+    identifier_positions = {position for position, _ in positions}
+    for row in reader:
+        number = reader.line_num
+        text = "\x1f".join(row).encode("utf-8", "surrogatepass")
+        if number in undecodable:
+            yield Line(number, text, problem=undecodable[number])
+        elif len(row) != len(header):
+            problem = f"{len(row)} cells where the header has {len(header)}"
+            yield Line(number, text, problem=problem)
+        elif any(row):
+            identifiers = [(type_, row[p]) for p, type_ in positions if row[p].strip()]
+            attributes = {
+                header[p]: cell
+                for p, cell in enumerate(row)
+                if p not in identifier_positions and cell != ""
+            }
+            yield Line(number, text, LinkRequest(identifiers, attributes))
+
+
+def _numbered(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None]]:
+    """(number, line with its line break) of each line; None for a line longer than MAX_LINE,
+    which is skipped unread."""
+    number = 0
+    while line := stream.readline(MAX_LINE + 1):
+        number += 1
+        if len(line) > MAX_LINE and not line.endswith(b"\n"):
+            while (rest := stream.readline(MAX_LINE)) and not rest.endswith(b"\n"):
+                pass
+            yield number, None
+        else:
+            yield number, line
+
+
+def _decoded(
+    lines: Iterator[tuple[int, bytes | None]], undecodable: dict[int, str]
+) -> Iterator[str]:
+    """The lines as text for csv.reader; an empty one in place of a line that is too long or
+    not UTF-8, whose reason goes to ``undecodable`` by line number."""
+    for number, text in lines:
+        try:
+            decoded = "" if text is None else text.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as error:
+            undecodable[number] = f"not UTF-8 at byte {error.start + 1}"
+            decoded = ""
+        if text is None:
+            undecodable[number] = TOO_LONG
+        yield decoded
+
+
+def _json_item(text: bytes) -> tuple[LinkRequest | None, str | None]:
+    """A JSON line read as the API reads a link item, or why it cannot be."""
+    import marshmallow as ma
+
+    from app.api.jsonbody import TOO_DEEP, loads, nested_too_deeply, problem_paths
+    from app.api.schemas import link_request
+
+    if nested_too_deeply(text):
+        return None, TOO_DEEP
+    try:
+        decoded = text.decode("utf-8")
+        body = loads(decoded)
+    except UnicodeDecodeError as error:
+        return None, f"not UTF-8 at byte {error.start + 1}"
+    except ValueError as error:  # json's, and jsonbody.Unreadable
+        return None, f"not JSON: {error}"
+    problems = problem_paths(body, decoded)
+    if problems:
+        return None, _reason(problems)
+    if not isinstance(body, dict):
+        return None, 'not an item: expected {"identifiers": [...], "attributes": {...}}'
+    plain = _plain_item(body)
+    if plain is not None:
+        return plain, None
+    try:
+        return link_request(_item_schema().load(body)), None
+    except ma.ValidationError as error:
+        return None, _reason(_flat(error.messages))
+
+
+def _plain_item(body: dict[str, Any]) -> LinkRequest | None:
+    """The item of a body in the plain shape, which LinkItemSchema takes unchanged: only
+    ``identifiers`` (two or more objects of exactly a text ``type`` and ``value``) and maybe
+    ``attributes`` (an object). None for anything else, which the schema reads or refuses;
+    a tenth of the schema's cost on a backfill's millions of lines."""
+    identifiers = body.get("identifiers")
+    attributes = body.get("attributes", {})
+    if (
+        not body.keys() <= _ITEM_FIELDS
+        or type(identifiers) is not list
+        or len(identifiers) < 2
+        or not isinstance(attributes, dict)
+    ):
+        return None
+    pairs = []
+    for identifier in identifiers:
+        if not isinstance(identifier, dict) or identifier.keys() != _IDENTIFIER_FIELDS:
+            return None
+        type_, value = identifier["type"], identifier["value"]
+        if type(type_) is not str or type(value) is not str:
+            return None
+        pairs.append((type_, value))
+    return LinkRequest(pairs, dict(attributes))
+
+
+_ITEM_FIELDS = {"identifiers", "attributes"}
+_IDENTIFIER_FIELDS = {"type", "value"}
+
+
+@functools.cache
+def _item_schema() -> Any:
+    from app.api.schemas import LinkItemSchema
+
+    return LinkItemSchema()
+
+
+def _flat(messages: Any, path: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages ({"identifiers": {0: {"value": [...]}}}) by dotted path."""
+    if not isinstance(messages, Mapping):
+        return {path or "item": [str(m) for m in messages] if isinstance(messages, list) else []}
+    flat: dict[str, list[str]] = {}
+    for name, inner in messages.items():
+        flat.update(_flat(inner, f"{path}.{name}" if path else str(name)))
+    return flat
+
+
+def _reason(fields: Mapping[str, list[str]]) -> str:
+    return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in fields.items())
+
+
+def _run(
+    lines: Iterator[Line], options: ImportOptions, stream: IO[bytes], size: int | None
+) -> tuple[ImportReport, float]:
+    """The report of the import, and how long it took in seconds."""
+    from tqdm import tqdm
+
+    from graph.rules import load_rulebook
+    from graph.service.importing import Importing
+    from graph.store import open_store
+
+    settings = Settings.from_env()
+    store = open_store(settings.store, **settings.store_options)
+    raw = getattr(stream, "fileobj", stream)  # a gzip file's compressed bytes
+    started = time.monotonic()
+    bar = tqdm(
+        desc=options.namespace,
+        total=size,
+        unit="B" if size is not None else " lines",
+        unit_scale=size is not None,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
+
+    def progress(report: ImportReport) -> None:
+        if size is None:  # a bar of lines
+            bar.update(report.lines - bar.n)
+            return
+        bar.update(_position(raw) - bar.n)
+        elapsed = max(time.monotonic() - started, 1e-9)
+        bar.set_postfix_str(f"{report.lines:,} lines, {report.lines / elapsed:,.0f} lines/s")
+
+    try:
+        importing = Importing(store, load_rulebook(settings.rules), utc_now)
+        report = importing.run(lines, options, on_chunk=progress)
+    finally:
+        bar.close()
+        store.close()
+    return report, time.monotonic() - started
+
+
+def _position(raw: Any) -> int:
+    try:
+        return int(raw.tell())
+    except (OSError, ValueError):
+        return 0
+
+
+def _print(report: ImportReport, options: ImportOptions, seconds: float) -> None:
+    from graph.service.importing import OUTCOMES
+
+    seconds = max(seconds, 1e-9)
+    verb = "checked" if options.dry_run else "imported"
+    click.echo(
+        f"{options.namespace}: {report.lines:,} lines {verb} from {options.source} in "
+        f"{seconds:,.1f} s ({report.lines / seconds:,.0f} lines/s, "
+        f"{report.links / seconds:,.0f} links/s)"
+    )
+    rows = [(kind, report.outcomes[kind]) for kind in OUTCOMES]
+    rows += [("already imported", report.already), ("bad lines", report.bad)]
+    width = max(len(name) for name, _ in rows)
+    for name, count in rows:
+        click.echo(f"  {name:<{width}}  {count:>12,}")
+    for number, reason in report.problems[:_LISTED]:
+        click.echo(f"  line {number}: {reason}")
+    if report.bad > _LISTED:
+        click.echo(f"  ... and {report.bad - _LISTED:,} more bad lines")

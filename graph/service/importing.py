@@ -1,0 +1,203 @@
+"""Importing: a backfill of link items read from a file (``idgraph import``), decided and
+applied as ``POST /v1/{ns}/links`` decides them, in file order, a chunk of lines per
+transaction.
+
+A face (app/cli/importing.py) reads the file into numbered ``Line``s: an item, or the reason
+the line is not one. Here each line's item is normalized under the namespace's rules; the
+items of a chunk are planned together on the state they touch (``plan_links`` decides them one
+by one, each seeing the ones before, so chunking changes no outcome) and written in bulk.
+
+Provenance names the file and the line: operation ``import``, the source given (the file's
+name by default), each link's and conflict's item index is its line number, and the request id
+is the chunk's id.
+
+Exactly once. A chunk commits in one transaction with a marker: a kept request whose id is
+``import~`` and a digest of the import's options, the chunk's line numbers and their bytes
+(``~`` is not a character a client's request id can hold). Before a chunk is planned its
+marker is looked for, and a chunk already applied is skipped, its outcomes counted as
+``already imported``. So an import killed midway and run again goes on after the last chunk
+it committed, and no line is applied twice; the same file imported twice changes nothing the
+second time. A marker keeps counts only, never an identifier.
+
+Bad lines are skipped and counted, the first ``LISTED`` listed with their reason; a strict
+import stops at the first, before its chunk is written (the chunks before it stay applied).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from graph.errors import IdgraphError
+from graph.items import LinkRequest, normalize_each
+from graph.model import LinkItem, Outcome
+from graph.planner import plan_links
+from graph.rules import Rules
+from graph.service.base import UseCase
+from graph.store.base import ReadTx, WriteTx
+
+CHUNK = 5_000  # lines per transaction
+LISTED = 1_000  # bad lines kept with their reason; the rest are counted
+OUTCOMES = ("created", "linked", "merged", "moved", "noop", "conflict")
+MARKER_PREFIX = "import~"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """Line ``number`` of the file (1 is the first), as read: ``text`` is what identifies
+    it in a chunk's digest; ``request`` its item, or ``problem`` why it is none."""
+
+    number: int
+    text: bytes
+    request: LinkRequest | None = None
+    problem: str | None = None
+
+
+@dataclass
+class ImportReport:
+    lines: int = 0  # read, bad ones included
+    links: int = 0  # of the items applied now: identifiers minus one each, conflicts too
+    outcomes: Counter[str] = field(default_factory=Counter)  # of the items applied now
+    already: int = 0  # lines of chunks an earlier run applied
+    bad: int = 0
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (line, reason), LISTED
+
+    def refuse(self, number: int, reason: str) -> None:
+        self.bad += 1
+        if len(self.problems) < LISTED:
+            self.problems.append((number, reason))
+
+
+class BadLine(IdgraphError):
+    """A strict import met a line that is no item; the chunks before it are applied."""
+
+    def __init__(self, number: int, reason: str, applied_through: int | None) -> None:
+        done = (
+            "nothing was written (a dry run)"
+            if applied_through is None
+            else f"lines up to {applied_through} are applied: fix the line and run the same "
+            "command again"
+        )
+        super().__init__(f"line {number}: {reason}; stopped there (--strict), {done}")
+        self.number = number
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOptions:
+    namespace: str
+    source: str
+    fingerprint: str = ""  # what else makes two imports of one file different (format, columns)
+    min_identifiers: int = 2
+    chunk: int = CHUNK
+    strict: bool = False
+    dry_run: bool = False
+
+
+class Importing(UseCase):
+    def run(
+        self,
+        lines: Iterable[Line],
+        options: ImportOptions,
+        *,
+        on_chunk: Callable[[ImportReport], None] | None = None,
+    ) -> ImportReport:
+        """Apply every good line of ``lines`` in order (see the module's docstring). With
+        ``dry_run`` lines are read and checked, and applied chunks found, but nothing is
+        decided or written: an item's outcome depends on the lines before it."""
+        report = ImportReport()
+        rules = self.rules(options.namespace)
+        applied_through = 0
+        for chunk in _chunks(lines, options.chunk):
+            report.lines += len(chunk)
+            marker = _marker_id(options, chunk)
+            kept = self.store.read(lambda tx, marker=marker: _marker(tx, options, marker))
+            items, problems = _items(chunk, rules, options.min_identifiers)
+            for number, reason in problems:
+                if options.strict and kept is None:
+                    raise BadLine(number, reason, None if options.dry_run else applied_through)
+                report.refuse(number, reason)
+            if kept is not None:
+                report.already += len(items)
+            elif items and not options.dry_run:
+                outcomes = self.store.write(
+                    lambda tx, items=items, marker=marker: self._apply(
+                        tx, options, rules, marker, items
+                    )
+                )
+                report.outcomes.update(outcomes)
+                report.links += sum(len(item.identifiers) - 1 for item in items.values())
+            applied_through = chunk[-1].number
+            if on_chunk:
+                on_chunk(report)
+        return report
+
+    def _apply(
+        self,
+        tx: WriteTx,
+        options: ImportOptions,
+        rules: Rules,
+        marker: str,
+        items: Mapping[int, LinkItem],
+    ) -> Counter[str]:
+        kept = _marker(tx, options, marker)  # another run of the same file got there first
+        if kept is not None:
+            return Counter(kept["outcomes"])
+        namespace = options.namespace
+        keys = {identifier.key for item in items.values() for identifier in item.identifiers}
+        provenance = self._provenance("import", options.source, marker)
+        state = tx.load_state(namespace, keys)
+        plan = plan_links(list(items.values()), state, rules, provenance, list(items))
+        tx.apply(namespace, plan.changes)
+        outcomes = _counted(plan.outcomes)
+        record = {"import": options.source, "lines": len(items), "outcomes": dict(outcomes)}
+        tx.save_request(namespace, marker, marker, record)
+        return outcomes
+
+
+def _chunks(lines: Iterable[Line], size: int) -> Iterator[list[Line]]:
+    iterator = iter(lines)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _marker_id(options: ImportOptions, chunk: list[Line]) -> str:
+    digest = hashlib.sha256()
+    for part in (options.namespace, options.source, options.fingerprint):
+        digest.update(part.encode() + b"\0")
+    for line in chunk:
+        digest.update(b"%d\0%d\0" % (line.number, len(line.text)))
+        digest.update(line.text)
+    return MARKER_PREFIX + digest.hexdigest()[:40]
+
+
+def _marker(tx: ReadTx, options: ImportOptions, marker: str) -> dict[str, Any] | None:
+    kept = tx.find_request(options.namespace, marker)
+    if kept is None or kept.digest != marker or "import" not in kept.response:
+        return None
+    return dict(kept.response)
+
+
+def _items(
+    chunk: list[Line], rules: Rules, min_identifiers: int
+) -> tuple[dict[int, LinkItem], list[tuple[int, str]]]:
+    """The chunk's items by line number, and its bad lines with their reason, in file order."""
+    requests = {line.number: line.request for line in chunk if line.request is not None}
+    items, errors = normalize_each(requests, rules, min_identifiers=min_identifiers)
+    problems = [
+        (line.number, line.problem or _reason(errors[line.number]))
+        for line in chunk
+        if line.number not in items
+    ]
+    return items, problems
+
+
+def _reason(fields: Mapping[str, list[str]]) -> str:
+    return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in fields.items())
+
+
+def _counted(outcomes: Iterable[Outcome]) -> Counter[str]:
+    return Counter(outcome.kind for outcome in outcomes)
