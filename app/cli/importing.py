@@ -18,6 +18,7 @@ import gzip
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -27,6 +28,8 @@ from app.cli.migrate import cli_errors
 from app.settings import Settings
 from graph.items import LinkRequest
 from graph.model import utc_now
+from graph.service.importing import CHUNK, NEO4J_CHUNK
+from graph.store import is_neo4j_url, open_store
 
 if TYPE_CHECKING:
     from graph.service.importing import ImportOptions, ImportReport, Line
@@ -59,9 +62,8 @@ _LISTED = 50  # bad lines printed; the report keeps more
 @click.option(
     "--chunk",
     type=click.IntRange(1, 100_000),
-    default=5_000,
-    show_default=True,
-    help="Lines per transaction.",
+    help=f"Lines per transaction (default: {CHUNK:,} on SQLite, {NEO4J_CHUNK:,} on Neo4j, "
+    "whose transactions hold their changes in its heap).",
 )
 @click.argument("path", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 def import_(
@@ -71,7 +73,7 @@ def import_(
     source: str | None,
     dry_run: bool,
     strict: bool,
-    chunk: int,
+    chunk: int | None,
     path: Path,
 ) -> None:
     """Import link items from PATH (a file, gzipped or not, or - for standard input) into
@@ -98,18 +100,20 @@ def import_(
         source=source or ("stdin" if stdin else path.name),
         fingerprint=f"{format_} {' '.join(columns)}",
         min_identifiers=1 if format_ == "csv" else 2,
-        chunk=chunk,
         strict=strict,
         dry_run=dry_run,
     )
     with cli_errors():
         check_namespace(namespace, "--namespace")
+        settings = Settings.from_env()
+        default_chunk = NEO4J_CHUNK if is_neo4j_url(settings.store) else CHUNK
+        options = replace(options, chunk=chunk or default_chunk)
         with _opened(path) as (stream, size):
             lines = (
                 csv_lines(stream, identifier_columns) if format_ == "csv" else jsonl_lines(stream)
             )
             try:
-                report, seconds = _run(lines, options, stream, size)
+                report, seconds = _run(settings, lines, options, stream, size)
             except BadLine as bad:
                 click.echo(f"idgraph: {bad}", err=True)
                 sys.exit(1)
@@ -317,16 +321,18 @@ def _reason(fields: Mapping[str, list[str]]) -> str:
 
 
 def _run(
-    lines: Iterator[Line], options: ImportOptions, stream: IO[bytes], size: int | None
+    settings: Settings,
+    lines: Iterator[Line],
+    options: ImportOptions,
+    stream: IO[bytes],
+    size: int | None,
 ) -> tuple[ImportReport, float]:
     """The report of the import, and how long it took in seconds."""
     from tqdm import tqdm
 
     from graph.rules import load_rulebook
     from graph.service.importing import Importing
-    from graph.store import open_store
 
-    settings = Settings.from_env()
     store = open_store(settings.store, **settings.store_options)
     raw = getattr(stream, "fileobj", stream)  # a gzip file's compressed bytes
     started = time.monotonic()

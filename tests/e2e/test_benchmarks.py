@@ -100,3 +100,12 @@ def test_slow_clients_benchmark_times_answers_while_idle_and_trickling_sockets_a
     figures = run_quick("slow_clients.py", tmp_path, "--idle", "10", "--trickling", "4")
     answered = {phase["path"]: phase["sent"] - phase["failed"] for phase in figures["phases"]}
     assert answered and all(count > 0 for count in answered.values()), figures
+
+
+def test_backfill_imports_the_workload_with_the_outcomes_http_answers(tmp_path):
+    figures = run_quick("backfill.py", tmp_path)
+    assert figures["same_outcomes"] is True
+    assert figures["import"]["outcomes"]["already imported"] == 0
+    assert figures["import"]["outcomes"]["bad lines"] == 0
+    assert {"created", "linked", "merged", "conflict"} <= set(figures["http"]["outcomes"])
+    assert figures["import"]["links_per_second"] > 0 and figures["import_to_http"] > 0

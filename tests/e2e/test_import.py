@@ -84,8 +84,9 @@ def counts(stdout: str) -> Counter[str]:
 
 def graph_of(store, namespace: str) -> dict[str, Any]:
     """Everything a namespace holds, through the store contract, so that two namespaces
-    written the same way compare equal. Profile ids are renumbered in order (1, 2, ...):
-    Neo4j hands each process its own block of ids."""
+    written the same way compare equal. A profile is named by the least key it holds, and an
+    absorbed one by its survivor's name: ids say in which order a process got its block of
+    them (Neo4j hands each process its own), not what was decided."""
     identifiers = sorted(store.iter_identifiers(namespace))
     live = sorted({row[3] for row in identifiers if row[3] is not None})
     links = list(store.iter_links(namespace))
@@ -97,20 +98,19 @@ def graph_of(store, namespace: str) -> dict[str, Any]:
         return views, conflicts, merges
 
     views, conflicts, merges = store.read(read)
-    every_id = {*live, *(i for v in views for i in v.aliases), *(m.absorbed for m in merges)}
-    every_id |= {i for c in conflicts for i in c.profiles}
-    rank = {pid: n for n, pid in enumerate(sorted(every_id), start=1)}
+    name = {v.id: min(i.key for i in v.identifiers) for v in views}
+    name.update({alias: name[v.id] for v in views for alias in v.aliases})
     return {
         "identifiers": [
-            (key, type_, value, rank.get(pid)) for key, type_, value, pid in identifiers
+            (key, type_, value, name.get(pid)) for key, type_, value, pid in identifiers
         ],
         "profiles": sorted(
             (
-                rank[v.id],
+                name[v.id],
                 v.recognized,
                 sorted(i.key for i in v.identifiers),
                 dict(v.attributes),
-                sorted(rank[a] for a in v.aliases),
+                len(v.aliases),
             )
             for v in views
         ),  # fmt: skip
@@ -118,12 +118,10 @@ def graph_of(store, namespace: str) -> dict[str, Any]:
             (k["a_key"], k["b_key"], k["end_reason"] or "", k["merge_id"] is None) for k in links
         ),
         "conflicts": [
-            (c.rule, [rank[i] for i in c.profiles], [i.key for i in c.identifiers])
+            (c.rule, [name[i] for i in c.profiles], [i.key for i in c.identifiers])
             for c in conflicts
         ],
-        "merges": sorted(
-            (rank[m.survivor], rank[m.absorbed], m.survivor_key, m.absorbed_key) for m in merges
-        ),
+        "merges": sorted((name[m.survivor], m.survivor_key, m.absorbed_key) for m in merges),
     }
 
 
