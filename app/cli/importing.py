@@ -192,7 +192,14 @@ def csv_lines(stream: IO[bytes], columns: list[tuple[str, str]]) -> Iterator[Lin
         raise click.UsageError(f"--column {', '.join(missing)}: not in the header {header}")
     positions = [(header.index(name), type_) for name, type_ in columns]
     identifier_positions = {position for position, _ in positions}
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:  # a cell over csv's field limit; the reader goes on after it
+            yield Line(reader.line_num, b"", problem=f"not CSV idgraph reads: {error}")
+            continue
         number = reader.line_num
         text = "\x1f".join(row).encode("utf-8", "surrogatepass")
         if number in undecodable:
