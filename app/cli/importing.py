@@ -28,13 +28,14 @@ from app.cli.migrate import cli_errors
 from app.settings import Settings
 from graph.items import LinkRequest
 from graph.model import utc_now
-from graph.service.importing import CHUNK, NEO4J_CHUNK
 from graph.store import is_neo4j_url, open_store
 
 if TYPE_CHECKING:
     from graph.service.importing import ImportOptions, ImportReport, Line
 
 MAX_LINE = 1 << 20  # bytes: a longer line is reported, not read
+CHUNK = 20_000  # lines per transaction on SQLite; larger ones stop paying (benchmarks/README.md)
+NEO4J_CHUNK = 1_000  # as fast as 2,000-4,000 there; 20,000 outgrew a 512 MB heap
 TOO_LONG = f"longer than {MAX_LINE:,} bytes"
 _GZIP = b"\x1f\x8b"
 _LISTED = 50  # bad lines printed; the report keeps more

@@ -40,8 +40,6 @@ from graph.rules import Rules
 from graph.service.base import UseCase
 from graph.store.base import ReadTx, WriteTx
 
-CHUNK = 20_000  # lines per transaction; larger ones stop paying (benchmarks/README.md)
-NEO4J_CHUNK = 1_000  # as fast as 2,000-4,000 here; 20,000 outgrew a 512 MB heap
 LISTED = 1_000  # bad lines kept with their reason; the rest are counted
 OUTCOMES = ("created", "linked", "merged", "moved", "noop", "conflict")
 MARKER_PREFIX = "import~"
@@ -93,7 +91,7 @@ class ImportOptions:
     source: str
     fingerprint: str = ""  # what else makes two imports of one file different (format, columns)
     min_identifiers: int = 2
-    chunk: int = CHUNK
+    chunk: int = 1_000  # lines per transaction (the command's default depends on the store)
     strict: bool = False
     dry_run: bool = False
 
