@@ -17,6 +17,7 @@ import functools
 import gzip
 import sys
 import time
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -121,6 +122,13 @@ def import_(
             except KeyboardInterrupt:
                 click.echo("stopped: run the same command again to go on", err=True)
                 sys.exit(130)
+            except (OSError, EOFError, zlib.error) as error:  # a truncated or broken gzip too
+                click.echo(
+                    f"idgraph: reading {path} failed: {error}; the chunks read before are "
+                    "applied, and the same command goes on after them",
+                    err=True,
+                )
+                sys.exit(2)
     _print(report, options, seconds)
     sys.exit(1 if report.bad else 0)
 

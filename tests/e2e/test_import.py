@@ -283,3 +283,18 @@ def _holds_identifiers(path: Path) -> bool:
         return False
     with SqliteStore(path) as store:
         return next(store.iter_identifiers("shop"), None) is not None
+
+
+def test_a_truncated_gzip_stops_with_a_message_keeping_the_chunks_before(tmp_path):
+    lines = [item(f"browserId:b{n}", f"deviceId:u{n}") for n in range(3000)]
+    whole = gzip.compress("".join(json.dumps(line) + "\n" for line in lines).encode())
+    path = tmp_path / "visits.jsonl.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    store = {"IDGRAPH_STORE": f"sqlite:///{tmp_path / 'store.db'}"}
+
+    cut = run_import(store, "--namespace", "shop", "--chunk", "100", str(path))
+    assert cut.returncode == 2
+    assert b"visits.jsonl.gz failed: Compressed file ended" in cut.stderr
+    with SqliteStore(tmp_path / "store.db") as kept:
+        identifiers = sum(1 for _ in kept.iter_identifiers("shop"))
+    assert identifiers > 0 and identifiers % 200 == 0  # whole chunks of 100 lines, 2 each
