@@ -117,10 +117,10 @@ def graph_of(store, namespace: str) -> dict[str, Any]:
         "links": sorted(
             (k["a_key"], k["b_key"], k["end_reason"] or "", k["merge_id"] is None) for k in links
         ),
-        "conflicts": [
+        "conflicts": sorted(  # by content: their ids, hence order, come in blocks too
             (c.rule, [name[i] for i in c.profiles], [i.key for i in c.identifiers])
             for c in conflicts
-        ],
+        ),
         "merges": sorted((name[m.survivor], m.survivor_key, m.absorbed_key) for m in merges),
     }
 
