@@ -8,12 +8,13 @@ from typing import Any
 from flask.views import MethodView
 
 from app.api.blueprint import Blueprint, check_batch_size, check_namespace_in_path
-from app.api.context import caller, service, source
+from app.api.context import access, caller, service, source
 from app.api.errors import ErrorSchema
 from app.api.history import number
 from app.api.history_schemas import AsOfArgsSchema
 from app.api.schemas import (
     AttributesSchema,
+    CallerSchema,
     ConflictArgsSchema,
     ConflictPageSchema,
     DryRunArgsSchema,
@@ -32,7 +33,7 @@ blp = Blueprint(
     __name__,
     url_prefix="/v1/<ns>",
     description="Native identity API: link identifiers, read and erase profiles, list refused "
-    "links and purges.",
+    "links and purges, say who is calling.",
 )
 
 
@@ -66,11 +67,20 @@ class Links(MethodView):
 class Conflicts(MethodView):
     @blp.arguments(ConflictArgsSchema, location="query")
     @blp.response(200, ConflictPageSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="profile= names no profile")
     def get(self, args: dict, ns: str) -> Any:
-        """Links the rules refused, oldest first: time, request, item, rule, profiles."""
+        """Links the rules refused, oldest first: time, request, item, rule, profiles.
+
+        ``?profile=`` keeps those naming that profile or an id merged into it (404 for an
+        unknown profile). Pass ``next_cursor`` as ``?cursor=``.
+        """
         since = format_time(args["since"]) if args["since"] else None
         return service().reading.conflicts(
-            ns, since=since, cursor=args["cursor"], limit=args["limit"]
+            ns,
+            profile_id=args["profile"],
+            since=since,
+            cursor=args["cursor"],
+            limit=args["limit"],
         )
 
 
@@ -85,6 +95,22 @@ class Purges(MethodView):
         identifiers; never what was erased. Pass ``next_cursor`` as ``?cursor=``.
         """
         return service().erasure.purges(ns, cursor=args["cursor"], limit=args["limit"])
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.response(200, CallerSchema)
+    def get(self, ns: str) -> Any:
+        """Who is calling and what it may do in this namespace: the admin token ("admin"),
+        local open mode ("local") or an API key (its name), with its rights; never the token.
+        The lineage viewer disables, saying why, what the caller may not do."""
+        who = access()
+        return {
+            "name": who.name,
+            "namespace": ns,
+            "rights": list(who.rights),
+            "may_write": who.may("write"),
+        }
 
 
 @blp.route("/identifiers/<type>/<path:value>")

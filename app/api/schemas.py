@@ -156,7 +156,26 @@ class ConflictPageSchema(ma.Schema):
     next_cursor = fields.String(allow_none=True, metadata={"description": "pass as ?cursor="})
 
 
+class PositiveId(fields.Integer):
+    """An id in a query string, in ASCII digits as a path's ids are (app/api/history.py's
+    ``number``): ``int`` would also read "٣", " 3" and "+3", and no store holds more than 18
+    digits."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if not (isinstance(value, str) and value.isascii() and value.isdigit()) or len(value) > 18:
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class ConflictArgsSchema(ma.Schema):
+    profile = PositiveId(
+        load_default=None,
+        validate=validate.Range(min=1),
+        metadata={
+            "description": "a profile id: only the conflicts naming it or an id merged into "
+            "it; an absorbed id answers its survivor's"
+        },
+    )
     since = fields.AwareDateTime(
         load_default=None,
         default_timezone=dt.UTC,
@@ -164,6 +183,19 @@ class ConflictArgsSchema(ma.Schema):
     )
     cursor = fields.String(load_default=None)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class CallerSchema(ma.Schema):
+    """Who is calling, and what it may do in the namespace of the path; never its token."""
+
+    name = fields.String(
+        required=True, metadata={"description": "the API key's name, admin or local"}
+    )
+    namespace = fields.String(required=True)
+    rights = fields.List(fields.String(), required=True, metadata={"example": ["read"]})
+    may_write = fields.Boolean(
+        required=True, metadata={"description": "whether writes (link, end, undo, ban) pass"}
+    )
 
 
 class PurgeRecordSchema(ma.Schema):

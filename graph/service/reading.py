@@ -72,14 +72,26 @@ class Reading(UseCase):
         self,
         namespace: str,
         *,
+        profile_id: int | None = None,
         since: str | None = None,
         cursor: str | None = None,
         limit: int = 100,
     ) -> ConflictPage:
-        """Refused links, oldest first, at or after ``since``."""
+        """Refused links, oldest first, at or after ``since``. With ``profile_id``, those
+        naming the profile or one of its aliases (a refusal named an alias while it was a
+        profile of its own); an absorbed id answers its survivor's, as ``profile`` does.
+        NotFound for an unknown profile."""
         after_id = cursor_position(cursor)
-        records = self.store.read(
-            lambda tx: tx.conflicts(namespace, since=since, after_id=after_id, limit=limit)
-        )
+
+        def work(tx: ReadTx) -> list[ConflictRecord]:
+            named = None
+            if profile_id is not None:
+                view = tx.profile_view(namespace, live_profile(tx, namespace, profile_id))
+                named = (view.id, *view.aliases) if view else ()
+            return tx.conflicts(
+                namespace, since=since, after_id=after_id, limit=limit, profiles=named
+            )
+
+        records = self.store.read(work)
         next_cursor = str(records[-1].id) if len(records) == limit else None
         return ConflictPage(tuple(records), next_cursor)

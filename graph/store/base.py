@@ -10,7 +10,7 @@ Every implementation passes the same contract suite (tests/contract/).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any, Protocol, TypeVar
 
 from graph.keys import ApiKey
@@ -118,9 +118,16 @@ class ReadTx(Protocol):
         """An applied request kept for idempotent replay."""
 
     def conflicts(
-        self, namespace: str, *, since: str | None, after_id: int, limit: int
+        self,
+        namespace: str,
+        *,
+        since: str | None,
+        after_id: int,
+        limit: int,
+        profiles: Collection[int] | None = None,
     ) -> list[ConflictRecord]:
-        """Refused links, oldest first, with ids above ``after_id`` and time >= ``since``."""
+        """Refused links, oldest first, with ids above ``after_id`` and time >= ``since``;
+        with ``profiles``, only those naming one of these profile ids."""
 
     def purges(self, namespace: str, *, after_id: int, limit: int) -> list[PurgeRecord]:
         """The audit log of purges, oldest first, with ids above ``after_id``."""

@@ -13,6 +13,7 @@ ROUTES = [
     ("get", "/v1/shop/identifiers/email/a@x.io"),
     ("get", "/v1/shop/profiles/1"),
     ("patch", "/v1/shop/profiles/1/attributes"),
+    ("get", "/v1/shop/me"),
 ]
 
 

@@ -384,6 +384,7 @@ NOT_ASCII_NUMBERS = [
         pytest.param("POST", f"/v1/{NS}/links/{{}}/end", "link_id", id="end-link"),
         pytest.param("POST", f"/v1/{NS}/merges/{{}}/undo", "merge_id", id="undo"),
         pytest.param("DELETE", f"/v1/{NS}/bans/{{}}", "ban_id", id="ban"),
+        pytest.param("GET", f"/v1/{NS}/conflicts?profile={{}}", "profile", id="conflicts-of"),
         pytest.param("GET", "/v4/clients/{}", "clientId", id="synerise-client"),
     ],
 )

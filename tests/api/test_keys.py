@@ -71,6 +71,54 @@ def test_a_write_only_key_may_not_read(secured, error_of):
     error_of(writer.get(f"/v1/shop/profiles/{pid}"), 403, "forbidden")
 
 
+def test_me_names_the_admin_and_its_rights_in_any_namespace(secured):
+    admin = Api(secured.test_client(), {"Authorization": f"Bearer {TOKEN}"})
+    response = admin.get("/v1/tenant-7/me")
+    assert response.status_code == 200, response.json
+    assert response.json == {
+        "name": "admin",
+        "namespace": "tenant-7",
+        "rights": ["read", "write"],
+        "may_write": True,
+    }
+    assert TOKEN not in response.get_data(as_text=True)
+
+
+def test_me_says_a_read_only_key_may_not_write(secured):
+    text = key_for(secured, "shop", "read", name="viewer")
+    response = with_key(secured, text).get("/v1/shop/me")
+    assert response.json == {
+        "name": "viewer",
+        "namespace": "shop",
+        "rights": ["read"],
+        "may_write": False,
+    }
+    assert text.split("_", 2)[2] not in response.get_data(as_text=True)  # nor its secret
+
+
+def test_me_says_a_key_that_writes_may_write(secured):
+    me = with_key(secured, key_for(secured, "shop", "read,write", name="crm-sync")).get(
+        "/v1/shop/me"
+    )
+    assert me.json["name"] == "crm-sync" and me.json["rights"] == ["read", "write"]
+    assert me.json["may_write"] is True
+
+
+def test_me_in_local_open_mode_is_local_with_every_right(client):
+    assert client.get("/v1/shop/me").json == {
+        "name": "local",
+        "namespace": "shop",
+        "rights": ["read", "write"],
+        "may_write": True,
+    }
+
+
+def test_me_in_another_namespace_is_a_404_and_a_write_only_key_a_403(secured, error_of):
+    error_of(with_key(secured, key_for(secured, "shop")).get("/v1/other/me"), 404, "not_found")
+    writer = with_key(secured, key_for(secured, "shop", "write"))
+    error_of(writer.get("/v1/shop/me"), 403, "forbidden")
+
+
 def test_a_revoked_key_stops_at_its_next_request(secured, error_of):
     text = key_for(secured, "shop")
     api = with_key(secured, text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from apitools import Api, identifiers
 
 NS = "shop"
@@ -132,6 +133,65 @@ def test_conflicts_page_with_a_cursor_and_filter_by_time(api, error_of):
     assert api.get(f"/v1/{NS}/conflicts?since=2999-01-01T00:00:00Z").json["conflicts"] == []
     error_of(api.get(f"/v1/{NS}/conflicts?cursor=abc"), 400, "invalid_input")
     error_of(api.get(f"/v1/{NS}/conflicts?limit=0"), 400, "invalid_input")
+
+
+def conflicts_of(api: Api, profile_id: int, query: str = "") -> list[str]:
+    response = api.get(f"/v1/{NS}/conflicts?profile={profile_id}{query}")
+    assert response.status_code == 200, response.json
+    return [conflict["request_id"] for conflict in response.json["conflicts"]]
+
+
+def test_conflicts_of_a_profile_are_the_ones_naming_it(api):
+    [(_, a), (_, b), (_, d)] = api.outcomes(
+        NS, ("email:a@x.io", uid(1)), ("email:b@x.io", uid(2)), ("email:d@x.io", uid(4))
+    )
+    api.link(NS, (uid(2), "email:a@x.io"), request_id="a-b")
+    api.link(NS, (uid(4), "email:b@x.io"), request_id="b-d")
+    assert conflicts_of(api, a) == ["a-b"]
+    assert conflicts_of(api, b) == ["a-b", "b-d"]
+    assert conflicts_of(api, d) == ["b-d"]
+    assert conflicts_of(api, b, "&since=2999-01-01T00:00:00Z") == []
+
+
+def test_conflicts_of_a_survivor_include_those_of_the_profiles_it_absorbed(api):
+    [(_, a)] = api.outcomes(NS, ("email:a@x.io", uid(1)), ("email:a@x.io", "browserId:b1"))[:1]
+    [(_, c), (_, e)] = api.outcomes(NS, (uid(3), "customId:c3"), (uid(5), "customId:c5"))
+    api.link(NS, (uid(3), "customId:c5"), request_id="c-e")  # two customIds: refused
+    assert conflicts_of(api, a) == []
+    [(outcome, survivor)] = api.outcomes(NS, (uid(3), "email:a@x.io"))
+    assert (outcome, survivor) == ("merged", a)
+    assert c in api.get(f"/v1/{NS}/profiles/{a}").json["aliases"]
+    assert conflicts_of(api, a) == ["c-e"]
+    assert conflicts_of(api, c) == ["c-e"]  # an absorbed id answers its survivor's
+    assert conflicts_of(api, e) == ["c-e"]
+
+
+def test_conflicts_of_a_profile_page_with_a_cursor(api):
+    [(_, a), (_, b), (_, d)] = api.outcomes(
+        NS, ("email:a@x.io", uid(1)), ("email:b@x.io", uid(2)), ("email:d@x.io", uid(4))
+    )
+    for n in range(3):
+        api.link(NS, (uid(1), uid(2)), request_id=f"a-b{n}")
+        if n < 2:
+            api.link(NS, (uid(1), uid(4)), request_id=f"a-d{n}")
+    page = api.get(f"/v1/{NS}/conflicts?profile={b}&limit=2").json
+    assert [c["request_id"] for c in page["conflicts"]] == ["a-b0", "a-b1"]
+    assert conflicts_of(api, b, f"&limit=2&cursor={page['next_cursor']}") == ["a-b2"]
+    assert conflicts_of(api, d) == ["a-d0", "a-d1"]
+    assert len(conflicts_of(api, a)) == 5
+
+
+@pytest.mark.parametrize("raw", ["x", "0", "-1", "1.5", ""])
+def test_conflicts_of_a_profile_that_is_not_an_id_are_a_400(api, error_of, raw):
+    error = error_of(api.get(f"/v1/{NS}/conflicts?profile={raw}"), 400, "invalid_input")
+    assert list(error["details"]["fields"]) == ["profile"]
+
+
+def test_conflicts_of_an_unknown_profile_are_a_404(api, error_of):
+    api.outcomes(NS, ("email:a@x.io", uid(1)), ("email:b@x.io", uid(2)))
+    api.link(NS, (uid(2), "email:a@x.io"))
+    error = error_of(api.get(f"/v1/{NS}/conflicts?profile=99"), 404, "not_found")
+    assert error["message"] == api.get(f"/v1/{NS}/profiles/99").json["error"]["message"]
 
 
 def test_a_replaced_identifier_is_named_in_the_result(make_app, tmp_path):

@@ -14,6 +14,7 @@ def test_openapi_document_describes_every_native_route(client):
         "/v1/{ns}/profiles/{profile_id}": {"get", "delete"},
         "/v1/{ns}/purges": {"get"},
         "/v1/{ns}/profiles/{profile_id}/attributes": {"patch"},
+        "/v1/{ns}/me": {"get"},
     }.items() <= {path: set(ops) - {"parameters"} for path, ops in spec["paths"].items()}.items()
 
 
@@ -48,3 +49,14 @@ def test_the_document_says_which_routes_need_no_token(client):
     paths = client.get("/openapi.json").json["paths"]
     assert paths["/healthz"]["get"]["security"] == []
     assert "security" not in paths["/v1/{ns}/links"]["post"]  # the document's default: bearer
+
+
+def test_the_document_says_what_the_viewer_reads(client):
+    """The conflicts naming a profile, and who is calling (issue 20's viewer)."""
+    spec = client.get("/openapi.json").json
+    conflicts = spec["paths"]["/v1/{ns}/conflicts"]["get"]
+    [profile] = [p for p in conflicts["parameters"] if p["name"] == "profile"]
+    assert (profile["in"], profile["schema"]["type"]) == ("query", "integer")
+    assert "404" in conflicts["responses"]
+    me = spec["components"]["schemas"]["Caller"]
+    assert set(me["properties"]) == {"name", "namespace", "rights", "may_write"}

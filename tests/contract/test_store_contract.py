@@ -160,6 +160,37 @@ def test_conflicts_are_listed_oldest_first_and_page(store):
     assert [c.request_id for c in recent] == ["r1"]
 
 
+def test_conflicts_naming_profiles_are_listed_oldest_first_and_page(store):
+    a, b, d = (
+        outcome.profile_id
+        for outcome in write(
+            store,
+            item("email:a@x.io", "uuid:u1"),
+            item("email:b@x.io", "uuid:u2"),
+            item("email:d@x.io", "uuid:u4"),
+        )
+    )
+    for n, pair in enumerate([("u1", "u2"), ("u2", "u4"), ("u1", "u4")]):  # r0: a-b, r1: b-d...
+        write(store, item(*(f"uuid:{u}" for u in pair)), rid=f"r{n}")
+
+    def naming(profiles, ns=NS, after_id=0, limit=10):
+        return store.read(
+            lambda tx: tx.conflicts(
+                ns, since=None, after_id=after_id, limit=limit, profiles=profiles
+            )
+        )
+
+    def requests(profiles, **page) -> list[str]:
+        return [conflict.request_id for conflict in naming(profiles, **page)]
+
+    assert requests([a]) == ["r0", "r2"]
+    assert requests([b]) == ["r0", "r1"]
+    assert requests([a, b]) == requests(None) == ["r0", "r1", "r2"]
+    assert naming([999]) == naming([]) == naming([a], ns="other") == []
+    (first,) = naming([d], limit=1)
+    assert requests([d], after_id=first.id, limit=1) == ["r2"]
+
+
 def test_namespaces_never_see_each_other(store):
     """An id names a profile of its own namespace only (each namespace is numbered apart:
     the same id may name a profile in each)."""

@@ -10,7 +10,7 @@ keeps no map in a property: a map (a profile's attributes, a version of them) is
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import neo4j
@@ -241,9 +241,22 @@ class Neo4jTx(HistoryReads, ApiKeyRows, PurgeRows, RekeyRows):
         return StoredRequest(request_id, rows[0]["digest"], json.loads(rows[0]["response"]))
 
     def conflicts(
-        self, namespace: str, *, since: str | None, after_id: int, limit: int
+        self,
+        namespace: str,
+        *,
+        since: str | None,
+        after_id: int,
+        limit: int,
+        profiles: Collection[int] | None = None,
     ) -> list[ConflictRecord]:
-        rows = self.run("conflicts", ns=namespace, after=after_id, since=since or "", limit=limit)
+        rows = self.run(
+            "conflicts",
+            ns=namespace,
+            after=after_id,
+            since=since or "",
+            limit=limit,
+            profiles=None if profiles is None else list(profiles),
+        )
         return [
             ConflictRecord(
                 id=row["id"],

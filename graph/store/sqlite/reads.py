@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import fields
 from typing import Any
 
@@ -37,6 +37,17 @@ _LIST_PROFILES = """
     ORDER BY id LIMIT :limit
 """
 _BANS_OF_KEYS = either_end("bans", BAN_COLUMNS, "a_key", "b_key")
+# refused links of a namespace by id, and with a JSON array of profile ids, those naming one:
+# no index finds an element of a list, so that filter reads the namespace's conflicts from
+# :after on until it has :limit of them
+_CONFLICTS = """
+    SELECT id, created_at, request_id, item_index, rule, profiles, identifiers FROM conflicts
+    WHERE ns = :ns AND id > :after AND created_at >= :since
+      AND (:profiles IS NULL OR EXISTS (
+          SELECT 1 FROM json_each(conflicts.profiles) AS involved
+          WHERE involved.value IN (SELECT value FROM json_each(:profiles))))
+    ORDER BY id LIMIT :limit
+"""
 # the next free id of each kind of a namespace: its own sequence, or before its first write
 # made one, the floor (ns '') where that write starts it
 _NEXT_IDS = """
@@ -213,16 +224,22 @@ class ProfileReads(Sql):
         return StoredRequest(request_id, row[0], json.loads(row[1])) if row else None
 
     def conflicts(
-        self, namespace: str, *, since: str | None, after_id: int, limit: int
+        self,
+        namespace: str,
+        *,
+        since: str | None,
+        after_id: int,
+        limit: int,
+        profiles: Collection[int] | None = None,
     ) -> list[ConflictRecord]:
-        rows = self._all(
-            "SELECT id, created_at, request_id, item_index, rule, profiles, identifiers "
-            "FROM conflicts WHERE ns = ? AND id > ? AND created_at >= ? ORDER BY id LIMIT ?",
-            namespace,
-            after_id,
-            since or "",
-            limit,
-        )
+        wanted = {
+            "ns": namespace,
+            "after": after_id,
+            "since": since or "",
+            "profiles": None if profiles is None else json_array(profiles),
+            "limit": limit,
+        }
+        rows = self.connection.execute(_CONFLICTS, wanted).fetchall()
         return [
             ConflictRecord(
                 id=row[0],
