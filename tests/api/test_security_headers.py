@@ -101,7 +101,7 @@ def test_every_answer_but_static_files_may_not_be_stored(secured):
     ]
     assert not stored
     assert {endpoint for endpoint, *_ in answers} >= {"synerise.Login", "omnidesk.Customer"}
-    for path in ("/static/viewer.js", "/docs/assets/swagger-ui-bundle.js"):  # as they were
+    for path in ("/static/viewer/main.js", "/docs/assets/swagger-ui-bundle.js"):  # as they were
         response = client.get(path)
         assert response.status_code == 200
         assert "no-store" not in response.headers.get("Cache-Control", "")

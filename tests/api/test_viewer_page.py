@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from app.settings import Settings
 
 TOKEN = "s3cret-admin-token"
 PAGE = "/v1/shop/profiles/7/view"
+MODULES = Path(__file__).parents[2] / "app/api/static/viewer"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -56,9 +58,18 @@ def test_page_files_are_served_without_a_token(secured):
     paths = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
     assert {path.rsplit("/", 1)[-1] for path in paths} == {
         "viewer.css",
-        "viewer.js",
+        "main.js",
         "cytoscape-3.34.4.min.js",
     }
+    # main.js is a module: what it imports comes from beside it, and only from there
+    imported = set()
+    for module in MODULES.glob("*.js"):
+        imported |= set(
+            re.findall(r'from "\./([a-z]+\.js)"|import\("\./([a-z]+\.js)"\)', module.read_text())
+        )
+    imported = {name for pair in imported for name in pair if name}
+    assert imported and imported <= {module.name for module in MODULES.glob("*.js")}
+    paths += [f"/static/viewer/{name}" for name in sorted(imported)]
     for path in paths:
         response = secured.get(path)
         assert response.status_code == 200, path

@@ -10,7 +10,6 @@ import os
 import re
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -86,7 +85,13 @@ def test_viewer_draws_the_lineage_and_ends_a_bridge_link(server, browser, tmp_pa
     assert page.locator("#time-label").inner_text().startswith(bridge["created_at"])
     page.locator("#graph[data-state=ready]").wait_for()
     assert not page.evaluate(ended)
-    assert page.locator("#end-form").is_hidden()  # the past is read only
+    assert page.locator("#end-form button").is_disabled()  # the past is read only
+    assert "history is read only" in page.locator("#end-why").inner_text()
+
+    # the URL keeps the instant: opened elsewhere, it shows the same past
+    shared = open_viewer(browser, server, profile_id, query=page.url.partition("?")[2])
+    assert shared.locator("#time-label").inner_text().startswith(bridge["created_at"])
+    assert not shared.evaluate(ended)
 
 
 def test_viewer_search_goes_to_the_profile_of_an_identifier(server, browser):
@@ -145,13 +150,13 @@ def chromium() -> Iterator[Browser]:
             launched.close()
 
 
-def open_viewer(browser: Browser, server: Server, profile_id: int) -> Page:
+def open_viewer(browser: Browser, server: Server, profile_id: int, query: str = "") -> Page:
     """The viewer of a profile, the token pasted in the form its first 401 shows."""
     page = browser.new_page(viewport={"width": 1000, "height": 600})
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: errors.extend(unexpected_error(message)))
-    page.goto(f"{server.url}/v1/shop/profiles/{profile_id}/view")
+    page.goto(f"{server.url}/v1/shop/profiles/{profile_id}/view" + (f"?{query}" if query else ""))
     page.fill("#token-form input[name=token]", TOKEN)
     page.press("#token-form input[name=token]", "Enter")
     page.locator("#graph[data-state=ready]").wait_for()
@@ -167,7 +172,8 @@ def unexpected_error(message: ConsoleMessage) -> list[str]:
 
 
 def drawn_nodes(page: Page) -> set[str]:
-    return set(page.evaluate("() => idgraphViewer.cy.nodes().map((n) => n.id())"))
+    """The identifiers drawn on their own (not folded into a group, not a part's box)."""
+    return set(page.evaluate("() => idgraphViewer.cy.nodes('.identifier').map((n) => n.id())"))
 
 
 def drawn_edges(page: Page) -> set[tuple[str, str, str]]:
@@ -200,22 +206,21 @@ def end_selected_link(page: Page, reason: str) -> None:
 
 
 def screenshot_for_readme(path: Path) -> None:
-    """docs/lineage-viewer.png: six identifiers of four types, one link ended (dashed, its far
-    end greyed in the profile it left for), the panel open on that link."""
+    """docs/lineage-viewer.png: a profile of 301 identifiers, four anonymous profiles joined
+    through a login email, drawn as four parts with their browsers folded; the merge timeline
+    beside it, and the path that joins the CRM's customer id to a browser highlighted."""
+    from tests.e2e.viewer_profiles import CUSTOMER_ID, merged_profile
+
     with tempfile.TemporaryDirectory() as tmp, serving(Path(tmp)) as server, chromium() as browser:
-        profile_id = seed(server, ("email:ann@x.io", "customId:C-42"), request_id="crm-sync-17")
-        seed(server, ("customId:C-42", "browserId:b-1"), ("browserId:b-1", UUID))
-        seed(server, ("browserId:b-1", "uuid:00000000-0000-0000-0000-000000000002"))
-        time.sleep(1.1)  # distinct instants on the time slider
-        seed(server, ("browserId:b-1", "browserId:b-2"), request_id="web-0419")
-        seed(server, ("browserId:b-2", "browserId:b-3"), request_id="web-0420")
-        time.sleep(1.1)
-        lineage = call(server, "GET", f"/v1/shop/profiles/{profile_id}/lineage")
-        [kiosk] = [k for k in lineage["links"] if k["request_id"] == "web-0419"]
-        reason = {"reason": "b-2 is a shared kiosk browser"}
-        call(server, "POST", f"/v1/shop/links/{kiosk['id']}/end", reason)
-        page = open_viewer(browser, server, profile_id)
-        click_edge(page, kiosk["id"])
+        seeded = merged_profile(server, 301, token=TOKEN)
+        page = open_viewer(browser, server, seeded.profile_id)
+        page.set_viewport_size({"width": 1400, "height": 820})
+        page.fill("#explain input[name=a]", CUSTOMER_ID)
+        page.fill("#explain input[name=b]", "browserId:m-00002")
+        page.get_by_role("button", name="Explain").click()
+        page.locator("#explain-result").wait_for()
+        page.locator("#graph[data-state=ready]").wait_for()
+        page.locator("#timeline[data-state=ready]").wait_for()
         page.screenshot(path=path)
 
 
