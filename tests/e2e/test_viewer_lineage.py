@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page
 
 from tests.e2e.test_server import IDGRAPH, Server
 from tests.e2e.test_viewer import TOKEN, call, serving
-from tests.e2e.viewer_profiles import CUSTOMER_ID, LOGIN_EMAIL, merged_profile
+from tests.e2e.viewer_profiles import CUSTOMER_ID, HUB, LOGIN_EMAIL, hub_profile, merged_profile
 
 pytestmark = pytest.mark.e2e
 
@@ -61,6 +61,19 @@ def test_a_profile_of_901_identifiers_opens_as_a_few_legible_nodes(server, brows
     assert no_labels_overlap(page)
     # edge labels come on hover only
     assert page.evaluate("() => idgraphViewer.cy.edges().every((e) => !e.renderedStyle('label'))")
+
+
+def test_a_customer_id_seen_with_117_browsers_is_flagged_as_a_hub(server, browser):
+    seeded = hub_profile(server, 121, token=TOKEN)
+    page = open_page(browser, server, f"/v1/shop/profiles/{seeded.profile_id}/view")
+    assert page.evaluate("() => idgraphViewer.cy.nodes('.hub').map((n) => n.id())") == [HUB]
+    assert "hub · 120 links" in page.evaluate(
+        f"() => idgraphViewer.cy.getElementById('{HUB}').data('label')"
+    )
+    groups = page.evaluate("() => idgraphViewer.cy.nodes('.group').map((n) => n.data('label'))")
+    assert groups == ["browserId\n× 117"]
+    assert page.evaluate("() => idgraphViewer.cy.nodes().length") <= MAX_NODES
+    assert no_labels_overlap(page)
 
 
 def test_a_group_opens_on_click_and_the_url_keeps_the_view(server, browser):
