@@ -109,3 +109,18 @@ def test_backfill_imports_the_workload_with_the_outcomes_http_answers(tmp_path):
     assert figures["import"]["outcomes"]["bad lines"] == 0
     assert {"created", "linked", "merged", "conflict"} <= set(figures["http"]["outcomes"])
     assert figures["import"]["links_per_second"] > 0 and figures["import_to_http"] > 0
+
+
+def test_viewer_benchmark_times_a_profile_of_10_identifiers_and_screenshots_it(tmp_path, browser):
+    # `browser` (tests/e2e/test_viewer.py): without Chromium this skips, or fails under CI
+    shots, output = tmp_path / "shots", tmp_path / "viewer.json"
+    script = [sys.executable, str(BENCHMARKS / "viewer.py"), "--sizes", "10", "--repeats", "1"]
+    options = ["--timeout", "30", "--screenshots", str(shots), "--json", str(output)]
+    result = subprocess.run([*script, *options], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [row] = [line for line in result.stdout.splitlines() if line.startswith("| 10 |")]
+    assert row.endswith("| ready |"), result.stderr[-3000:]
+    assert (shots / "merged-10.png").stat().st_size > 0
+    [run] = json.loads(output.read_text())["runs"]
+    assert run["nodes_drawn"] > 0 and run["warm_navigations"] == 1, run
+    assert run["lineage_median_ms"] > 0 and run["page_errors"] == [], run

@@ -112,6 +112,10 @@ async function render() {
   writeUrl();
 }
 
+function plural(count, noun) {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
 function markReady() {
   graph.dataset.draws = String(++draws);
   graph.dataset.state = "ready";
@@ -139,7 +143,7 @@ function showTitle(lineages) {
   const shown = view.data.identifiers.filter((i) => i.member).length;
   const more = lineages.some((l) => l.next_cursor) ? ` (the first ${LIMIT} of each profile)` : "";
   $("note").textContent =
-    `${shown} identifiers${more}, drawn as ${view.analysis.parts.length} parts`;
+    `${shown} identifiers${more}, drawn as ${plural(view.analysis.parts.length, "part")}`;
 }
 
 function showLegend(identifiers) {

@@ -2,13 +2,14 @@
 //
 // A profile is cut into *parts*: the identifiers its active links join once the links a merge
 // added are taken out. Each part is a former profile (or what is left of one), and the merge
-// links show where the parts were joined. Inside a part, identifiers of one type form a *group*
-// that is drawn as one node with its count while the view would hold more than MAX_NODES
-// nodes; a hub (an identifier with far more links than its peers, such as a shared device)
-// and an end of a merge link are always drawn on their own. Identifiers outside the profile
+// links show where the parts were joined. Inside a part, identifiers of one type form a *group*,
+// drawn as one node with its count when it holds more than FOLD_ABOVE identifiers or while the
+// view would hold more than MAX_NODES nodes. A hub (an identifier with far more links than its
+// peers, such as a shared device) and an end of a merge link are always drawn on their own. Identifiers outside the profile
 // (the other ends of links that left it) are parts of their own, one per profile they are in.
 
 export const MAX_NODES = 50;
+const FOLD_ABOVE = 10; // a group of more identifiers than this is folded even within MAX_NODES
 const HUB_MIN_LINKS = 8; // fewer links than this is never a hub
 const HUB_FACTOR = 5; // a hub has this many times the median links of its profile's identifiers
 
@@ -109,8 +110,10 @@ export function elementsOf(analysis, expanded, pinned = new Set()) {
   return { nodes, edges: edgesOf(analysis.links, shownAs), folded };
 }
 
-// Folds the largest groups first until the view holds at most MAX_NODES nodes; a group the
-// person expanded stays open, a pinned identifier stays out, and a group of one is not folded.
+// Folds every group of more than FOLD_ABOVE identifiers (a ring of 24 browsers makes every
+// label too small to read), then the largest groups first until the view holds at most
+// MAX_NODES nodes; a group the person expanded stays open, a pinned identifier stays out, and a
+// group of one is not folded.
 function foldedGroups(analysis, expanded, pinned) {
   const candidates = [...analysis.groups.values()]
     .map((group) => ({ ...group, keys: group.keys.filter((key) => !pinned.has(key)) }))
@@ -119,7 +122,7 @@ function foldedGroups(analysis, expanded, pinned) {
   let count = analysis.parts.length + analysis.identifiers.length;
   const folded = [];
   for (const group of candidates) {
-    if (count <= MAX_NODES) break;
+    if (count <= MAX_NODES && group.keys.length <= FOLD_ABOVE) break;
     folded.push(group);
     count -= group.keys.length - 1;
   }
