@@ -90,6 +90,14 @@ class MergeRecordSchema(ma.Schema):
     request_id = fields.String(required=True)
     item_index = fields.Integer(allow_none=True)
     at = fields.String(required=True)
+    survivor_key = fields.String(
+        allow_none=True,
+        metadata={"description": "an identifier the survivor held when the merge joined them"},
+    )
+    absorbed_key = fields.String(
+        allow_none=True,
+        metadata={"description": "an identifier the absorbed profile held then"},
+    )
     undone_at = fields.String(allow_none=True)
     undone_request_id = fields.String(allow_none=True)
 

@@ -80,6 +80,8 @@ def test_lineage_names_the_merges_that_built_the_profile(api):
     (merge,) = lineage(api, result["profile_id"])["merges"]
     assert (merge["absorbed"], merge["survivor"]) == (anonymous, result["profile_id"])
     assert merge["request_id"] == "joins" and merge["undone_at"] is None
+    # an identifier of each side, as each was before: the viewer names its parts by them
+    assert (merge["survivor_key"], merge["absorbed_key"]) == ("email:ann@x.io", "browserId:b2")
     merging = [link for link in lineage(api, result["profile_id"])["links"] if link["merge_id"]]
     assert [link["merge_id"] for link in merging] == [merge["id"]]
 

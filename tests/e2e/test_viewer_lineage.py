@@ -51,6 +51,14 @@ def test_a_profile_of_901_identifiers_opens_as_a_few_legible_nodes(server, brows
     )
     assert len(merges) == 3 and all(a != b for a, b in merges)
     assert {p for pair in merges for p in pair} == parts
+    # each part says which profile it was: the absorbed side of each merge, and the survivor
+    for merge in lineage["merges"]:
+        for key, profile in ((merge["absorbed_key"], merge["absorbed"]),
+                             (merge["survivor_key"], merge["survivor"])):  # fmt: skip
+            label = page.evaluate(
+                f"() => idgraphViewer.cy.getElementById('{key}').parent().data('label')"
+            )
+            assert f"from profile {profile} ·" in label, (key, label)
 
     # each part's uuid carries its 225 browsers: a hub, labelled so
     uuids = {i["key"] for i in lineage["identifiers"] if i["type"] == "uuid"}

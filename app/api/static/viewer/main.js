@@ -184,6 +184,7 @@ function showDetails(id) {
     $("panel-title").textContent = `Part ${item.part.name}`;
     rows.push(["identifiers", String(item.part.keys.length)], ["since", when(item.part.since)]);
     rows.push(["profile", item.part.profileId]);
+    if (item.part.former !== undefined) rows.push(["was profile", item.part.former]);
   } else {
     showLinks(item, rows);
   }

@@ -50,6 +50,7 @@ export function analyse(data) {
   const parts = partsOf(data, byKey);
   const partOf = new Map();
   parts.forEach((part) => part.keys.forEach((key) => partOf.set(key, part)));
+  nameFormerProfiles(data.merges, partOf);
   const hubs = hubsOf(data.identifiers, degree);
   const anchors = new Set(hubs);
   for (const link of data.links) {
@@ -200,6 +201,24 @@ function partsOf(data, byKey) {
   return parts;
 }
 
+// Which profile each part was before it was merged: each merge names an identifier of either
+// side (survivor_key, absorbed_key); oldest merge first, a part takes the first name it gets
+// (a part absorbed into a profile that a later merge absorbed keeps its own id).
+function nameFormerProfiles(merges, partOf) {
+  const oldestFirst = [...merges].sort((x, y) =>
+    x.at < y.at ? -1 : x.at > y.at ? 1 : x.id - y.id,
+  );
+  for (const merge of oldestFirst) {
+    for (const [key, id] of [
+      [merge.survivor_key, merge.survivor],
+      [merge.absorbed_key, merge.absorbed],
+    ]) {
+      const part = key && partOf.get(key);
+      if (part && part.member && part.former === undefined) part.former = id;
+    }
+  }
+}
+
 function keyOrder(x, y) {
   if (x.created_at !== y.created_at) return x.created_at < y.created_at ? -1 : 1;
   return x.key < y.key ? -1 : x.key > y.key ? 1 : 0;
@@ -230,7 +249,8 @@ function hubsOf(identifiers, degree) {
 function partLabel(part) {
   const size = `${part.keys.length} identifier${part.keys.length === 1 ? "" : "s"}`;
   if (!part.member) return `${part.name} · ${size}`;
-  return `part ${part.name} · ${size} · since ${part.since.slice(0, 10)}`;
+  const former = part.former === undefined ? "" : ` · from profile ${part.former}`;
+  return `part ${part.name}${former} · ${size} · since ${part.since.slice(0, 10)}`;
 }
 
 // Two lines, type then value; a long value keeps both ends, where ids tend to differ.
