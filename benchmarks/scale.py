@@ -18,9 +18,10 @@ The workload of workload.py grows a fresh store to ``--identifiers`` identifiers
   batches ahead by a thread of their own (at 10M they would not fit in memory all at once).
 
 For each tenth of the run (the batches that took the store from k/10 to (k+1)/10 of the
-identifiers) it reports links/s and batch p50/p99, and the RSS at the tenth's end; for the
-whole run, RSS (VmRSS at the end, VmHWM peak: this process, or the largest gunicorn worker)
-and the store's bytes per identifier. Links and times are counted as in ingest.py.
+identifiers) it reports links/s, batch p50/p99, the RSS at the tenth's end and the bytes
+written per link (``wchar``: the WAL and the checkpoints); for the whole run, RSS (VmRSS at the
+end, VmHWM peak: this process, or the largest gunicorn worker), the WAL's peak and the store's
+bytes per identifier. Links and times are counted as in ingest.py.
 
     python benchmarks/scale.py [--identifiers N] [--batch N] [--seed N] [--lookups N]
                                [--paths raw-minimal,raw-full,service] [--http]
@@ -60,6 +61,7 @@ from workload import (
     progress_printer,
     reset_peak_memory,
     table,
+    wal_size,
     write_json,
 )
 
@@ -94,6 +96,8 @@ class PathRun:
     written: list[int] = field(default_factory=lambda: [0] * (TENTHS + 1))  # at each tenth's end
     wall_clock: bool = False  # tenths timed by the clock (concurrent clients), not summed
     started_at: float = 0.0  # perf_counter at the first request, for the clock
+    store_path: Path | None = None  # whose WAL to watch
+    wal_peak_bytes: int = 0  # the largest the -wal file was after a batch
     store_bytes: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -109,6 +113,8 @@ class PathRun:
         tenth = self.tenth_of(identifiers_after)
         self.rss_kb[tenth] = self.probe.memory_kb("VmRSS")
         self.written[tenth + 1] = self.probe.written()
+        if self.store_path is not None:
+            self.wal_peak_bytes = max(self.wal_peak_bytes, wal_size(self.store_path) or 0)
 
     def start(self) -> None:
         """Just before the first batch."""
@@ -166,6 +172,7 @@ class PathRun:
             "tenths": self.tenths(),
             "last_over_first_tenth_p50": self.flatness(),
             "store_bytes": self.store_bytes,
+            "wal_peak_bytes": self.wal_peak_bytes,
             "store_bytes_per_identifier": None if per_identifier is None else round(per_identifier),
             **self.extra,
         }
@@ -261,7 +268,7 @@ def run_raw(label: str, workload: Workload, directory: Path) -> PathRun:
     minimal = label == RAW_MINIMAL
     if minimal:
         store.write(BareRows.create_tables)
-    scale = PathRun(IngestRun(label), workload.identifiers, Probe())
+    scale = PathRun(IngestRun(label), workload.identifiers, Probe(), store_path=path)
     run, printer = scale.run, progress_printer(label, workload)
     reset_peak_memory()
     scale.start()
@@ -297,7 +304,7 @@ class _Progress:
 def run_service(workload: Workload, directory: Path, lookups: int, seed: int) -> PathRun:
     path = directory / "service.db"
     store = SqliteStore(path)
-    scale = PathRun(IngestRun(SERVICE), workload.identifiers, Probe())
+    scale = PathRun(IngestRun(SERVICE), workload.identifiers, Probe(), store_path=path)
     printer = progress_printer(SERVICE, workload)
 
     def after_batch(batch: Batch) -> None:
@@ -309,7 +316,6 @@ def run_service(workload: Workload, directory: Path, lookups: int, seed: int) ->
         reset_peak_memory()
         scale.start()
         scale.run = ingest_in_process(service, workload, progress=after_batch)
-        scale.run.path = SERVICE
         scale.finish()
         print("resolving in process ...", file=sys.stderr, flush=True)
         warm_up, measured = sample_identifiers(store, lookups, seed)
@@ -325,9 +331,9 @@ def run_service(workload: Workload, directory: Path, lookups: int, seed: int) ->
 def sample_identifiers(
     store: SqliteStore, count: int, seed: int
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """A warm-up sample and the measured sample, drawn with replacement from the identifiers
-    in a profile: reservoirs over the store's identifiers, so that memory does not grow with
-    the store (resolve.py keeps them all)."""
+    """A warm-up sample and the measured sample of distinct identifiers in a profile, drawn
+    by one reservoir over the store's identifiers, so that memory does not grow with the store
+    (resolve.py keeps them all); with replacement only if the store holds too few."""
     rng = random.Random(seed)
     warm_size = max(1, int(count * WARM_UP_SHARE))
     reservoir: list[tuple[str, str]] = []
@@ -340,8 +346,10 @@ def sample_identifiers(
             reservoir.append((type_, value))
         elif (slot := rng.randrange(seen)) < len(reservoir):
             reservoir[slot] = (type_, value)
-    measured = rng.choices(reservoir, k=count)
-    return rng.choices(reservoir, k=warm_size), measured
+    if seen < count + warm_size:
+        return rng.choices(reservoir, k=warm_size), rng.choices(reservoir, k=count)
+    rng.shuffle(reservoir)
+    return reservoir[:warm_size], reservoir[warm_size:]
 
 
 def btree_sizes(path: Path, top: int = 8) -> list[dict[str, Any]]:
@@ -368,7 +376,7 @@ def run_http(workload: Workload, directory: Path, clients: int) -> PathRun:
     label = http_label(clients, 1)
     path = directory / "http.db"
     with Server(path, directory / "server.log") as server:
-        scale = PathRun(IngestRun(label), workload.identifiers, Probe(server))
+        scale = PathRun(IngestRun(label), workload.identifiers, Probe(server), store_path=path)
         scale.wall_clock = True
         printer = progress_printer(label, workload)
 
@@ -421,7 +429,8 @@ def report(runs: list[PathRun]) -> str:
     if service is not None:
         parts.append(resolve_line(service.extra["resolve"]))
         parts.append(btree_table(service.extra["btrees"], service.summary()))
-    parts.append(goals_table(goals(runs)))
+    if judged := goals(runs):
+        parts.append(goals_table(judged))
     return "\n\n".join(parts)
 
 
@@ -449,12 +458,14 @@ def summary_table(runs: list[PathRun]) -> str:
                 megabytes(run.run.rss_end_kb),
                 megabytes(run.run.peak_rss_kb),
                 megabytes(None if run.store_bytes is None else run.store_bytes // 1024),
+                megabytes(run.wal_peak_bytes // 1024),
                 f"{figures['store_bytes_per_identifier']}",
                 f"{run.run.unexpected:,}",
             ]
         )
     headers = ["path", "identifiers", "links", "s", "links/s", "x raw min", "batch p50 ms",
-               "p99 ms", "last/first p50", "RSS MB end", "peak", "store MB", "bytes/id",
+               "p99 ms", "last/first p50", "RSS MB end", "peak", "store MB", "WAL MB peak",
+               "bytes/id",
                "unexpected"]  # fmt: skip
     return table(headers, rows)
 

@@ -50,7 +50,7 @@ def test_every_tenth_has_a_rate_and_latencies(figures):
 def test_memory_size_and_rates_are_reported_for_every_path(figures):
     for run in figures["runs"]:
         assert run["rss_end_kb"] > 0 and run["peak_rss_kb"] >= run["rss_end_kb"], run["path"]
-        assert run["store_bytes_per_identifier"] > 0, run["path"]
+        assert run["store_bytes_per_identifier"] > 0 and run["wal_peak_bytes"] > 0, run["path"]
         assert run["links_per_second"] > 0 and run["batch_p99_ms"] >= run["batch_p50_ms"] > 0
     assert figures["raw_minimal_links_per_second"] > 0
     assert figures["raw_full_links_per_second"] > 0
