@@ -94,6 +94,7 @@ def test_a_group_opens_on_click_and_the_url_keeps_the_view(server, browser):
     redrawn(page, lambda: click_element(page, group))
     opened = drawn_identifiers(page) - before
     assert len(opened) == count and all(key.startswith("browserId:") for key in opened)
+    assert no_labels_overlap(page)  # an opened group of dozens: a grid, not a ring
     chosen = min(opened)
     click_element(page, chosen)
     assert page.locator("#panel-title").inner_text() == f"Identifier {chosen}"

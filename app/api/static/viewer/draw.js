@@ -147,20 +147,8 @@ function edgeElement(edge) {
 function layOut(cy, partIds) {
   const boxes = new Map();
   for (const id of partIds) {
-    cy.getElementById(id)
-      .children()
-      .layout({
-        name: "concentric",
-        concentric: importance,
-        levelWidth: () => 1,
-        minNodeSpacing: 24,
-        avoidOverlap: true,
-        nodeDimensionsIncludeLabels: true,
-        boundingBox: { x1: 0, y1: 0, w: 1, h: 1 },
-        fit: false,
-        animate: false,
-      })
-      .run();
+    const children = cy.getElementById(id).children();
+    children.layout(children.length > RING_MAX ? grid(children) : RING).run();
     boxes.set(id, cy.getElementById(id).boundingBox({ includeLabels: true }));
   }
   const centres = arrangeParts(cy, boxes);
@@ -170,6 +158,42 @@ function layOut(cy, partIds) {
     const children = cy.getElementById(id).children();
     children.positions((node) => ({ x: node.position("x") + dx, y: node.position("y") + dy }));
   }
+}
+
+const RING_MAX = 40; // a part with more nodes (an opened group of hundreds) is laid out as a grid
+const LAID_AT_ORIGIN = { boundingBox: { x1: 0, y1: 0, w: 1, h: 1 }, fit: false, animate: false };
+const RING = {
+  name: "concentric",
+  concentric: importance,
+  levelWidth: () => 1,
+  minNodeSpacing: 24,
+  avoidOverlap: true,
+  nodeDimensionsIncludeLabels: true,
+  ...LAID_AT_ORIGIN,
+};
+
+// A ring of 996 browsers is 30,000 pixels round, and fitting it to the screen shrinks every
+// label to a dot: a square grid instead, its hubs in the middle cells.
+function grid(children) {
+  const hubs = children.filter(".hub");
+  const others = children.not(".hub");
+  const columns = Math.ceil(Math.sqrt(children.length * 2)); // cells are wider than high
+  const rows = Math.ceil(children.length / columns);
+  const centre = Math.min(others.length, Math.floor(rows / 2) * columns + Math.floor(columns / 2));
+  const order = [...others.slice(0, centre), ...hubs, ...others.slice(centre)];
+  const cells = new Map(
+    order.map((node, i) => [node.id(), { row: Math.floor(i / columns), col: i % columns }]),
+  );
+  return {
+    name: "grid",
+    position: (node) => cells.get(node.id()),
+    cols: columns,
+    avoidOverlap: true,
+    avoidOverlapPadding: 12,
+    nodeDimensionsIncludeLabels: true,
+    condense: true,
+    ...LAID_AT_ORIGIN,
+  };
 }
 
 // Hubs in the middle of their part, everything else on one ring around them.
