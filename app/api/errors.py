@@ -153,6 +153,14 @@ def validation_details(messages: Mapping[str, Any]) -> tuple[dict[str, dict], di
     return items, fields
 
 
+def flattened(messages: Any) -> dict[str, list[str]]:
+    """marshmallow's nested messages (``{"identifiers": {0: {"value": [...]}}}``) by dotted
+    field path (``identifiers.0.value``); the object's own problems under ``""``."""
+    flat: dict[str, list[str]] = {}
+    _flatten(messages, "", flat)
+    return flat
+
+
 def _flatten(messages: Any, path: str, into: dict[str, list[str]]) -> None:
     if isinstance(messages, Mapping):
         for key, nested in messages.items():

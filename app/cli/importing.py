@@ -18,7 +18,7 @@ import gzip
 import sys
 import time
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -260,8 +260,10 @@ def _json_item(text: bytes) -> tuple[LinkRequest | None, str | None]:
     """A JSON line read as the API reads a link item, or why it cannot be."""
     import marshmallow as ma
 
+    from app.api.errors import flattened
     from app.api.jsonbody import TOO_DEEP, loads, nested_too_deeply, problem_paths
     from app.api.schemas import link_request
+    from graph.service.importing import reason
 
     if nested_too_deeply(text):
         return None, TOO_DEEP
@@ -274,7 +276,7 @@ def _json_item(text: bytes) -> tuple[LinkRequest | None, str | None]:
         return None, f"not JSON: {error}"
     problems = problem_paths(body, decoded)
     if problems:
-        return None, _reason(problems)
+        return None, reason(problems)
     if not isinstance(body, dict):
         return None, 'not an item: expected {"identifiers": [...], "attributes": {...}}'
     plain = _plain_item(body)
@@ -283,7 +285,8 @@ def _json_item(text: bytes) -> tuple[LinkRequest | None, str | None]:
     try:
         return link_request(_item_schema().load(body)), None
     except ma.ValidationError as error:
-        return None, _reason(_flat(error.messages))
+        problems = {path or "item": why for path, why in flattened(error.messages).items()}
+        return None, reason(problems)
 
 
 def _plain_item(body: dict[str, Any]) -> LinkRequest | None:
@@ -320,20 +323,6 @@ def _item_schema() -> Any:
     from app.api.schemas import LinkItemSchema
 
     return LinkItemSchema()
-
-
-def _flat(messages: Any, path: str = "") -> dict[str, list[str]]:
-    """marshmallow's nested messages ({"identifiers": {0: {"value": [...]}}}) by dotted path."""
-    if not isinstance(messages, Mapping):
-        return {path or "item": [str(m) for m in messages] if isinstance(messages, list) else []}
-    flat: dict[str, list[str]] = {}
-    for name, inner in messages.items():
-        flat.update(_flat(inner, f"{path}.{name}" if path else str(name)))
-    return flat
-
-
-def _reason(fields: Mapping[str, list[str]]) -> str:
-    return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in fields.items())
 
 
 def _run(

@@ -187,14 +187,15 @@ def _items(
     requests = {line.number: line.request for line in chunk if line.request is not None}
     items, errors = normalize_each(requests, rules, min_identifiers=min_identifiers)
     problems = [
-        (line.number, line.problem or _reason(errors[line.number]))
+        (line.number, line.problem or reason(errors[line.number]))
         for line in chunk
         if line.number not in items
     ]
     return items, problems
 
 
-def _reason(fields: Mapping[str, list[str]]) -> str:
+def reason(fields: Mapping[str, list[str]]) -> str:
+    """Why a line is no item, from its errors by field: ``field: message; field: message``."""
     return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in fields.items())
 
 
