@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.e2e.test_server import IDGRAPH, Server
-from tests.e2e.test_viewer import TOKEN, call, serving
+from tests.e2e.test_viewer import TOKEN, call, serving, unexpected_error
 from tests.e2e.viewer_profiles import CUSTOMER_ID, HUB, LOGIN_EMAIL, hub_profile, merged_profile
 
 pytestmark = pytest.mark.e2e
@@ -207,6 +207,7 @@ def open_page(browser: Browser, server, path: str, token: str = TOKEN) -> Page:
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.extend(unexpected_error(message)))  # CSP too
     page.goto(f"{server.url}/healthz")
     page.evaluate("(token) => sessionStorage.setItem('idgraph.token', token)", token)
     page.goto(server.url + path)
