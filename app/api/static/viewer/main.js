@@ -265,9 +265,11 @@ async function showHistory(latest) {
     );
     if (!latest()) return;
     const conflicts = new Map(pages.flatMap((p) => p.conflicts).map((c) => [c.id, c]));
+    const more = pages.some((p) => p.next_cursor);
     showConflicts(
       $("conflicts"),
       [...conflicts.values()].sort((x, y) => x.id - y.id),
+      more,
     );
     timeline.dataset.state = "ready";
   } catch (error) {

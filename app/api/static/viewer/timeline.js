@@ -56,7 +56,8 @@ function causeOf(link, count, onShowLink) {
   return el("div", "", show, `: ${link.a} — ${link.b}${more}`);
 }
 
-export function showConflicts(list, conflicts) {
+// The oldest 100 of each drawn profile; `more`: there are others (GET /conflicts?profile=).
+export function showConflicts(list, conflicts, more) {
   if (!conflicts.length) {
     list.replaceChildren(el("li", "empty", "No refused link names this profile."));
     return;
@@ -73,5 +74,8 @@ export function showConflicts(list, conflicts) {
         el("div", "", `profiles ${conflict.profiles.join(", ")} · request ${conflict.request_id}`),
       ),
     ),
+    ...(more
+      ? [el("li", "empty", "The oldest 100 are listed: GET /conflicts?profile= pages on.")]
+      : []),
   );
 }
