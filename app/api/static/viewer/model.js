@@ -81,7 +81,8 @@ export function elementsOf(analysis, expanded, pinned = new Set()) {
   for (const group of folded) group.keys.forEach((key) => shownAs.set(key, group.id));
   const nodes = [];
   for (const part of analysis.parts) {
-    nodes.push({ id: part.id, kind: "part", part, label: partLabel(part) });
+    const label = partLabel(part, analysis.profiles.length > 1);
+    nodes.push({ id: part.id, kind: "part", part, label });
   }
   for (const group of folded) {
     nodes.push({
@@ -246,11 +247,13 @@ function hubsOf(identifiers, degree) {
   return new Set(identifiers.filter((i) => degree.get(i.key) >= floor).map((i) => i.key));
 }
 
-function partLabel(part) {
+// With several profiles drawn (both sides of an undone merge), each part says whose it is now.
+function partLabel(part, severalProfiles) {
   const size = `${part.keys.length} identifier${part.keys.length === 1 ? "" : "s"}`;
   if (!part.member) return `${part.name} · ${size}`;
+  const owner = severalProfiles ? `profile ${part.profileId}: ` : "";
   const former = part.former === undefined ? "" : ` · from profile ${part.former}`;
-  return `part ${part.name}${former} · ${size} · since ${part.since.slice(0, 10)}`;
+  return `${owner}part ${part.name}${former} · ${size} · since ${part.since.slice(0, 10)}`;
 }
 
 // Two lines, type then value; a long value keeps both ends, where ids tend to differ.
