@@ -141,6 +141,9 @@ def test_the_timeline_lists_merges_and_refusals_and_undoes_a_merge(server, brows
     both = {f"{i['type']}:{i['value']}" for i in restored["identifiers"] + kept["identifiers"]}
     assert both <= drawn_identifiers(page)  # 30 identifiers: nothing folded
     assert parse_qs(urlsplit(page.url).query)["also"] == [str(last["absorbed"])]
+    page.get_by_role("button", name="Table").click()  # the tables hold both profiles too
+    assert page.locator("#table-identifiers caption").inner_text() == f"Identifiers ({len(both)})"
+    page.get_by_role("button", name="Table").click()
     owners = page.evaluate("() => idgraphViewer.cy.nodes('.part').map((n) => n.data('label'))")
     assert any(label.startswith(f"profile {last['absorbed']}: part ") for label in owners)
     assert any(label.startswith(f"profile {last['survivor']}: part ") for label in owners)

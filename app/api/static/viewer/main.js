@@ -446,7 +446,11 @@ function clearExplanation() {
 
 async function showTableView() {
   const { showTable } = await import("./table.js");
-  showTable($("table-view"), view.lineages[0], {
+  // one profile: its lineage as the API gave it; two (after an undo): both, combined
+  const [main, ...others] = view.lineages;
+  const more = view.lineages.find((lineage) => lineage.next_cursor)?.next_cursor ?? null;
+  const data = others.length ? { ...view.data, next_cursor: more } : main;
+  showTable($("table-view"), data, {
     onSelect: async (key) => {
       toggleTable(false);
       if (isFolded(key)) {
@@ -455,7 +459,7 @@ async function showTableView() {
       } else select(key);
       $("panel-title").focus(); // the focus was in the table, now hidden
     },
-    filename: `idgraph-${page.ns}-profile-${view.lineages[0].profile.id}`,
+    filename: `idgraph-${page.ns}-profile-${view.data.profiles.join("-")}`,
   });
 }
 
