@@ -123,6 +123,12 @@ def test_the_timeline_lists_merges_and_refusals_and_undoes_a_merge(server, brows
     text = page.locator(f"#merges li[data-merge-id='{last['id']}']").inner_text()
     for shown in (last["request_id"], f"link #{cause['id']}", cause["source"], cause["b"]):
         assert shown in text, (shown, text)
+    # pointing at a merge shows where it joined: its link and the link's ends
+    page.locator(f"#merges li[data-merge-id='{last['id']}']").hover()
+    on_path = set(page.evaluate("() => idgraphViewer.cy.elements('.path').map((e) => e.id())"))
+    assert on_path == {str(cause["id"]), cause["a"], cause["b"]}
+    page.locator("#title").hover()
+    assert not page.evaluate("() => idgraphViewer.cy.elements('.path').length")
     refused = page.locator("#conflicts li").inner_text()
     assert "unique_type:customId" in refused and "customId:C-8" in refused
 

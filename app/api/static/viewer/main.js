@@ -284,6 +284,16 @@ function showMergeList() {
     writable: writability(),
     onUndo: askToUndo,
     onShowLink: (id) => select(String(id)),
+    // where it joined: the links it added and their ends, the rest faded, while pointed at
+    onPoint: (merge) => {
+      if (!merge) return highlightPath();
+      const ends = merge.links.flatMap((link) => [link.a, link.b]);
+      highlight(
+        cy,
+        ends,
+        merge.links.map((link) => link.id),
+      );
+    },
   });
 }
 

@@ -3,13 +3,21 @@
 
 import { el, when } from "./dom.js";
 
-// merges: model.mergesOf; writable: {ok, why}; onUndo(merge) and onShowLink(linkId) act.
-export function showMerges(list, merges, { writable, onUndo, onShowLink }) {
+// merges: model.mergesOf; writable: {ok, why}; onUndo(merge) and onShowLink(linkId) act;
+// onPoint(merge) while the pointer or the focus is on a merge, onPoint(null) when it leaves.
+export function showMerges(list, merges, { writable, onUndo, onShowLink, onPoint }) {
   if (!merges.length) {
     list.replaceChildren(el("li", "empty", "No merge built this profile."));
     return;
   }
-  list.replaceChildren(...merges.map((merge) => mergeItem(merge, writable, onUndo, onShowLink)));
+  list.replaceChildren(
+    ...merges.map((merge) => {
+      const item = mergeItem(merge, writable, onUndo, onShowLink);
+      for (const on of ["mouseenter", "focusin"]) item.addEventListener(on, () => onPoint(merge));
+      for (const off of ["mouseleave", "focusout"]) item.addEventListener(off, () => onPoint(null));
+      return item;
+    }),
+  );
 }
 
 function mergeItem(merge, writable, onUndo, onShowLink) {
