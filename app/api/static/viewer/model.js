@@ -109,7 +109,7 @@ export function elementsOf(analysis, expanded, pinned = new Set()) {
       type: identifier.type,
     });
   }
-  return { nodes, edges: edgesOf(analysis.links, shownAs), folded };
+  return { nodes, edges: edgesOf(analysis.links, shownAs) };
 }
 
 // Folds every group of more than FOLD_ABOVE identifiers (a ring of 24 browsers makes every
@@ -176,7 +176,8 @@ function partsOf(data, byKey) {
     if (identifiers[0].member) members.push(identifiers);
     else {
       const pid = identifiers[0].profile_id;
-      outside.set(pid, [...(outside.get(pid) || []), ...identifiers]);
+      if (!outside.has(pid)) outside.set(pid, []);
+      outside.get(pid).push(...identifiers); // not a copy per component: there may be hundreds
     }
   }
   const oldest = (identifiers) => identifiers.reduce((x, y) => (keyOrder(y, x) < 0 ? y : x));
