@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import functools
 import gzip
+import os
 import sys
 import time
 import zlib
@@ -25,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
+from app.cli.ahead import ahead
 from app.cli.migrate import cli_errors
 from app.settings import Settings
 from graph.items import LinkRequest
@@ -32,7 +34,7 @@ from graph.model import utc_now
 from graph.store import is_neo4j_url, open_store
 
 if TYPE_CHECKING:
-    from graph.service.importing import ImportOptions, ImportReport, Line
+    from graph.service.importing import Chunk, ImportOptions, ImportReport, Line
 
 MAX_LINE = 1 << 20  # bytes: a longer line is reported, not read
 CHUNK = 20_000  # lines per transaction on SQLite; larger ones stop paying (benchmarks/README.md)
@@ -156,7 +158,9 @@ class _opened:
 
     def __enter__(self) -> tuple[IO[bytes], int | None]:
         if str(self.path) == "-":
-            self.raw: Any = sys.stdin.buffer
+            # a file of its own on standard input: the process reading ahead is forked, and
+            # multiprocessing closes sys.stdin in it
+            self.raw: Any = open(os.dup(sys.stdin.fileno()), "rb")  # noqa: SIM115
             size = None
         else:
             try:
@@ -170,8 +174,7 @@ class _opened:
         return stream, size
 
     def __exit__(self, *exc: object) -> None:
-        if self.raw is not sys.stdin.buffer:
-            self.raw.close()
+        self.raw.close()
 
 
 def jsonl_lines(stream: IO[bytes]) -> Iterator[Line]:
@@ -332,38 +335,48 @@ def _run(
     stream: IO[bytes],
     size: int | None,
 ) -> tuple[ImportReport, float]:
-    """The report of the import, and how long it took in seconds."""
+    """The report of the import, and how long it took in seconds. The file is read, parsed
+    and normalized a chunk ahead, in a second process (app/cli/ahead.py)."""
     from tqdm import tqdm
 
     from graph.rules import load_rulebook
-    from graph.service.importing import Importing
+    from graph.service.importing import Importing, chunked
 
-    store = open_store(settings.store, **settings.store_options)
+    rulebook = load_rulebook(settings.rules)
     raw = getattr(stream, "fileobj", stream)  # a gzip file's compressed bytes
+    rules = rulebook.for_namespace(options.namespace, "native")
+    read = ((chunk, _position(raw)) for chunk in chunked(lines, options, rules))
     started = time.monotonic()
-    bar = tqdm(
-        desc=options.namespace,
-        total=size,
-        unit="B" if size is not None else " lines",
-        unit_scale=size is not None,
-        file=sys.stderr,
-        dynamic_ncols=True,
-    )
+    with ahead(read) as read_ahead:
+        store = open_store(settings.store, **settings.store_options)
+        bar = tqdm(
+            desc=options.namespace,
+            total=size,
+            unit="B" if size is not None else " lines",
+            unit_scale=size is not None,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
 
-    def progress(report: ImportReport) -> None:
-        if size is None:  # a bar of lines
-            bar.update(report.lines - bar.n)
-            return
-        bar.update(_position(raw) - bar.n)
-        elapsed = max(time.monotonic() - started, 1e-9)
-        bar.set_postfix_str(f"{report.lines:,} lines, {report.lines / elapsed:,.0f} lines/s")
+        def chunks() -> Iterator[Chunk]:  # the bar moves to where each chunk ends
+            for chunk, position in read_ahead:
+                if size is not None:
+                    bar.update(position - bar.n)
+                yield chunk
 
-    try:
-        importing = Importing(store, load_rulebook(settings.rules), utc_now)
-        report = importing.run(lines, options, on_chunk=progress)
-    finally:
-        bar.close()
-        store.close()
+        def progress(report: ImportReport) -> None:
+            if size is None:  # a bar of lines
+                bar.update(report.lines - bar.n)
+                return
+            elapsed = max(time.monotonic() - started, 1e-9)
+            bar.set_postfix_str(f"{report.lines:,} lines, {report.lines / elapsed:,.0f} lines/s")
+
+        try:
+            importing = Importing(store, rulebook, utc_now)
+            report = importing.apply(chunks(), options, on_chunk=progress)
+        finally:
+            bar.close()
+            store.close()
     return report, time.monotonic() - started
 
 

@@ -3,9 +3,11 @@ applied as ``POST /v1/{ns}/links`` decides them, in file order, a chunk of lines
 transaction.
 
 A face (app/cli/importing.py) reads the file into numbered ``Line``s: an item, or the reason
-the line is not one. Here each line's item is normalized under the namespace's rules; the
-items of a chunk are planned together on the state they touch (``plan_links`` decides them one
-by one, each seeing the ones before, so chunking changes no outcome) and written in bulk.
+the line is not one. ``chunked`` groups them and normalizes each line's item under the
+namespace's rules (pure, so the face runs it in a second process, a chunk ahead);
+``Importing.apply`` plans the items of a chunk together on the state they touch
+(``plan_links`` decides them one by one, each seeing the ones before, so chunking changes no
+outcome) and writes them in bulk.
 
 Provenance names the file and the line: operation ``import``, the source given (the file's
 name by default), each link's and conflict's item index is its line number, and the request id
@@ -96,40 +98,60 @@ class ImportOptions:
     dry_run: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Lines read and normalized, that ``Importing.apply`` applies in one transaction: how
+    many (bad ones included), the number of the last, the marker of their text, the items by
+    line number, and the bad lines with their reason, in file order."""
+
+    lines: int
+    last: int
+    marker: str
+    items: dict[int, LinkItem]
+    problems: list[tuple[int, str]]
+
+
+def chunked(lines: Iterable[Line], options: ImportOptions, rules: Rules) -> Iterator[Chunk]:
+    """``lines`` in chunks, normalized under the namespace's ``rules``. No I/O but reading
+    ``lines``: a face may run it in another process, ahead of ``Importing.apply``."""
+    for chunk in _chunks(lines, options.chunk):
+        items, problems = _items(chunk, rules, options.min_identifiers)
+        yield Chunk(len(chunk), chunk[-1].number, _marker_id(options, chunk), items, problems)
+
+
 class Importing(UseCase):
-    def run(
+    def apply(
         self,
-        lines: Iterable[Line],
+        chunks: Iterable[Chunk],
         options: ImportOptions,
         *,
         on_chunk: Callable[[ImportReport], None] | None = None,
     ) -> ImportReport:
-        """Apply every good line of ``lines`` in order (see the module's docstring). With
-        ``dry_run`` lines are read and checked, and applied chunks found, but nothing is
-        decided or written: an item's outcome depends on the lines before it."""
+        """Apply the items of ``chunks`` in order, a chunk per transaction, skipping the chunks
+        an earlier run applied. With ``dry_run`` lines are read and checked, and applied chunks
+        found, but nothing is decided or written: an item's outcome depends on the lines
+        before it."""
         report = ImportReport()
         rules = self.rules(options.namespace)
         applied_through = 0
-        for chunk in _chunks(lines, options.chunk):
-            report.lines += len(chunk)
-            marker = _marker_id(options, chunk)
-            kept = self.store.read(lambda tx, marker=marker: _marker(tx, options, marker))
-            items, problems = _items(chunk, rules, options.min_identifiers)
-            for number, reason in problems:
+        for chunk in chunks:
+            report.lines += chunk.lines
+            kept = self.store.read(lambda tx, marker=chunk.marker: _marker(tx, options, marker))
+            for number, reason in chunk.problems:
                 if options.strict and kept is None:
                     raise BadLine(number, reason, None if options.dry_run else applied_through)
                 report.refuse(number, reason)
             if kept is not None:
-                report.already += len(items)
-            elif items and not options.dry_run:
+                report.already += len(chunk.items)
+            elif chunk.items and not options.dry_run:
                 outcomes = self.store.write(
-                    lambda tx, items=items, marker=marker: self._apply(
-                        tx, options, rules, marker, items
+                    lambda tx, chunk=chunk: self._apply(
+                        tx, options, rules, chunk.marker, chunk.items
                     )
                 )
                 report.outcomes.update(outcomes)
-                report.links += sum(len(item.identifiers) - 1 for item in items.values())
-            applied_through = chunk[-1].number
+                report.links += sum(len(item.identifiers) - 1 for item in chunk.items.values())
+            applied_through = chunk.last
             if on_chunk:
                 on_chunk(report)
         return report
