@@ -239,4 +239,7 @@ def values_of(attributes: Mapping[str, Attribute]) -> dict[str, Any]:
 
 def dump_json(value: Any) -> str:
     """JSON text as both stores keep it: compact, Unicode as it is."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))

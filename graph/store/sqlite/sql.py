@@ -9,6 +9,11 @@ from typing import Any
 
 from graph.store.rows import dump_json
 
+# Lists and maps in a row are kept as JSON text (graph/store/rows.py): sqlite3 turns every
+# list or dict parameter into it, in C, calling dump_json for those values only.
+sqlite3.register_adapter(list, dump_json)
+sqlite3.register_adapter(dict, dump_json)
+
 LINK_COLUMNS = (
     "id, a_key, b_key, operation, source, request_id, item_index, merge_id, created_at, "
     "ended_at, end_reason, ended_request_id"

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from graph.model import ChangeSet, Sequences, utc_now
-from graph.store.rows import Row, change_rows, dump_json, request_row
+from graph.store.rows import Row, change_rows, request_row
 from graph.store.sqlite.reads import next_ids
 from graph.store.sqlite.sql import PLACE_CREATIONS, Sql, json_array
 
@@ -126,7 +126,7 @@ class ChangeWrites(Sql):
     def _run(
         self, kind: str, namespace: str, rows: Iterable[Row], params: Mapping[str, Any] = {}
     ) -> None:
-        encoded = [_sqlite_row({**params, **row, "ns": namespace}) for row in rows]
+        encoded = [{**params, **row, "ns": namespace} for row in rows]
         if encoded:
             for sql in _WRITES[kind]:
                 self.connection.executemany(sql, encoded)
@@ -181,11 +181,3 @@ def _sequence_rows(sequences: Sequences) -> list[Row]:
         {"name": "merge", "next": sequences.merge},
         {"name": "ban", "next": sequences.ban},
     ]
-
-
-def _sqlite_row(row: Row) -> Row:
-    """Lists and maps as JSON text, the rest as it is."""
-    return {
-        name: dump_json(value) if isinstance(value, list | dict) else value
-        for name, value in row.items()
-    }
