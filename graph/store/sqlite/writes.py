@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping
+from operator import itemgetter
 from typing import Any
 
 from graph.model import ChangeSet, Sequences, utc_now
@@ -108,6 +109,11 @@ _WRITES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Rows written in the order of a b-tree they go into: a chunk's keys are random, and in order
+# each page they land on is changed once rather than fetched and written again row after row.
+_KEY_ORDER = {"upsert_identifiers": "key", "create_links": "a_key", "create_placements": "key"}
+
+
 class ChangeWrites(Sql):
     """The write half of the store protocol (graph/store/base.py), but keys and purges."""
 
@@ -115,6 +121,8 @@ class ChangeWrites(Sql):
         placed = self._place_creations(namespace, changes)
         for write in change_rows(changes):
             rows = write.rows
+            if write.kind in _KEY_ORDER:
+                rows = sorted(rows, key=itemgetter(_KEY_ORDER[write.kind]))
             if write.kind == "create_placements":  # new identifiers have theirs implicitly
                 rows = [row for row in rows if row["key"] in placed]
             if write.kind == "create_conflicts" and rows:  # numbered here, not by the plan
