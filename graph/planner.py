@@ -148,18 +148,22 @@ def _refusal(
     graph: WorkingGraph, rules: Rules, profiles: list[int], extra_types: list[str]
 ) -> str | None:
     """The first rule the union of ``profiles`` and identifiers of ``extra_types`` breaks."""
-    counts = Counter(extra_types)
+    counts: dict[str, int] = {}  # by type, in the order types first appear
+    for type_ in extra_types:
+        counts[type_] = counts.get(type_, 0) + 1
     size = len(extra_types)
     for pid in profiles:
-        counts.update(graph.counts(pid))
+        for type_, count in graph.counts(pid).items():
+            counts[type_] = counts.get(type_, 0) + count
         size += graph.size(pid)
     for type_, count in counts.items():
         if count > 1 and rules.is_unique(type_):
             return f"unique_type:{type_}"
-    for type_, count in counts.items():
-        limit = rules.limit(type_)
-        if limit is not None and count > limit:
-            return f"type_limit:{type_}"
+    if rules.type_limits:  # most namespaces set none
+        for type_, count in counts.items():
+            limit = rules.limit(type_)
+            if limit is not None and count > limit:
+                return f"type_limit:{type_}"
     refusal = _merge_refusal(graph, rules, profiles)
     if refusal is not None:
         return refusal
@@ -188,13 +192,14 @@ def _join(
     for identifier in item.identifiers:
         if not graph.knows(identifier.key):
             graph.add_identifier(identifier)
-    anchor, *others = (identifier.key for identifier in item.identifiers)
+    anchor, *others = [identifier.key for identifier in item.identifiers]
     if not profiles:  # a new profile gets the identifiers generated for one
         for identifier in item.on_create:
             graph.add_identifier(identifier)
             others.append(identifier.key)
     # identifiers already in a profile first: new ones then join it, not a profile of their own
-    others.sort(key=lambda key: graph.profile_of(key) is None)
+    if len(others) > 1:
+        others.sort(key=lambda key: graph.profile_of(key) is None)
     survivor = profiles[-1] if rules.merge_policy == ANONYMOUS_INTO_OTHER and profiles else None
     added = [graph.connect(anchor, other, index, survivor=survivor) for other in others]
     pid = graph.profile_of(anchor)

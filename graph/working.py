@@ -9,7 +9,7 @@ No I/O and no clock: time and request come in with the Provenance.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict, deque
+from collections import defaultdict, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -44,7 +44,7 @@ class WorkingGraph:
         self._identifier: dict[str, Identifier] = {}
         self._created_at: dict[str, str] = {}
         self._members: dict[int, set[str]] = defaultdict(set)
-        self._counts: dict[int, Counter[str]] = defaultdict(Counter)
+        self._counts: dict[int, dict[str, int]] = defaultdict(dict)  # pid -> {type: count}
         self._adjacent: dict[str, dict[str, int]] = defaultdict(dict)  # key -> {key: link id}
         self._profile_created: dict[int, str] = {}
         self._parent: dict[int, int] = {}
@@ -107,18 +107,19 @@ class WorkingGraph:
 
     def profiles_of(self, keys: list[str]) -> list[int]:
         """The distinct profiles holding any of ``keys``, in the order of ``keys``."""
-        found = (self._profile_of.get(key) for key in keys)
-        return list(dict.fromkeys(pid for pid in found if pid is not None))
+        found = [pid for key in keys if (pid := self._profile_of.get(key)) is not None]
+        return list(dict.fromkeys(found))
 
     def size(self, pid: int) -> int:
         return len(self._members[pid])
 
-    def counts(self, pid: int) -> Counter[str]:
+    def counts(self, pid: int) -> Mapping[str, int]:
+        """How many identifiers of each type the profile holds (a type may count 0)."""
         return self._counts[pid]
 
     def is_recognized(self, pid: int) -> bool:
         counts = self._counts[pid]
-        return any(counts[type_] for type_ in self._rules.recognizing_types)
+        return any(counts.get(type_) for type_ in self._rules.recognizing_types)
 
     def is_linked(self, a: str, b: str) -> bool:
         return b in self._adjacent.get(a, ())
@@ -332,7 +333,9 @@ class WorkingGraph:
     def _assign(self, key: str, pid: int) -> None:
         self._profile_of[key] = pid
         self._members[pid].add(key)
-        self._counts[pid][self._identifier[key].type] += 1
+        counts = self._counts[pid]
+        type_ = self._identifier[key].type
+        counts[type_] = counts.get(type_, 0) + 1
         self._touched.add(pid)
 
     def _unassign(self, key: str) -> None:
@@ -361,10 +364,10 @@ class WorkingGraph:
             survivor = min((pa, pb), key=self._survivor_order)
         absorbed = pb if survivor == pa else pa
         survivor_key, absorbed_key = keys if survivor == pa else keys[::-1]
-        self._absorbed_recognized[absorbed] = self.is_recognized(absorbed)
+        absorbed_recognized = self._absorbed_recognized[absorbed] = self.is_recognized(absorbed)
         if keep_attributes:
             self._attributes.merge(
-                survivor, absorbed, self.is_recognized(survivor), self.is_recognized(absorbed)
+                survivor, absorbed, self.is_recognized(survivor), absorbed_recognized
             )
         else:
             self._attributes.drop(absorbed)
