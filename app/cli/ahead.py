@@ -72,8 +72,8 @@ def _received(receiver: Connection) -> Iterator[Any]:
     while True:
         try:
             kind, value = receiver.recv()
-        except EOFError:
-            raise RuntimeError("the process reading ahead ended without a word") from None
+        except EOFError:  # killed (out of memory?) before it could say why
+            raise EOFError("the process reading ahead ended without a word") from None
         if kind == _DONE:
             return
         if kind == _FAILED:

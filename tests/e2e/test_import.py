@@ -264,8 +264,13 @@ def test_a_killed_import_goes_on_where_it_stopped_and_applies_no_line_twice(tmp_
     deadline = time.monotonic() + 60
     while not _holds_identifiers(killed) and time.monotonic() < deadline:
         time.sleep(0.02)
+    reading_ahead = _children(process.pid)  # the process reading the file a chunk ahead
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while any(map(_running, reading_ahead)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert reading_ahead and not any(map(_running, reading_ahead))  # it ends with the command
 
     resumed = run_import(environment, "--namespace", "shop", "--chunk", "100", str(path))
     table = counts(resumed.stdout.decode())
@@ -276,6 +281,20 @@ def test_a_killed_import_goes_on_where_it_stopped_and_applies_no_line_twice(tmp_
     with SqliteStore(killed) as store, SqliteStore(tmp_path / "whole.db") as reference_store:
         assert graph_of(store, "shop") == graph_of(reference_store, "shop")
     assert reference["noop"] == 0 and table["noop"] == 0  # a line applied twice is a noop
+
+
+def _children(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(child) for child in children.split()]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's parent may never reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def _holds_identifiers(path: Path) -> bool:
