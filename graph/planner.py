@@ -14,9 +14,10 @@ the others. For each item:
    ``linked`` (new identifiers or a new link within one profile), or ``noop``.
 2. Otherwise, if some of its identifiers have the ``move`` policy (a browser shared by two
    people) and joining the rest keeps every rule, those identifiers leave their old profiles
-   (their links there end with reason ``moved``; a profile left disconnected splits, its
-   largest part keeping the id) and join the others: ``moved``. A profile all of whose
-   identifiers would leave is joined whole instead, as in a merge: no profile is emptied.
+   (their links there end with reason ``moved``; a profile left disconnected splits as in
+   ``plan_end_link``, its largest part keeping the id) and join the others: ``moved``. A
+   profile all of whose identifiers would leave is joined whole instead, as in a merge: no
+   profile is emptied.
 3. Otherwise, if its new identifiers of unique types with the ``replace`` policy (Synerise's
    email) are what breaks the rules, each replaces the one identifier of its type the
    profile holds: the old one's links end (reason ``replaced``), it stops resolving, and the
@@ -26,9 +27,9 @@ the others. For each item:
 
 Rules, in the order they are checked (the reason names the rule): ``banned`` (a person said
 these identifiers are not one; checked first, and neither a move nor a replacement resolves
-it), ``unique_type:<type>``,
-``type_limit:<type>``, then the merge policy: ``recognized_profiles`` (by default two
-recognized profiles never merge implicitly), or with ``anonymous_into_other``
+it), ``unique_type:<type>``, ``type_limit:<type>`` (of several types breaking either, the
+reason names the first by name), then the merge policy: ``recognized_profiles`` (by default
+two recognized profiles never merge implicitly), or with ``anonymous_into_other``
 ``too_many_profiles`` (an item joins at most two profiles) and ``recognized_absorbed`` (only an
 anonymous profile is absorbed, into the profile of the item's later identifier, which keeps its
 id); last ``max_identifiers``.
@@ -148,7 +149,7 @@ def _refusal(
     graph: WorkingGraph, rules: Rules, profiles: list[int], extra_types: list[str]
 ) -> str | None:
     """The first rule the union of ``profiles`` and identifiers of ``extra_types`` breaks."""
-    counts: dict[str, int] = {}  # by type, in the order types first appear
+    counts: dict[str, int] = {}  # by type
     for type_ in extra_types:
         counts[type_] = counts.get(type_, 0) + 1
     size = len(extra_types)
@@ -156,14 +157,19 @@ def _refusal(
         for type_, count in graph.counts(pid).items():
             counts[type_] = counts.get(type_, 0) + count
         size += graph.size(pid)
-    for type_, count in counts.items():
-        if count > 1 and rules.is_unique(type_):
-            return f"unique_type:{type_}"
+    # of several types breaking a rule, the reason names the first by name: the order of
+    # ``counts`` follows set iteration (hash seed) and the store's row order
+    broken = [type_ for type_, count in counts.items() if count > 1 and rules.is_unique(type_)]
+    if broken:
+        return f"unique_type:{min(broken)}"
     if rules.type_limits:  # most namespaces set none
-        for type_, count in counts.items():
-            limit = rules.limit(type_)
-            if limit is not None and count > limit:
-                return f"type_limit:{type_}"
+        broken = [
+            type_
+            for type_, count in counts.items()
+            if (limit := rules.limit(type_)) is not None and count > limit
+        ]
+        if broken:
+            return f"type_limit:{min(broken)}"
     refusal = _merge_refusal(graph, rules, profiles)
     if refusal is not None:
         return refusal
@@ -327,8 +333,9 @@ def plan_end_link(
 ) -> Separation:  # fmt: skip
     """End an active link. If that disconnects its profile, the profile splits: the larger
     part keeps the id (the part holding the oldest identifier on a tie, as for a moved
-    device), every other part gets a new id, and values go with the identifiers they were
-    written through. With ``ban`` the two identifiers may never be linked again."""
+    device), every other part gets a new id (in the order of their oldest identifiers), and
+    values go with the identifiers they were written through. With ``ban`` the two
+    identifiers may never be linked again."""
     graph = WorkingGraph(state, rules, provenance)
     profiles = graph.end(link.id, link.a, link.b, reason)
     if ban:

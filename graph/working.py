@@ -114,7 +114,8 @@ class WorkingGraph:
         return len(self._members[pid])
 
     def counts(self, pid: int) -> Mapping[str, int]:
-        """How many identifiers of each type the profile holds (a type may count 0)."""
+        """How many identifiers of each type the profile holds (a type may count 0), in no
+        defined order: a merge or split moves identifiers in set order."""
         return self._counts[pid]
 
     def is_recognized(self, pid: int) -> bool:
@@ -126,7 +127,8 @@ class WorkingGraph:
 
     def broken_ban(self, identifiers: Sequence[Identifier]) -> Ban | None:
         """A ban that joining ``identifiers`` and their profiles would break: it names two of
-        them (or one, and the type of another) that are not together yet."""
+        them (or one, and the type of another) that are not together yet. Which one, when
+        several are, follows set order: callers only ask whether there is one."""
         if not self._bans:
             return None
         types = {i.key: i.type for i in identifiers}
@@ -240,8 +242,9 @@ class WorkingGraph:
         an explicit merge retired (``restoring``: links it ended, which come back as new
         links), and give the part holding the absorbed side its id back, with ``aliases``
         (profiles it had absorbed before) pointing at it again. The survivor's part keeps its
-        id; any other part gets a new one. Returns (survivor, absorbed), or None, changing
-        nothing, when later links still join the two sides."""
+        id; any other part gets a new one, in the order of their oldest identifiers. Returns
+        (survivor, absorbed), or None, changing nothing, when later links still join the two
+        sides."""
         survivor, absorbed = merge.survivor, merge.absorbed
         retired = {k for link in restoring for k in (link.a, link.b)} | {merge.absorbed_key or ""}
         scope = set(self._members[survivor])
@@ -254,6 +257,7 @@ class WorkingGraph:
             if link.a in scope and link.b in scope:
                 adjacent[link.a][link.b] = adjacent[link.b][link.a] = 0
         parts = _components(scope, adjacent)
+        parts.sort(key=self._oldest)  # other parts get new ids in order of their oldest key
         part_of = {key: part for part in parts for key in part}
         survivor_part = part_of.get(merge.survivor_key or "")
         absorbed_part = part_of.get(merge.absorbed_key or "")
@@ -395,6 +399,10 @@ class WorkingGraph:
     def _survivor_order(self, pid: int) -> tuple[int, str, int]:
         return (-len(self._members[pid]), self._profile_created[pid], pid)
 
+    def _oldest(self, keys: set[str]) -> tuple[str, str]:
+        """(created_at, key) of the oldest of ``keys``."""
+        return min((self._created_at[key], key) for key in keys)
+
     def _end_link(self, link_id: int, a: str, b: str, reason: str) -> None:
         del self._adjacent[a][b]
         del self._adjacent[b][a]
@@ -406,17 +414,17 @@ class WorkingGraph:
     def _split(self, pid: int) -> None:
         """Give every part of ``pid`` that is no longer connected its own profile. The largest
         part keeps the id (as the larger side survives a merge, and it relabels the fewest
-        rows); on a tie, the part holding the oldest identifier. The other parts take the
-        attributes written through their own identifiers."""
+        rows); on a tie, the part holding the oldest identifier. The other parts get new ids
+        in the order of their oldest identifiers, and take the attributes written through
+        their own identifiers."""
         remaining = self._members[pid]
         if not remaining:
             return
         parts = _components(remaining, self._adjacent)
         if len(parts) == 1:
             return
-        keeper = min(
-            parts, key=lambda part: (-len(part), min((self._created_at[k], k) for k in part))
-        )
+        parts.sort(key=self._oldest)  # the order new ids are given in, whatever the hash seed
+        keeper = max(parts, key=len)  # on a tie the first: the part holding the oldest key
         for part in parts:
             if part is keeper:
                 continue
@@ -471,7 +479,8 @@ class WorkingGraph:
 
 
 def _components(keys: set[str], adjacent: Mapping[str, Mapping[str, int]]) -> list[set[str]]:
-    """The connected parts of ``keys`` over ``adjacent`` (key -> {neighbour: link id})."""
+    """The connected parts of ``keys`` over ``adjacent`` (key -> {neighbour: link id}), in
+    set order: a caller whose decisions depend on their order sorts them."""
     unseen = set(keys)
     parts = []
     while unseen:
