@@ -117,10 +117,16 @@ class Rules:
         return cache[type_]
 
     def limit(self, type_: str) -> int | None:
-        return self._lookup(self.type_limits, type_)
+        cache = self._limit_cache
+        if type_ not in cache:
+            cache[type_] = self._lookup(self.type_limits, type_)
+        return cache[type_]
 
     def policy(self, type_: str) -> str:
-        return self._lookup(self.on_conflict, type_) or REJECT
+        cache = self._policy_cache
+        if type_ not in cache:
+            cache[type_] = self._lookup(self.on_conflict, type_) or REJECT
+        return cache[type_]
 
     def is_recognizing(self, type_: str) -> bool:
         return type_ in self.recognizing_types
@@ -132,8 +138,17 @@ class Rules:
     def _blocked_folded(self) -> frozenset[str]:
         return frozenset(value.casefold() for value in self.blocked_values)
 
+    # answers by type, the rules being frozen: a pattern is matched once per type, not per item
     @cached_property
     def _unique_cache(self) -> dict[str, bool]:
+        return {}
+
+    @cached_property
+    def _limit_cache(self) -> dict[str, int | None]:
+        return {}
+
+    @cached_property
+    def _policy_cache(self) -> dict[str, str]:
         return {}
 
     @staticmethod
