@@ -344,7 +344,7 @@ def _run(
 
     rulebook = load_rulebook(settings.rules)
     raw = getattr(stream, "fileobj", stream)  # a gzip file's compressed bytes
-    rules = rulebook.for_namespace(options.namespace, "native")
+    rules = rulebook.for_namespace(options.namespace)
     read = ((chunk, _position(raw)) for chunk in chunked(lines, options, rules))
     started = time.monotonic()
     with ahead(read) as read_ahead:
