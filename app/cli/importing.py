@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 MAX_LINE = 1 << 20  # bytes: a longer line is reported, not read
 CHUNK = 20_000  # lines per transaction on SQLite; larger ones stop paying (benchmarks/README.md)
 NEO4J_CHUNK = 1_000  # as fast as 2,000-4,000 there; 20,000 outgrew a 512 MB heap
+# Between chunks the store's write lock is left free this long, so that the server's writers
+# waiting for it get their turn: a file lock is not fair, and with the next chunk read ahead
+# this process would take it again before a waiting process is even scheduled.
+YIELD_SECONDS = 0.005
 TOO_LONG = f"longer than {MAX_LINE:,} bytes"
 _GZIP = b"\x1f\x8b"
 _LISTED = 50  # bad lines printed; the report keeps more
@@ -363,6 +367,7 @@ def _run(
                 if size is not None:
                     bar.update(position - bar.n)
                 yield chunk
+                time.sleep(YIELD_SECONDS)
 
         def progress(report: ImportReport) -> None:
             if size is None:  # a bar of lines

@@ -249,7 +249,7 @@ def test_csv_columns_name_identifier_types_and_the_rest_are_attributes(served, t
 def test_a_killed_import_goes_on_where_it_stopped_and_applies_no_line_twice(tmp_path):
     path = tmp_path / "visits.jsonl"
     lines = [
-        item(f"browserId:b{n}", f"deviceId:u{n}", f"email:p{n % 700}@x.io") for n in range(3000)
+        item(f"browserId:b{n}", f"deviceId:u{n}", f"email:p{n % 700}@x.io") for n in range(15_000)
     ]
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     whole = {"IDGRAPH_STORE": f"sqlite:///{tmp_path / 'whole.db'}"}
@@ -262,9 +262,10 @@ def test_a_killed_import_goes_on_where_it_stopped_and_applies_no_line_twice(tmp_
         env={**os.environ, **environment}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     deadline = time.monotonic() + 60
+    while not (reading_ahead := _children(process.pid)) and time.monotonic() < deadline:
+        time.sleep(0.005)  # the process reading the file a chunk ahead
     while not _holds_identifiers(killed) and time.monotonic() < deadline:
         time.sleep(0.02)
-    reading_ahead = _children(process.pid)  # the process reading the file a chunk ahead
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
     deadline = time.monotonic() + 10
