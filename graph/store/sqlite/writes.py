@@ -121,10 +121,10 @@ class ChangeWrites(Sql):
         placed = self._place_creations(namespace, changes)
         for write in change_rows(changes):
             rows = write.rows
-            if write.kind in _KEY_ORDER:
-                rows = sorted(rows, key=itemgetter(_KEY_ORDER[write.kind]))
             if write.kind == "create_placements":  # new identifiers have theirs implicitly
                 rows = [row for row in rows if row["key"] in placed]
+            if write.kind in _KEY_ORDER:  # after the filter: most placements are dropped
+                rows = sorted(rows, key=itemgetter(_KEY_ORDER[write.kind]))
             if write.kind == "create_conflicts" and rows:  # numbered here, not by the plan
                 first = take_ids(self.connection, namespace, "conflict", len(rows))
                 rows = [{**row, "id": first + n} for n, row in enumerate(rows)]
