@@ -99,6 +99,9 @@ _SCHEMA_4_ROWS = [
 ]
 
 
+_PAGE = {"since": None, "after_id": 0, "limit": 9}
+
+
 def schema_4_file(path) -> None:
     with sqlite3.connect(path) as connection:
         for script in MIGRATIONS[:4]:
@@ -123,6 +126,11 @@ def test_a_file_of_schema_4_opens_and_numbers_each_namespace_above_every_id_used
         assert [link["id"] for link in store.iter_links("crm")] == [2]
         conflicts = store.read(lambda tx: tx.conflicts("crm", since=None, after_id=0, limit=9))
         assert [c.id for c in conflicts] == [2]
+        naming = [  # found by the index of migration 6, made from the refusals already kept
+            [c.id for c in store.read(lambda tx, ns=ns, p=p: tx.conflicts(ns, **_PAGE, profiles=p))]
+            for ns, p in (("crm", [2]), ("shop", [1]), ("shop", [2]), ("crm", [3, 2]))
+        ]
+        assert naming == [[2], [1], [], [2]]
         assert [b.id for b in store.read(lambda tx: tx.bans("crm"))] == [1]
         assert [p.id for p in store.read(lambda tx: tx.purges("crm", after_id=0, limit=9))] == [1]
 

@@ -37,16 +37,25 @@ _LIST_PROFILES = """
     ORDER BY id LIMIT :limit
 """
 _BANS_OF_KEYS = either_end("bans", BAN_COLUMNS, "a_key", "b_key")
-# refused links of a namespace by id, and with a JSON array of profile ids, those naming one:
-# no index finds an element of a list, so that filter reads the namespace's conflicts from
-# :after on until it has :limit of them
+# refused links of a namespace by id
 _CONFLICTS = """
     SELECT id, created_at, request_id, item_index, rule, profiles, identifiers FROM conflicts
     WHERE ns = :ns AND id > :after AND created_at >= :since
-      AND (:profiles IS NULL OR EXISTS (
-          SELECT 1 FROM json_each(conflicts.profiles) AS involved
-          WHERE involved.value IN (SELECT value FROM json_each(:profiles))))
     ORDER BY id LIMIT :limit
+"""
+# those naming one of a JSON array of profile ids, found by conflict_profiles (migration 6):
+# the CROSS JOIN keeps SQLite from reading the namespace's refusals in id order and testing
+# each, which it may otherwise choose when :after is low
+_CONFLICTS_NAMING = """
+    SELECT c.id, c.created_at, c.request_id, c.item_index, c.rule, c.profiles, c.identifiers
+    FROM (
+        SELECT DISTINCT conflict_id FROM conflict_profiles
+        WHERE ns = :ns AND profile_id IN (SELECT value FROM json_each(:profiles))
+          AND conflict_id > :after
+    ) AS named
+    CROSS JOIN conflicts AS c ON c.ns = :ns AND c.id = named.conflict_id
+    WHERE c.created_at >= :since
+    ORDER BY c.id LIMIT :limit
 """
 # the next free id of each kind of a namespace: its own sequence, or before its first write
 # made one, the floor (ns '') where that write starts it
@@ -232,14 +241,12 @@ class ProfileReads(Sql):
         limit: int,
         profiles: Collection[int] | None = None,
     ) -> list[ConflictRecord]:
-        wanted = {
-            "ns": namespace,
-            "after": after_id,
-            "since": since or "",
-            "profiles": None if profiles is None else json_array(profiles),
-            "limit": limit,
-        }
-        rows = self.connection.execute(_CONFLICTS, wanted).fetchall()
+        wanted = {"ns": namespace, "after": after_id, "since": since or "", "limit": limit}
+        if profiles is None:
+            rows = self.connection.execute(_CONFLICTS, wanted).fetchall()
+        else:
+            wanted["profiles"] = json_array(profiles)
+            rows = self.connection.execute(_CONFLICTS_NAMING, wanted).fetchall()
         return [
             ConflictRecord(
                 id=row[0],

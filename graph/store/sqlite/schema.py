@@ -408,4 +408,42 @@ MIGRATIONS: list[str] = [
     WHERE NOT EXISTS (SELECT 1 FROM sqlite_stat1 AS s WHERE s.idx = seed.idx);
     ANALYZE sqlite_schema
     """,
+    # 6: which refusals name a profile. A refusal keeps the profiles it named as a JSON list,
+    # which no index can search: `GET /conflicts?profile=` read every refusal of the namespace
+    # (a second and more for a profile named by none, with half a million refusals). This
+    # table is an index of that list, kept by triggers on `conflicts` itself, so every writer
+    # of refusals (the write path, purge, copy between stores) keeps it true.
+    """
+    CREATE TABLE conflict_profiles (
+        ns          TEXT NOT NULL,
+        profile_id  INTEGER NOT NULL,
+        conflict_id INTEGER NOT NULL,
+        PRIMARY KEY (ns, profile_id, conflict_id)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO conflict_profiles (ns, profile_id, conflict_id)
+    SELECT conflicts.ns, involved.value, conflicts.id
+    FROM conflicts, json_each(conflicts.profiles) AS involved;
+
+    CREATE TRIGGER conflict_profiles_insert AFTER INSERT ON conflicts BEGIN
+        INSERT OR IGNORE INTO conflict_profiles (ns, profile_id, conflict_id)
+        SELECT NEW.ns, value, NEW.id FROM json_each(NEW.profiles);
+    END;
+    CREATE TRIGGER conflict_profiles_delete AFTER DELETE ON conflicts BEGIN
+        DELETE FROM conflict_profiles
+        WHERE ns = OLD.ns AND conflict_id = OLD.id
+          AND profile_id IN (SELECT value FROM json_each(OLD.profiles));
+    END;
+    CREATE TRIGGER conflict_profiles_update AFTER UPDATE OF ns, id, profiles ON conflicts BEGIN
+        DELETE FROM conflict_profiles
+        WHERE ns = OLD.ns AND conflict_id = OLD.id
+          AND profile_id IN (SELECT value FROM json_each(OLD.profiles));
+        INSERT OR IGNORE INTO conflict_profiles (ns, profile_id, conflict_id)
+        SELECT NEW.ns, value, NEW.id FROM json_each(NEW.profiles);
+    END;
+
+    INSERT INTO sqlite_stat1 (tbl, idx, stat)
+    SELECT 'conflict_profiles', 'conflict_profiles', '200000 200000 2 1'
+    WHERE NOT EXISTS (SELECT 1 FROM sqlite_stat1 WHERE idx = 'conflict_profiles');
+    ANALYZE sqlite_schema
+    """,
 ]

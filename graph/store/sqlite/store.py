@@ -300,10 +300,18 @@ class SqliteStore(CopySource):
 
 
 def _statements(script: str) -> list[str]:
-    """Split a migration into statements (executescript would commit our transaction).
-    Migrations hold no string literals with ';' or '--'."""
-    without_comments = re.sub(r"--[^\n]*", "", script)
-    return [statement.strip() for statement in without_comments.split(";") if statement.strip()]
+    """Split a migration into statements (executescript would commit our transaction). A
+    ';' inside a trigger's BEGIN ... END does not end it: SQLite's own
+    ``complete_statement`` says where one does. Migrations hold no string literals with
+    ';' or '--'."""
+    statements, pending = [], ""
+    for piece in re.sub(r"--[^\n]*", "", script).split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip("; \n"):
+                statements.append(pending.strip().removesuffix(";").strip())
+            pending = ""
+    return statements
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
