@@ -9,7 +9,7 @@ NPM_STAMP := $(CYPHER_LINT)/node_modules/.installed
 NEO4J_TOOL := tools/neo4j
 NEO4J_CLASSPATH := $(NEO4J_TOOL)/target/classpath.txt
 
-.PHONY: run serve test lint cypher-lint browser neo4j neo4j-test format bench crash-test fuzz clean
+.PHONY: run serve test lint cypher-lint browser wrk neo4j neo4j-test format bench crash-test fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,7 +39,7 @@ serve: $(STAMP)
 	@test -n "$$IDGRAPH_ADMIN_TOKEN" || { echo "make serve: set IDGRAPH_ADMIN_TOKEN (e.g. \$$(openssl rand -hex 32)); see docs/operations.md 'Running in production'" >&2; exit 2; }
 	$(BIN)/idgraph serve
 
-test: $(STAMP) $(NEO4J_CLASSPATH) lint cypher-lint browser
+test: $(STAMP) $(NEO4J_CLASSPATH) lint cypher-lint browser wrk
 	$(BIN)/python -m pytest --durations=20  # the slowest, to keep the suite under 15 minutes
 
 # Chromium for the lineage viewer's browser test (tests/e2e/test_viewer.py), from the distro:
@@ -48,6 +48,11 @@ test: $(STAMP) $(NEO4J_CLASSPATH) lint cypher-lint browser
 browser:
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium) \
 		|| echo "make browser: WARNING: could not install chromium; tests/e2e/test_viewer.py will skip" >&2
+
+# wrk, a load generator in C, for benchmarks/reads.py (and its smoke test in
+# tests/e2e/test_benchmarks.py): Python clients on the same 2 cores measure themselves
+wrk:
+	@command -v wrk >/dev/null || (apt-get update && apt-get install -y --no-install-recommends wrk)
 
 lint: $(STAMP)
 	$(BIN)/ruff check app graph tests benchmarks

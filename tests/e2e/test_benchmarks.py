@@ -63,6 +63,16 @@ def test_resolve_answers_every_lookup_in_process_and_over_http(tmp_path):
         assert run["mean_profile_identifiers"] >= 2, run["path"]
 
 
+def test_reads_benchmark_answers_every_wrk_lookup_alone_and_while_an_ingest_runs(tmp_path):
+    figures = run_quick("reads.py", tmp_path)
+    assert figures["in_process"]["failures"] == 0
+    assert figures["in_process"]["mean_profile_identifiers"] >= 2
+    for run in (figures["http"], figures["http_during_ingest"]):
+        assert run["requests"] > 0 and run["failed"] == 0 and not run["socket_errors"], run
+        assert 0 < run["p50_ms"] <= run["p99_ms"], run
+    assert figures["http_during_ingest"]["ingest_links_per_second"] > 0
+
+
 def test_dialects_benchmark_posts_every_face_against_the_real_server(tmp_path):
     figures = run_quick("dialects.py", tmp_path)
     faces = {run["face"]: run for run in figures["runs"]}
