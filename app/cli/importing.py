@@ -34,11 +34,15 @@ from graph.model import utc_now
 from graph.store import is_neo4j_url, open_store
 
 if TYPE_CHECKING:
+    from graph.rules import RuleBook
     from graph.service.importing import Chunk, ImportOptions, ImportReport, Line
 
 MAX_LINE = 1 << 20  # bytes: a longer line is reported, not read
 CHUNK = 20_000  # lines per transaction on SQLite; larger ones stop paying (benchmarks/README.md)
 NEO4J_CHUNK = 1_000  # as fast as 2,000-4,000 there; 20,000 outgrew a 512 MB heap
+# A chunk also ends once its lines hold this many bytes, ~5x what 20,000 (1,000) lines of the
+# ingest workload hold (3.5 MB, 0.18 MB), so that a file of long lines cannot fill the memory.
+CHUNK_BYTES, NEO4J_CHUNK_BYTES = 16 << 20, 1 << 20
 # Between chunks the store's write lock is left free this long, so that the server's writers
 # waiting for it get their turn: a file lock is not fair, and with the next chunk read ahead
 # this process would take it again before a waiting process is even scheduled.
@@ -114,8 +118,12 @@ def import_(
     with cli_errors():
         check_namespace(namespace, "--namespace")
         settings = Settings.from_env()
-        default_chunk = NEO4J_CHUNK if is_neo4j_url(settings.store) else CHUNK
-        options = replace(options, chunk=chunk or default_chunk)
+        neo4j = is_neo4j_url(settings.store)
+        options = replace(
+            options,
+            chunk=chunk or (NEO4J_CHUNK if neo4j else CHUNK),
+            chunk_bytes=NEO4J_CHUNK_BYTES if neo4j else CHUNK_BYTES,
+        )
         with _opened(path) as (stream, size):
             lines = (
                 csv_lines(stream, identifier_columns) if format_ == "csv" else jsonl_lines(stream)
@@ -347,6 +355,7 @@ def _run(
     from graph.service.importing import Importing, chunked
 
     rulebook = load_rulebook(settings.rules)
+    options = _resumed(settings, rulebook, options)
     raw = getattr(stream, "fileobj", stream)  # a gzip file's compressed bytes
     rules = rulebook.for_namespace(options.namespace)
     read = ((chunk, _position(raw)) for chunk in chunked(lines, options, rules))
@@ -383,6 +392,25 @@ def _run(
             bar.close()
             store.close()
     return report, time.monotonic() - started
+
+
+def _resumed(settings: Settings, rulebook: RuleBook, options: ImportOptions) -> ImportOptions:
+    """The chunking an earlier run of this import began with, if one did: chunks must be cut
+    where that run cut them for its markers to be found. The store is opened for this alone
+    and closed again, before the reading process is forked."""
+    from graph.service.importing import Importing
+
+    store = open_store(settings.store, **settings.store_options)
+    try:
+        resumed = Importing(store, rulebook, utc_now).resumed(options)
+    finally:
+        store.close()
+    if resumed.chunk != options.chunk:
+        click.echo(
+            f"idgraph: going on with chunks of {resumed.chunk:,} lines, as this import began",
+            err=True,
+        )
+    return resumed
 
 
 def _position(raw: Any) -> int:

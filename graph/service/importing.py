@@ -21,6 +21,16 @@ marker is looked for, and a chunk already applied is skipped, its outcomes count
 it committed, and no line is applied twice; the same file imported twice changes nothing the
 second time. A marker keeps counts only, never an identifier.
 
+Markers follow chunk boundaries, so a run that goes on must cut its chunks where the first run
+did. The first chunk written also keeps a header (``import~`` and a digest of the options
+alone) with the chunking used: ``Importing.resumed`` gives a later run of the same import that
+chunking, whatever ``--chunk`` it was given (imports begun before headers existed have none,
+and go on with the chunking they are given).
+
+A chunk ends at ``ImportOptions.chunk`` lines, or earlier once its lines hold
+``chunk_bytes``, so that the memory a chunk takes is bounded by bytes as well as lines (a line
+may be up to 1 MiB; the read-ahead holds about three chunks at once).
+
 Bad lines are skipped and counted, the first ``LISTED`` listed with their reason; a strict
 import stops at the first, before its chunk is written (the chunks before it stay applied).
 """
@@ -30,8 +40,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from itertools import islice
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from graph.errors import IdgraphError
@@ -94,6 +103,7 @@ class ImportOptions:
     fingerprint: str = ""  # what else makes two imports of one file different (format, columns)
     min_identifiers: int = 2
     chunk: int = 1_000  # lines per transaction (the command's default depends on the store)
+    chunk_bytes: int = 16 << 20  # a chunk ends earlier once its lines hold this many bytes
     strict: bool = False
     dry_run: bool = False
 
@@ -114,12 +124,24 @@ class Chunk:
 def chunked(lines: Iterable[Line], options: ImportOptions, rules: Rules) -> Iterator[Chunk]:
     """``lines`` in chunks, normalized under the namespace's ``rules``. No I/O but reading
     ``lines``: a face may run it in another process, ahead of ``Importing.apply``."""
-    for chunk in _chunks(lines, options.chunk):
+    for chunk in _chunks(lines, options.chunk, options.chunk_bytes):
         items, problems = _items(chunk, rules, options.min_identifiers)
         yield Chunk(len(chunk), chunk[-1].number, _marker_id(options, chunk), items, problems)
 
 
 class Importing(UseCase):
+    def resumed(self, options: ImportOptions) -> ImportOptions:
+        """``options`` with the chunking an earlier run of the same import began with, if
+        one did: its markers follow that run's chunk boundaries."""
+        header = _header_id(options)
+        kept = self.store.read(lambda tx: tx.find_request(options.namespace, header))
+        if kept is None or kept.digest != header or "chunk_bytes" not in kept.response:
+            return options
+        chunking = kept.response
+        return replace(
+            options, chunk=int(chunking["chunk"]), chunk_bytes=int(chunking["chunk_bytes"])
+        )
+
     def apply(
         self,
         chunks: Iterable[Chunk],
@@ -176,19 +198,41 @@ class Importing(UseCase):
         outcomes = _counted(plan.outcomes)
         record = {"import": options.source, "lines": len(items), "outcomes": dict(outcomes)}
         tx.save_request(namespace, marker, marker, record)
+        header = _header_id(options)
+        if tx.find_request(namespace, header) is None:  # the first chunk written
+            chunking = {"import": options.source, "chunk": options.chunk}
+            tx.save_request(
+                namespace, header, header, chunking | {"chunk_bytes": options.chunk_bytes}
+            )
         return outcomes
 
 
-def _chunks(lines: Iterable[Line], size: int) -> Iterator[list[Line]]:
-    iterator = iter(lines)
-    while chunk := list(islice(iterator, size)):
+def _chunks(lines: Iterable[Line], size: int, byte_limit: int) -> Iterator[list[Line]]:
+    chunk: list[Line] = []
+    held = 0
+    for line in lines:
+        chunk.append(line)
+        held += len(line.text)
+        if len(chunk) == size or held >= byte_limit:
+            yield chunk
+            chunk, held = [], 0
+    if chunk:
         yield chunk
 
 
-def _marker_id(options: ImportOptions, chunk: list[Line]) -> str:
+def _options_digest(options: ImportOptions) -> Any:
     digest = hashlib.sha256()
     for part in (options.namespace, options.source, options.fingerprint):
         digest.update(part.encode() + b"\0")
+    return digest
+
+
+def _header_id(options: ImportOptions) -> str:
+    return MARKER_PREFIX + _options_digest(options).hexdigest()[:40]
+
+
+def _marker_id(options: ImportOptions, chunk: list[Line]) -> str:
+    digest = _options_digest(options)
     for line in chunk:
         digest.update(b"%d\0%d\0" % (line.number, len(line.text)))
         digest.update(line.text)

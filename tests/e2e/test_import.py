@@ -197,6 +197,23 @@ def test_the_same_file_again_changes_nothing_and_a_gzipped_stdin_reads_the_same(
     assert graph_of(store, "piped") == before
 
 
+def test_run_again_with_another_chunk_it_cuts_chunks_as_it_began_and_applies_no_line_twice(
+    served, tmp_path
+):
+    """The markers follow the first run's chunks: a run that cut elsewhere would find none
+    and apply every line again."""
+    _, store_env, store = served
+    path = tmp_path / "visits.jsonl"
+    write_file(path)
+    run_import(store_env, "--namespace", "shop", "--chunk", "5", str(path))
+    before = graph_of(store, "shop")
+
+    again = run_import(store_env, "--namespace", "shop", "--chunk", "3", str(path))
+    assert b"going on with chunks of 5 lines, as this import began" in again.stderr
+    assert counts(again.stdout.decode())["already imported"] == len(ITEMS)
+    assert graph_of(store, "shop") == before
+
+
 def test_strict_stops_at_the_first_bad_line_and_dry_run_writes_nothing(served, tmp_path):
     _, store_env, store = served
     path = tmp_path / "visits.jsonl"
