@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             with ingest:
                 wrk.run(args.warm_up)
                 during = wrk.run(args.seconds)
-            memory = server.worker_memory_kb()
+            memory, workers = server.worker_memory_kb(), server.workers
     figures = {
         "machine": info,
         "identifiers": identifiers,
@@ -117,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         "in_process": in_process,
         "http": alone,
         "http_during_ingest": {**during, "ingest_links_per_second": ingest.links_per_second},
-        "worker_rss_kb": memory,
+        "workers": workers,
+        "workers_rss_kb": memory,  # summed over the workers
     }
     print(report(figures))
     if args.json:
@@ -289,11 +290,11 @@ def report(figures: dict[str, Any]) -> str:
                      run.get("ingest_links_per_second", "")])  # fmt: skip
     headers = ["lookups", "per s", "p50 ms", "p75 ms", "p90 ms", "p99 ms", "failed",
                "p99 target", "ingest links/s"]  # fmt: skip
-    memory = figures["worker_rss_kb"]
+    memory, workers = figures["workers_rss_kb"] or 0, figures["workers"]
     return (
         table(headers, rows)
-        + f"\n\ntarget: >= {LOOKUPS_PER_SECOND_TARGET:,} lookups/s over HTTP; worker RSS at the "
-        f"end {memory / 1024 if memory else 0:,.0f} MB"
+        + f"\n\ntarget: >= {LOOKUPS_PER_SECOND_TARGET:,} lookups/s over HTTP; RSS at the end "
+        f"{memory / 1024:,.0f} MB over {workers} workers ({memory / 1024 / workers:,.0f} MB each)"
     )
 
 
