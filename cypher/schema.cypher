@@ -12,7 +12,9 @@
 // (:Placement {ns, key, at, profile_id, request_id})
 // (:AttributeVersion {ns, profile_id, at, attributes, request_id})
 // (:Ban {ns, id, a_key, b_key, b_type, reason, created_by, created_at, request_id, link_id})
-// (:Conflict {ns, id, created_at, request_id, item_index, rule, profiles, types, values, keys})
+// (:Conflict {ns, id, created_at, request_id, item_index, rule, profiles, types, values, keys, named})
+// (:Conflict)-[:NAMES]->(:Profile)
+// (:SchemaStep {name, done_at})
 // (:Request {ns, request_id, digest, created_at, response, profiles, keys})
 // (:ApiKey {id, ns, name, rights, salt, hash, created_at, revoked_at})
 // (:Purge {id, ns, profile_id, purged_at, purged_by, identifiers})
@@ -32,6 +34,10 @@
 // type b_type.
 // attributes (on Profile and AttributeVersion), AttributeWrite.value and Request.response
 // hold JSON text.
+// A Conflict names the profiles it refused to join twice: their ids in profiles, and a NAMES
+// relationship to each, by which a profile's refusals are found. Refusals kept before NAMES
+// existed get theirs once, when the store first opens with it (SchemaStep 'conflict_names';
+// named marks those done).
 // A Request's profiles and keys are the profile ids and identifier keys its response names,
 // which a purge erases it for; a Purge records who erased which profile, never what.
 // A Sequence counts the ids of one kind of one namespace (profile, link, merge, ban, conflict,
@@ -69,6 +75,9 @@ FOR (v:AttributeVersion) REQUIRE (v.ns, v.profile_id, v.at) IS UNIQUE;
 
 CREATE CONSTRAINT ban_id IF NOT EXISTS
 FOR (b:Ban) REQUIRE (b.ns, b.id) IS UNIQUE;
+
+CREATE CONSTRAINT schema_step_name IF NOT EXISTS
+FOR (s:SchemaStep) REQUIRE s.name IS UNIQUE;
 
 CREATE CONSTRAINT api_key_id IF NOT EXISTS
 FOR (k:ApiKey) REQUIRE k.id IS UNIQUE;

@@ -6,4 +6,4 @@
 MATCH (c:Conflict {ns: $ns})
 WHERE c.id IS NOT NULL
   AND (any(key IN c.keys WHERE key IN $keys) OR any(id IN c.profiles WHERE id IN $ids))
-DELETE c
+DETACH DELETE c

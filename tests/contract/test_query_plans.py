@@ -56,6 +56,11 @@ KNOWN_SCANS: dict[str, str] = {
         "`idgraph keys list` without --namespace lists every API key of every namespace: it "
         "reads them all, a handful of nodes an administrator makes; never on a request's path"
     ),
+    "store/name_conflict_profiles.cypher": (
+        "gives refusals kept by an idgraph before NAMES their relationships, a batch at a "
+        "time, once per store (SchemaStep 'conflict_names'), when the store first opens with "
+        "this version; never on a request's path"
+    ),
     "store/namespaces.cypher": (
         "`idgraph rekey` without --namespace finds every namespace of the store: it reads "
         "every identifier once, before reading each namespace's identifiers anyway; never on "

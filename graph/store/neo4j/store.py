@@ -30,6 +30,7 @@ import neo4j
 from neo4j.exceptions import ConstraintError, DriverError, Neo4jError
 
 from graph.errors import StoreError
+from graph.model import utc_now
 from graph.store.cypher import CYPHER_DIR, Statement, load_statements
 from graph.store.neo4j import SCHEMES, history, keys, purge, rekey, schema, tx
 from graph.store.neo4j.ids import IdBlocks
@@ -39,7 +40,15 @@ from graph.store.neo4j.tx import Neo4jTx
 T = TypeVar("T")
 
 # the store's own; then every statement a transaction runs
-STATEMENTS = ("reserve_ids", "identifiers_page", "links_page", "namespaces")
+STATEMENTS = (
+    "reserve_ids",
+    "identifiers_page",
+    "links_page",
+    "namespaces",
+    "schema_step",
+    "finish_schema_step",
+    "name_conflict_profiles",
+)
 ALL_STATEMENTS = (
     STATEMENTS
     + tx.STATEMENTS
@@ -113,6 +122,19 @@ class Neo4jStore:
         self._ids = IdBlocks(self._reserve_ids)
         for text in self.schema:
             self._session_run(neo4j.WRITE_ACCESS, lambda tx, text=text: tx.run(text).consume())
+        self._name_conflict_profiles()
+
+    def _name_conflict_profiles(self) -> None:
+        """Once per store: refusals kept by an idgraph before NAMES get theirs, _PAGE at a
+        time (a transaction holds its changes in Neo4j's heap), so that a profile's refusals
+        are found from it. Every later open reads only that the step is done."""
+        step = "conflict_names"
+        if self.run(self.statements["schema_step"], name=step):
+            return
+        name = self.statements["name_conflict_profiles"]
+        while self.run(name, write=True, limit=_PAGE)[0]["named"]:
+            pass
+        self.run(self.statements["finish_schema_step"], write=True, name=step, at=utc_now())
 
     # --- transactions -------------------------------------------------------------------------
 

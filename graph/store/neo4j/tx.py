@@ -58,6 +58,7 @@ STATEMENTS = (
     "active_links",
     "find_request",
     "conflicts",
+    "conflicts_of_profiles",
     "save_request",
     "remove_ban",
     # the writes of a change set (graph/store/rows.py), in the order they run
@@ -249,14 +250,11 @@ class Neo4jTx(HistoryReads, ApiKeyRows, PurgeRows, RekeyRows):
         limit: int,
         profiles: Collection[int] | None = None,
     ) -> list[ConflictRecord]:
-        rows = self.run(
-            "conflicts",
-            ns=namespace,
-            after=after_id,
-            since=since or "",
-            limit=limit,
-            profiles=None if profiles is None else list(profiles),
-        )
+        page = {"ns": namespace, "after": after_id, "since": since or "", "limit": limit}
+        if profiles is None:
+            rows = self.run("conflicts", **page)
+        else:
+            rows = self.run("conflicts_of_profiles", profiles=list(profiles), **page)
         return [
             ConflictRecord(
                 id=row["id"],
