@@ -97,11 +97,12 @@ def test_a_guessing_address_is_throttled_before_its_guesses_cost_a_scrypt(start,
 
     statuses = [answer.status for answer in answers]
     assert set(statuses) == {401, 429}
-    # each process has its share of the budget; a guess or two may refill while this runs
+    # each process has its share of the budget; a guess or two may refill while this runs.
+    # Which process a guess reaches is the kernel's choice, so one may see its first guesses
+    # late in the run (a 401 among the last ten failed CI once): the bound is on the total.
     first_429 = statuses.index(429)
     assert FAILED_CREDENTIALS // server.workers <= first_429
     assert statuses.count(401) <= FAILED_CREDENTIALS + 2
-    assert set(statuses[-FAILED_CREDENTIALS:]) == {429}
     throttled = [answer for answer in answers if answer.status == 429]
     assert all("got too many credentials wrong" in answer.message for answer in throttled)
     assert all(int(answer.retry_after or 0) >= 1 for answer in throttled)
