@@ -129,6 +129,7 @@ LISTS: dict[str, list[Any]] = {
     "types": ["email", "customId"],
     "rights": ["read", "write"],
     "tables": ["profiles", "identifiers"],
+    "names": ["schema 0123456789abcdef", "conflict_names"],
 }
 ROW_LISTS: dict[str, list[Any]] = {  # a row's field of that name, when it differs
     "identifiers": [["email", "ann@example.com"], ["browserId", "b-1"]],

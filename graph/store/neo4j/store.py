@@ -45,7 +45,7 @@ STATEMENTS = (
     "identifiers_page",
     "links_page",
     "namespaces",
-    "schema_step",
+    "schema_steps_done",
     "finish_schema_step",
     "name_conflict_profiles",
 )
@@ -58,6 +58,7 @@ ALL_STATEMENTS = (
     + rekey.STATEMENTS
 )
 _PAGE = 5000
+CONFLICT_NAMES = "conflict_names"  # the SchemaStep of the backfill of NAMES
 _STATEMENT_ERRORS = "Neo.ClientError.Statement."
 # attempts of a write that lost a race to another writer (see Neo4jStore.write)
 _RETRIES = 10
@@ -85,6 +86,7 @@ class Neo4jStore:
         folder = CYPHER_DIR if cypher_dir is None else cypher_dir
         self.statements = load_statements(folder / "store", ALL_STATEMENTS)
         self.schema = schema.statements(folder)
+        self._schema_step = schema.step_name(self.schema)
         self.read_only = read_only
         # every transaction of this store sees what the ones before it committed, even on a
         # cluster whose reads go to a follower (Aura, neo4j:// routing): sessions share bookmarks
@@ -117,23 +119,33 @@ class Neo4jStore:
         return cls(url, **options)
 
     def initialize(self) -> None:
-        """Constraints, indexes and the store-wide sequence (schema.py). Blocks of ids this
-        process holds are dropped: the sequences may have been erased (tests do)."""
+        """Constraints and indexes (schema.py) and the one-time backfills, unless this store
+        records them done, and the seed nodes: an open of a store already set up is a read
+        and the seeds, not ~30 statements (0.24 s on a local Neo4j, each a round trip to a
+        remote one). Blocks of ids this process holds are dropped: the sequences may have
+        been erased (tests do)."""
         self._ids = IdBlocks(self._reserve_ids)
+        steps = [self._schema_step, CONFLICT_NAMES]
+        done = {row["name"] for row in self.run(self.statements["schema_steps_done"], names=steps)}
+        schema_done = self._schema_step in done
         for text in self.schema:
-            self._session_run(neo4j.WRITE_ACCESS, lambda tx, text=text: tx.run(text).consume())
-        self._name_conflict_profiles()
+            if not (schema_done and schema.changes_schema(text)):  # seeds: data can be erased
+                self._session_run(neo4j.WRITE_ACCESS, lambda tx, text=text: tx.run(text).consume())
+        if not schema_done:
+            self._finish(self._schema_step)
+        if CONFLICT_NAMES not in done:
+            self._name_conflict_profiles()
 
     def _name_conflict_profiles(self) -> None:
-        """Once per store: refusals kept by an idgraph before NAMES get theirs, _PAGE at a
-        time (a transaction holds its changes in Neo4j's heap), so that a profile's refusals
-        are found from it. Every later open reads only that the step is done."""
-        step = "conflict_names"
-        if self.run(self.statements["schema_step"], name=step):
-            return
+        """Refusals kept by an idgraph before NAMES get theirs, _PAGE at a time (a
+        transaction holds its changes in Neo4j's heap), so that a profile's refusals are found
+        from it."""
         name = self.statements["name_conflict_profiles"]
         while self.run(name, write=True, limit=_PAGE)[0]["named"]:
             pass
+        self._finish(CONFLICT_NAMES)
+
+    def _finish(self, step: str) -> None:
         self.run(self.statements["finish_schema_step"], write=True, name=step, at=utc_now())
 
     # --- transactions -------------------------------------------------------------------------
