@@ -39,8 +39,15 @@ serve: $(STAMP)
 	@test -n "$$IDGRAPH_ADMIN_TOKEN" || { echo "make serve: set IDGRAPH_ADMIN_TOKEN (e.g. \$$(openssl rand -hex 32)); see docs/operations.md 'Running in production'" >&2; exit 2; }
 	$(BIN)/idgraph serve
 
+# The suite in TEST_WORKERS processes (pytest-xdist), a test file to a process, each starting a
+# Neo4j of its own; serially when NEO4J_URI names one database for all (they would erase each
+# other's data). The fuzz test runs on its own: its operations are tests of one name, of which
+# xdist would run one. --durations lists the slowest, to keep the suite under 15 minutes.
+TEST_WORKERS ?= $(if $(NEO4J_URI),0,2)
+FUZZ_TEST := tests/e2e/test_fuzz.py
 test: $(STAMP) $(NEO4J_CLASSPATH) lint cypher-lint browser wrk
-	$(BIN)/python -m pytest --durations=20  # the slowest, to keep the suite under 15 minutes
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=20 --ignore=$(FUZZ_TEST)
+	$(BIN)/python -m pytest $(FUZZ_TEST)
 
 # Chromium for the lineage viewer's browser test (tests/e2e/test_viewer.py), from the distro:
 # Playwright drives it and never downloads a browser. Without it that test skips, saying why

@@ -3,6 +3,7 @@ session, or the one NEO4J_URI names), and the Flask app over them."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -24,6 +25,9 @@ def bolt_server(tmp_path_factory) -> Iterator[BoltServer]:
     """The Neo4j named by NEO4J_URI, or a real Neo4j started for this test session."""
     server = from_environment()
     if server is not None:
+        if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+            pytest.fail("NEO4J_URI names one database, which tests in several processes would "
+                        "erase under each other: run them in one (-n 0)")  # fmt: skip
         yield server
         return
     with started(tmp_path_factory.mktemp("neo4j")) as neo4j:
