@@ -9,7 +9,8 @@ memory stays bounded whatever the file's size. An exception in the child (a brok
 CSV header without a column) is raised in this process where the next value would have
 been. Ctrl-C is answered here, and leaving the ``with`` block ends the child; if this process
 is killed, the child's next send finds the pipe closed and it ends too. The child touches
-nothing but the generator: fork happens before the store is opened.
+nothing but the generator: fork happens before this process opens its store (a generator
+that reads a store opens its own, in the child).
 
 Where fork is not available (Windows), the generator runs in this process.
 """

@@ -19,7 +19,7 @@ import os
 import sys
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -35,7 +35,8 @@ from graph.store import is_neo4j_url, open_store
 
 if TYPE_CHECKING:
     from graph.rules import RuleBook
-    from graph.service.importing import Chunk, ImportOptions, ImportReport, Line
+    from graph.service.importing import Chunk, ImportOptions, ImportReport, Line, Parse
+    from graph.store.base import Store
 
 MAX_LINE = 1 << 20  # bytes: a longer line is reported, not read
 CHUNK = 20_000  # lines per transaction on SQLite; larger ones stop paying (benchmarks/README.md)
@@ -129,7 +130,8 @@ def import_(
                 csv_lines(stream, identifier_columns) if format_ == "csv" else jsonl_lines(stream)
             )
             try:
-                report, seconds = _run(settings, lines, options, stream, size)
+                parse = None if format_ == "csv" else parsed  # CSV rows are items as read
+                report, seconds = _run(settings, lines, parse, options, stream, size)
             except BadLine as bad:
                 click.echo(f"idgraph: {bad}", err=True)
                 sys.exit(1)
@@ -190,15 +192,22 @@ class _opened:
 
 
 def jsonl_lines(stream: IO[bytes]) -> Iterator[Line]:
-    """Each non-blank line of ``stream`` as an item, or the reason it is none."""
+    """Each non-blank line of ``stream``, its item not read yet (``parsed``)."""
     from graph.service.importing import Line
 
     for number, text in _numbered(stream):
         if text is None:
             yield Line(number, b"", problem=TOO_LONG)
         elif (text := text.rstrip(b"\r\n")).strip():
-            request, problem = _json_item(text)
-            yield Line(number, text, request, problem)
+            yield Line(number, text)
+
+
+def parsed(line: Line) -> Line:
+    """A line of ``jsonl_lines`` with its item, or the reason it is none."""
+    if line.problem is not None or line.request is not None:
+        return line
+    request, problem = _json_item(line.text)
+    return replace(line, request=request, problem=problem)
 
 
 def csv_lines(stream: IO[bytes], columns: list[tuple[str, str]]) -> Iterator[Line]:
@@ -343,6 +352,7 @@ def _item_schema() -> Any:
 def _run(
     settings: Settings,
     lines: Iterator[Line],
+    parse: Parse | None,
     options: ImportOptions,
     stream: IO[bytes],
     size: int | None,
@@ -355,10 +365,13 @@ def _run(
     from graph.service.importing import Importing, chunked
 
     rulebook = load_rulebook(settings.rules)
-    options = _resumed(settings, rulebook, options)
+    resumed = _resumed(settings, rulebook, options)
+    options = resumed or options
+    applied = None if resumed is None else _AppliedBefore(settings, rulebook, options)
     raw = getattr(stream, "fileobj", stream)  # a gzip file's compressed bytes
     rules = rulebook.for_namespace(options.namespace)
-    read = ((chunk, _position(raw)) for chunk in chunked(lines, options, rules))
+    chunks_read = chunked(lines, options, rules, parse=parse, applied=applied)
+    read = ((chunk, _position(raw)) for chunk in chunks_read)
     started = time.monotonic()
     with ahead(read) as read_ahead:
         store = open_store(settings.store, **settings.store_options)
@@ -394,10 +407,12 @@ def _run(
     return report, time.monotonic() - started
 
 
-def _resumed(settings: Settings, rulebook: RuleBook, options: ImportOptions) -> ImportOptions:
-    """The chunking an earlier run of this import began with, if one did: chunks must be cut
-    where that run cut them for its markers to be found. The store is opened for this alone
-    and closed again, before the reading process is forked."""
+def _resumed(
+    settings: Settings, rulebook: RuleBook, options: ImportOptions
+) -> ImportOptions | None:
+    """The options with the chunking an earlier run of this import began with, if one did:
+    chunks must be cut where that run cut them for its markers to be found. The store is
+    opened for this alone and closed again, before the reading process is forked."""
     from graph.service.importing import Importing
 
     store = open_store(settings.store, **settings.store_options)
@@ -405,12 +420,44 @@ def _resumed(settings: Settings, rulebook: RuleBook, options: ImportOptions) -> 
         resumed = Importing(store, rulebook, utc_now).resumed(options)
     finally:
         store.close()
-    if resumed.chunk != options.chunk:
+    if resumed is not None and resumed.chunk != options.chunk:
         click.echo(
             f"idgraph: going on with chunks of {resumed.chunk:,} lines, as this import began",
             err=True,
         )
     return resumed
+
+
+class _AppliedBefore:
+    """``Importing.applied_before`` in the reading process, so that it passes on the chunks an
+    earlier run applied unparsed: a run that goes on reaches where the last one stopped at
+    the speed of reading. The store is its own, read-only, opened on the first chunk (after
+    the fork: a driver must not cross one) and closed at the first chunk not applied: the
+    import goes on from there, and ``Importing.apply`` still finds any later chunk a run
+    beside this one applied."""
+
+    def __init__(self, settings: Settings, rulebook: RuleBook, options: ImportOptions) -> None:
+        self._settings, self._rulebook, self._options = settings, rulebook, options
+        self._store: Store | None = None
+        self._check: Callable[[str], bool | None] | None = None
+        self._done = False
+
+    def __call__(self, marker: str) -> bool:
+        if self._done:
+            return False
+        if self._check is None:
+            from graph.service.importing import Importing
+
+            settings = self._settings
+            self._store = open_store(settings.store, read_only=True, **settings.store_options)
+            self._check = Importing(self._store, self._rulebook, utc_now).applied_before(
+                self._options
+            )
+        applied = self._check(marker)
+        if applied is None and self._store is not None:
+            self._store.close()
+            self._done = True
+        return bool(applied)
 
 
 def _position(raw: Any) -> int:

@@ -27,6 +27,12 @@ alone) with the chunking used: ``Importing.resumed`` gives a later run of the sa
 chunking, whatever ``--chunk`` it was given (imports begun before headers existed have none,
 and go on with the chunking they are given).
 
+A run that goes on reads the chunks an earlier run applied without a bad line as fast as
+it can read them: ``chunked`` asks ``applied`` for each chunk's marker before it parses or
+normalizes a line, and a chunk applied is passed on unparsed (``Chunk.applied``) and counted
+from its marker. Lines are not checked again under today's rules once applied. A chunk that
+had bad lines is parsed again, so that they are listed again.
+
 A chunk ends at ``ImportOptions.chunk`` lines, or earlier once its lines hold
 ``chunk_bytes``, so that the memory a chunk takes is bounded by bytes as well as lines (a line
 may be up to 1 MiB; the read-ahead holds about three chunks at once).
@@ -65,6 +71,9 @@ class Line:
     text: bytes
     request: LinkRequest | None = None
     problem: str | None = None
+
+
+Parse = Callable[[Line], Line]  # a line with its item, or the reason it has none
 
 
 @dataclass
@@ -112,35 +121,65 @@ class ImportOptions:
 class Chunk:
     """Lines read and normalized, that ``Importing.apply`` applies in one transaction: how
     many (bad ones included), the number of the last, the marker of their text, the items by
-    line number, and the bad lines with their reason, in file order."""
+    line number, and the bad lines with their reason, in file order. A chunk an earlier run
+    applied is passed on ``applied``, neither parsed nor normalized: no items, no problems."""
 
     lines: int
     last: int
     marker: str
     items: dict[int, LinkItem]
     problems: list[tuple[int, str]]
+    applied: bool = False
 
 
-def chunked(lines: Iterable[Line], options: ImportOptions, rules: Rules) -> Iterator[Chunk]:
-    """``lines`` in chunks, normalized under the namespace's ``rules``. No I/O but reading
-    ``lines``: a face may run it in another process, ahead of ``Importing.apply``."""
+def chunked(
+    lines: Iterable[Line],
+    options: ImportOptions,
+    rules: Rules,
+    *,
+    parse: Parse | None = None,
+    applied: Callable[[str], bool] | None = None,
+) -> Iterator[Chunk]:
+    """``lines`` in chunks, each line ``parse``d (when the face reads its items lazily) and
+    normalized under the namespace's ``rules``, unless ``applied(marker)`` says an earlier
+    run applied the chunk without a bad line (``Importing.applied_before``). No I/O but
+    reading ``lines`` and ``applied``'s: a face may run it in another process, ahead of
+    ``Importing.apply``."""
     for chunk in _chunks(lines, options.chunk, options.chunk_bytes):
+        marker = _marker_id(options, chunk)
+        if applied is not None and applied(marker):
+            yield Chunk(len(chunk), chunk[-1].number, marker, {}, [], applied=True)
+            continue
+        if parse is not None:
+            chunk = [parse(line) for line in chunk]
         items, problems = _items(chunk, rules, options.min_identifiers)
-        yield Chunk(len(chunk), chunk[-1].number, _marker_id(options, chunk), items, problems)
+        yield Chunk(len(chunk), chunk[-1].number, marker, items, problems)
 
 
 class Importing(UseCase):
-    def resumed(self, options: ImportOptions) -> ImportOptions:
+    def resumed(self, options: ImportOptions) -> ImportOptions | None:
         """``options`` with the chunking an earlier run of the same import began with, if
-        one did: its markers follow that run's chunk boundaries."""
+        one did: its markers follow that run's chunk boundaries. None if none did (or it
+        began before headers were kept)."""
         header = _header_id(options)
         kept = self.store.read(lambda tx: tx.find_request(options.namespace, header))
         if kept is None or kept.digest != header or "chunk_bytes" not in kept.response:
-            return options
+            return None
         chunking = kept.response
         return replace(
             options, chunk=int(chunking["chunk"]), chunk_bytes=int(chunking["chunk_bytes"])
         )
+
+    def applied_before(self, options: ImportOptions) -> Callable[[str], bool | None]:
+        """Whether an earlier run applied the chunk of a marker: True when it had no bad line,
+        False when it had some (or its marker is older than the count of them: it says
+        nothing), None when it is not applied. ``chunked`` reads again only chunks not True."""
+
+        def applied(marker: str) -> bool | None:
+            kept = self.store.read(lambda tx: _marker(tx, options, marker))
+            return None if kept is None else kept.get("bad") == 0
+
+        return applied
 
     def apply(
         self,
@@ -159,17 +198,20 @@ class Importing(UseCase):
         for chunk in chunks:
             report.lines += chunk.lines
             kept = self.store.read(lambda tx, marker=chunk.marker: _marker(tx, options, marker))
+            if chunk.applied and kept is None:  # its marker went since it was read
+                raise IdgraphError(
+                    f"lines {chunk.last - chunk.lines + 1}-{chunk.last} were applied when "
+                    "they were read and are not now: run the same command again"
+                )
             for number, reason in chunk.problems:
                 if options.strict and kept is None:
                     raise BadLine(number, reason, None if options.dry_run else applied_through)
                 report.refuse(number, reason)
             if kept is not None:
-                report.already += len(chunk.items)
+                report.already += int(kept["lines"]) if chunk.applied else len(chunk.items)
             elif chunk.items and not options.dry_run:
                 outcomes = self.store.write(
-                    lambda tx, chunk=chunk: self._apply(
-                        tx, options, rules, chunk.marker, chunk.items
-                    )
+                    lambda tx, chunk=chunk: self._apply(tx, options, rules, chunk)
                 )
                 report.outcomes.update(outcomes)
                 report.links += sum(len(item.identifiers) - 1 for item in chunk.items.values())
@@ -183,9 +225,9 @@ class Importing(UseCase):
         tx: WriteTx,
         options: ImportOptions,
         rules: Rules,
-        marker: str,
-        items: Mapping[int, LinkItem],
+        chunk: Chunk,
     ) -> Counter[str]:
+        marker, items = chunk.marker, chunk.items
         kept = _marker(tx, options, marker)  # another run of the same file got there first
         if kept is not None:
             return Counter(kept["outcomes"])
@@ -196,7 +238,12 @@ class Importing(UseCase):
         plan = plan_links(list(items.values()), state, rules, provenance, list(items))
         tx.apply(namespace, plan.changes)
         outcomes = _counted(plan.outcomes)
-        record = {"import": options.source, "lines": len(items), "outcomes": dict(outcomes)}
+        record = {
+            "import": options.source,
+            "lines": len(items),
+            "bad": len(chunk.problems),
+            "outcomes": dict(outcomes),
+        }
         tx.save_request(namespace, marker, marker, record)
         header = _header_id(options)
         if tx.find_request(namespace, header) is None:  # the first chunk written

@@ -214,6 +214,27 @@ def test_run_again_with_another_chunk_it_cuts_chunks_as_it_began_and_applies_no_
     assert graph_of(store, "shop") == before
 
 
+def test_a_run_that_goes_on_does_not_check_again_the_lines_applied_before(served, tmp_path):
+    """The chunks an earlier run applied without a bad line are passed over unparsed (so a
+    run that goes on reaches where the last one stopped at the speed of reading): a rule made
+    since does not refuse their lines, they are already imported. A chunk that had bad lines
+    is read again, and its bad lines are listed again."""
+    _, store_env, store = served
+    path = tmp_path / "visits.jsonl"
+    write_file(path)  # chunks of 5: lines 1-5 (line 4 bad), 6-10, 11-15 (line 11 bad)
+    run_import(store_env, "--namespace", "shop", "--chunk", "5", str(path))
+    before = graph_of(store, "shop")
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[namespaces.shop]\nblocked_values = ["bob@x.io"]\n')  # lines 6, 8, 10
+
+    again = run_import({**store_env, "IDGRAPH_RULES": str(rules)}, "--namespace", "shop",
+                       "--chunk", "5", str(path))  # fmt: skip
+    table = counts(again.stdout.decode())
+    assert table["already imported"] == len(ITEMS) and table["bad lines"] == 2, table
+    assert re.findall(rb"line (\d+):", again.stdout) == [b"4", b"11"]
+    assert graph_of(store, "shop") == before
+
+
 def test_strict_stops_at_the_first_bad_line_and_dry_run_writes_nothing(served, tmp_path):
     _, store_env, store = served
     path = tmp_path / "visits.jsonl"
