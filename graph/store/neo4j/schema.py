@@ -17,7 +17,8 @@ from importlib.resources.abc import Traversable
 from graph.errors import StoreError
 
 SCHEMA = "schema.cypher"
-_SCHEMA_CHANGE = re.compile(r"(CREATE|DROP)\s+(CONSTRAINT|INDEX)\b", re.IGNORECASE)
+# CREATE/DROP CONSTRAINT or INDEX, an index of a kind too (RANGE, TEXT, POINT, FULLTEXT, ...)
+_SCHEMA_CHANGE = re.compile(r"(CREATE|DROP)\s+(\w+\s+)?(CONSTRAINT|INDEX)\b", re.IGNORECASE)
 
 
 def statements(folder: Traversable) -> list[str]:
