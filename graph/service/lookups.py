@@ -5,7 +5,7 @@ HTTP layer answers: InvalidInput naming the field, or NotFound."""
 from __future__ import annotations
 
 from graph.errors import InvalidInput, NotFound
-from graph.model import Identifier
+from graph.model import Identifier, ProfileView
 from graph.normalize import InvalidValue, normalize_lookup, normalize_type
 from graph.rules import Rules
 from graph.store.base import ReadTx
@@ -27,8 +27,20 @@ def lookup_identifier(
 def profile_holding(tx: ReadTx, namespace: str, identifier: Identifier) -> int:
     pid = tx.profile_of(namespace, identifier.key)
     if pid is None:
-        raise NotFound(f"no identifier {identifier.type}:{identifier.value} in {namespace}")
+        raise _not_held(namespace, identifier)
     return pid
+
+
+def view_of_holder(tx: ReadTx, namespace: str, identifier: Identifier) -> ProfileView:
+    """The profile holding ``identifier``, with its identifiers, attributes and aliases."""
+    view = tx.profile_view_of(namespace, identifier.key)
+    if view is None:
+        raise _not_held(namespace, identifier)
+    return view
+
+
+def _not_held(namespace: str, identifier: Identifier) -> NotFound:
+    return NotFound(f"no identifier {identifier.type}:{identifier.value} in {namespace}")
 
 
 def live_profile(tx: ReadTx, namespace: str, profile_id: int) -> int:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from graph.model import ConflictRecord, ProfileView
 from graph.service.base import UseCase
-from graph.service.lookups import cursor_position, live_profile, lookup_identifier, profile_holding
+from graph.service.lookups import cursor_position, live_profile, lookup_identifier, view_of_holder
 from graph.store.base import ReadTx
 
 
@@ -38,10 +38,7 @@ class Reading(UseCase):
     ) -> ProfileView:
         identifier = lookup_identifier(type_, value, self.rules(namespace, dialect))
 
-        def work(tx: ReadTx) -> ProfileView:
-            return tx.profile_view(namespace, profile_holding(tx, namespace, identifier))
-
-        return self.store.read(work)
+        return self.store.read(lambda tx: view_of_holder(tx, namespace, identifier))
 
     def list_profiles(
         self,

@@ -47,6 +47,10 @@ class ReadTx(Protocol):
     def profile_views(self, namespace: str, profile_ids: Iterable[int]) -> list[ProfileView]:
         """The live ones among these profiles, by id, in a constant number of queries."""
 
+    def profile_view_of(self, namespace: str, key: str) -> ProfileView | None:
+        """``profile_view`` of the profile holding the identifier with this key, None if none
+        does: a lookup's whole read, in one statement."""
+
     def list_profiles(
         self,
         namespace: str,

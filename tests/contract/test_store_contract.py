@@ -95,6 +95,39 @@ def test_merge_makes_the_absorbed_id_an_alias_of_the_survivor(store):
     assert members(view) == {"uuid:u1", "browserId:b1", "email:a@x.io", "browserId:b2", "uuid:u2"}
 
 
+def test_a_lookup_reads_the_view_of_the_holder_in_one_call(store):
+    """``profile_view_of`` answers what ``profile_of`` then ``profile_view`` answer, whole:
+    identifiers oldest first, attributes (nested values too), aliases in order."""
+    at = "2026-01-0{}T00:00:00.000000Z".format
+    write(store, item("uuid:u1", "browserId:b1", city="Łódź", tags=["a", "b"]), at=at(1))
+    write(store, item("uuid:u2", "browserId:b2", score=1.5, seen={"x": [1, None]}), at=at(2))
+    write(store, item("uuid:u3", "browserId:b3"), item("uuid:u3", "browserId:b4"), at=at(3))
+    write(store, item("uuid:u1", "email:ann@x.io"), at=at(4))
+    write(store, item("uuid:u3", "uuid:u1"), item("uuid:u2", "uuid:u3"), at=at(5))
+    write(store, item("email:zed@x.io", "browserId:b9"), ns="other", at=at(6))
+    texts = ["uuid:u1", "uuid:u2", "uuid:u3", "browserId:b4", "email:ann@x.io"]
+
+    def both(tx, text):
+        key = ident(text).key
+        return tx.profile_view_of(NS, key), tx.profile_view(NS, tx.profile_of(NS, key))
+
+    for text in texts:
+        one_call, two_calls = store.read(lambda tx, text=text: both(tx, text))
+        assert one_call == two_calls
+    view = store.read(lambda tx: tx.profile_view_of(NS, ident("uuid:u1").key))
+    assert len(view.aliases) == 2 and list(view.aliases) == sorted(view.aliases)
+    assert view.attributes == {
+        "city": "Łódź",
+        "tags": ["a", "b"],
+        "score": 1.5,
+        "seen": {"x": [1, None]},
+    }
+    assert [i.value for i in view.identifiers][:2] == ["b1", "u1"]  # oldest first, then by key
+    for ns, text in [(NS, "uuid:nobody"), (NS, "email:zed@x.io"), ("nowhere", "uuid:u1")]:
+        key = ident(text).key
+        assert store.read(lambda tx, ns=ns, key=key: tx.profile_view_of(ns, key)) is None
+
+
 def test_alias_chains_flatten_to_the_live_profile(store):
     (first,) = write(store, item("uuid:u1", "browserId:b1"))
     write(store, item("uuid:u2", "browserId:b2"), item("uuid:u2", "browserId:b3"))

@@ -53,6 +53,7 @@ STATEMENTS = (
     "live_profiles",
     "members",
     "profile_views",
+    "profile_view_of",
     "list_profiles",
     "touched_profiles",
     "active_links",
@@ -134,19 +135,13 @@ class Neo4jTx(HistoryReads, ApiKeyRows, PurgeRows, RekeyRows):
 
     def profile_views(self, namespace: str, profile_ids: Iterable[int]) -> list[ProfileView]:
         return [
-            ProfileView(
-                id=row["id"],
-                recognized=bool(row["recognized"]),
-                identifiers=tuple(Identifier(type_, value) for type_, value in row["identifiers"]),
-                attributes={
-                    name: a.value for name, a in sorted(attributes_of(row["attributes"]).items())
-                },
-                aliases=tuple(row["aliases"]),
-                created_at=row["created_at"],
-                updated_at=row["updated_at"],
-            )
+            _profile_view(row)
             for row in self.run("profile_views", ns=namespace, ids=list(profile_ids))
         ]
+
+    def profile_view_of(self, namespace: str, key: str) -> ProfileView | None:
+        rows = self.run("profile_view_of", ns=namespace, key=key)
+        return _profile_view(rows[0]) if rows else None
 
     def list_profiles(
         self,
@@ -332,3 +327,16 @@ def neo4j_rows(rows: Iterable[Row]) -> list[Row]:
         }
         for row in rows
     ]
+
+
+def _profile_view(row: Row) -> ProfileView:
+    """A row of profile_views.cypher or profile_view_of.cypher."""
+    return ProfileView(
+        id=row["id"],
+        recognized=bool(row["recognized"]),
+        identifiers=tuple(Identifier(type_, value) for type_, value in row["identifiers"]),
+        attributes={name: a.value for name, a in sorted(attributes_of(row["attributes"]).items())},
+        aliases=tuple(row["aliases"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )

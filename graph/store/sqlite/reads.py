@@ -36,6 +36,20 @@ _LIST_PROFILES = """
           WHERE ns = p.ns AND profile_id = p.id AND type IN (SELECT value FROM json_each(:types))))
     ORDER BY id LIMIT :limit
 """
+# the live profile holding an identifier, with its identifiers, attributes and aliases, in one
+# statement: one step of SQLite for a lookup, so that a read waits for the GIL once, not at
+# every row, while a write's planning holds it (benchmarks/README.md, "Reads at scale"). The
+# sort keys come along: the order of an aggregate over an ordered subquery is not promised.
+_PROFILE_VIEW_OF = """
+    SELECT p.id, p.recognized, p.created_at, p.updated_at,
+      (SELECT json_group_array(json_array(created_at, key, type, value)) FROM identifiers
+       WHERE ns = p.ns AND profile_id = p.id),
+      (SELECT json_group_array(json_array(name, value)) FROM attributes
+       WHERE ns = p.ns AND profile_id = p.id),
+      (SELECT json_group_array(id) FROM profiles WHERE ns = p.ns AND merged_into = p.id)
+    FROM identifiers AS i JOIN profiles AS p ON p.ns = i.ns AND p.id = i.profile_id
+    WHERE i.ns = ? AND i.key = ? AND p.merged_into IS NULL
+"""
 _BANS_OF_KEYS = either_end("bans", BAN_COLUMNS, "a_key", "b_key")
 # refused links of a namespace by id
 _CONFLICTS = """
@@ -133,6 +147,23 @@ class ProfileReads(Sql):
                 ids,
             )
         ]
+
+    def profile_view_of(self, namespace: str, key: str) -> ProfileView | None:
+        row = self._one(_PROFILE_VIEW_OF, namespace, key)
+        if row is None:
+            return None
+        pid, recognized, created_at, updated_at, identifiers, attributes, aliases = row
+        return ProfileView(
+            id=pid,
+            recognized=bool(recognized),
+            identifiers=tuple(
+                Identifier(type_, value) for _, _, type_, value in sorted(json.loads(identifiers))
+            ),
+            attributes={name: json.loads(value) for name, value in sorted(json.loads(attributes))},
+            aliases=tuple(sorted(json.loads(aliases))),
+            created_at=created_at,
+            updated_at=updated_at,
+        )
 
     def list_profiles(
         self,
