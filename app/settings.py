@@ -6,6 +6,7 @@ names (a test checks that it does).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 from collections.abc import Callable, Mapping
@@ -222,6 +223,7 @@ def _origins(raw: str) -> tuple[str, ...]:
         raise ValueError(str(error)) from error
 
 
+@functools.lru_cache(maxsize=1024)  # asked per request in local open mode (app/api/auth.py)
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True

@@ -13,6 +13,7 @@ from app.api.errors import ErrorSchema, register_error_handlers
 from app.api.headers import install_security_headers
 from app.api.jsonbody import Request
 from app.api.logs import configure_logging, install_request_logs
+from app.api.lookups import LeanLookups
 from app.api.metrics import Metrics, install_metrics
 from app.settings import Settings
 from graph.keys import ApiKeys
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, service: IdentityService | None
     install_cors(app, settings.cors_origins, service.rulebook)  # preflights skip auth
     install_auth(app, settings, keys)
     install_security_headers(app)
+    app.wsgi_app = LeanLookups(app, app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 

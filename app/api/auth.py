@@ -78,6 +78,7 @@ COLLECT_ROUTES = frozenset({"/sync", "/visitor", "/synchronous/visitor", "/v1/<n
 FAILED_CREDENTIALS = 10
 FAILURE_WINDOW = 60.0  # seconds; the budget refills evenly over it
 FAILURES = "idgraph.failed_credentials"
+KEY_RATES = "idgraph.key_rates"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,7 @@ def install_auth(app: Flask, settings: Settings, keys: ApiKeys) -> None:
     address_rate = settings.address_rate_limit
     by_address = RateLimiter(address_rate / share, 2 * address_rate / share)
     app.extensions[FAILURES] = FailedCredentials(FAILED_CREDENTIALS, FAILURE_WINDOW, share)
+    app.extensions[KEY_RATES] = limiter
 
     def session(presented: str) -> ApiKey | None:
         """The key a session token of Synerise's login stands for (graph/tokens.py)."""
@@ -180,6 +182,26 @@ def install_auth(app: Flask, settings: Settings, keys: ApiKeys) -> None:
                 f"{caller.namespace} allows (allowed_origins, IDGRAPH_CORS_ORIGINS), "
                 f"and {origin} is not one of them"
             )
+
+
+def proven_caller(
+    authorization: str | None, remote_address: str, settings: Settings, keys: ApiKeys
+) -> Caller | None:
+    """Who a request is from when that needs no scrypt and no throttle of failed credentials:
+    the admin token, an API key this process has verified before (still active), or, in local
+    open mode, a loopback client sending no credentials. None when only ``identify`` can
+    tell: any other credential, a key in the URL, or none where one is needed. Whoever this
+    names, ``identify`` names too (``guarded`` lets a proven key through its throttle)."""
+    if authorization is None:
+        return LOCAL if settings.open_mode and is_loopback(remote_address) else None
+    scheme, _, presented = authorization.partition(" ")
+    presented = presented.strip()
+    if scheme.lower() != "bearer" or not presented:
+        return None
+    token = (settings.admin_token or "").encode()
+    if token and hmac.compare_digest(presented.encode(), token):
+        return ADMIN
+    return _caller_of(keys.verified(presented))
 
 
 def guarded(

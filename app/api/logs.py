@@ -194,9 +194,13 @@ def install_request_logs(app: Flask) -> None:
 def _begin(sender: Flask, **extra: Any) -> None:
     """On Flask's request_started signal, which comes before the url_value_preprocessors
     (they may refuse a bad ``<ns>``) and before every before_request function (auth)."""
-    sent = request.headers.get("X-Request-Id", "")
-    g.request_id = sent if REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+    g.request_id = request_id(request.headers.get("X-Request-Id", ""))
     g.request_started = time.perf_counter()
+
+
+def request_id(sent: str) -> str:
+    """The id of a request's lines: the client's ``X-Request-Id`` if it is one, else new."""
+    return sent if REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
 
 
 def route() -> str:
@@ -211,19 +215,43 @@ def elapsed() -> float:
 
 def _end(response: Response) -> Response:
     response.headers["X-Request-Id"] = g.get("request_id", "")
-    fields: dict[str, Any] = {
-        "method": request.method,
-        "route": route(),
-        "status": response.status_code,
-        "duration_ms": round(elapsed() * 1000, 2),
-        "who": context.caller(),
-    }
-    namespace = (request.view_args or {}).get("ns")
-    if isinstance(namespace, str) and NAMESPACE.fullmatch(namespace):
-        fields["namespace"] = namespace
-    if g.get("batch_items") is not None:
-        fields["batch_items"] = g.batch_items
-    access_log.info(
-        "%s %s %s", request.method, fields["route"], response.status_code, extra={"fields": fields}
+    log_access(
+        request.method,
+        route(),
+        response.status_code,
+        elapsed(),
+        context.caller(),
+        namespace=(request.view_args or {}).get("ns"),
+        batch_items=g.get("batch_items"),
     )
     return response
+
+
+def log_access(
+    method: str,
+    template: str,
+    status: int,
+    seconds: float,
+    who: str,
+    *,
+    namespace: object = None,
+    batch_items: int | None = None,
+    request_id: str | None = None,
+) -> None:
+    """The access line of a request: its route's template, never its path; the namespace
+    only when it is a valid one (a bad one is what a client sent)."""
+    fields: dict[str, Any] = {
+        "method": method,
+        "route": template,
+        "status": status,
+        "duration_ms": round(seconds * 1000, 2),
+        "who": who,
+    }
+    if isinstance(namespace, str) and NAMESPACE.fullmatch(namespace):
+        fields["namespace"] = namespace
+    if batch_items is not None:
+        fields["batch_items"] = batch_items
+    extra: dict[str, Any] = {"fields": fields}
+    if request_id is not None:  # outside Flask's request context (app/api/lookups.py)
+        extra["request_id"] = request_id
+    access_log.info("%s %s %s", method, template, status, extra=extra)

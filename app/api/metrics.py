@@ -118,6 +118,11 @@ class Metrics:
         if absorbed:
             self.merges.inc(absorbed)
 
+    def answered(self, template: str, method: str, status: int, seconds: float) -> None:
+        """A request answered, by its route's template."""
+        self.requests.labels(template, method, str(status)).inc()
+        self.request_seconds.labels(template, method).observe(seconds)
+
     def timed(self, store: Any) -> TimedStore:
         return TimedStore(store, self.store_seconds)
 
@@ -167,8 +172,7 @@ def install_metrics(app: Flask, metrics: Metrics) -> None:
     @app.after_request
     def count(response: Response) -> Response:
         template = route()
-        metrics.requests.labels(template, request.method, str(response.status_code)).inc()
-        metrics.request_seconds.labels(template, request.method).observe(elapsed())
+        metrics.answered(template, request.method, response.status_code, elapsed())
         if g.get("batch_items") is not None:
             metrics.batch_items.labels(template).observe(g.batch_items)
         return response

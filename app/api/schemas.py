@@ -16,6 +16,7 @@ from marshmallow import fields, validate
 from app.api.blueprint import load_each
 from app.api.context import service
 from graph.items import LinkRequest, item_errors
+from graph.model import ProfileView
 
 OUTCOMES = ("created", "linked", "merged", "moved", "noop", "conflict")
 
@@ -139,6 +140,20 @@ class ProfileSchema(ma.Schema):
     )
     created_at = fields.String(required=True)
     updated_at = fields.String(required=True)
+
+
+def profile_body(profile: ProfileView) -> dict[str, Any]:
+    """``ProfileSchema().dump(profile)`` at a tenth of the cost, for the lean lookup path
+    (app/api/lookups.py); tests/api/test_lean_lookups.py holds the two to one answer."""
+    return {
+        "id": profile.id,
+        "recognized": profile.recognized,
+        "identifiers": [{"type": i.type, "value": i.value} for i in profile.identifiers],
+        "attributes": dict(profile.attributes),
+        "aliases": list(profile.aliases),
+        "created_at": profile.created_at,
+        "updated_at": profile.updated_at,
+    }
 
 
 class ConflictSchema(ma.Schema):
