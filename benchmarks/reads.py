@@ -20,14 +20,18 @@ they measure themselves as much as the server; wrk leaves the server the cores.
   namespace, one after the other, of a workload seeded by the time (new identifiers and request
   ids, so that a second run on the same file is not answered from the kept replies); its
   links/s is reported.
+- ``--key``: the lookups send an API key with the read right (made in the store for the run),
+  as a production client does, instead of coming as local open mode's loopback client; the
+  key's rate limit is lifted (``IDGRAPH_RATE_LIMIT``) so that it is checked but never reached.
 
     python benchmarks/reads.py [--store-file PATH] [--identifiers N] [--lookups N]
-                               [--connections N] [--seconds N] [--json PATH] [--quick]
+                               [--connections N] [--seconds N] [--key] [--json PATH] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import shutil
@@ -59,6 +63,7 @@ from workload import (
     write_json,
 )
 
+from graph.keys import ApiKeys
 from graph.service import IdentityService
 from graph.store.sqlite.store import SqliteStore
 
@@ -77,6 +82,8 @@ function setup(thread)
 end
 function init(args)
   position = offset % #paths
+  local auth = os.getenv("READS_AUTH")
+  if auth then wrk.headers["Authorization"] = auth end
 end
 function request()
   position = position % #paths + 1
@@ -104,8 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         paths_file.write_text("".join(lookup_path(NAMESPACE, *s) + "\n" for s in sample))
         script = directory / "paths.lua"
         script.write_text(WRK_SCRIPT)
+        authorization = reading_key(store) if args.key else None
         with Server(store, directory / "server.log") as server:
-            wrk = Wrk(server.port, script, paths_file, args.connections)
+            wrk = Wrk(server.port, script, paths_file, args.connections, authorization)
             wrk.run(args.warm_up)
             alone = wrk.run(args.seconds)
             ingest = Ingest(server.port, seed=int(time.time()))
@@ -119,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         "store_bytes": size,
         "lookups": len(sample),
         "connections": args.connections,
+        "client": "API key" if args.key else "local open mode",
         "in_process": in_process,
         "http": alone,
         "http_during_ingest": {**during, "ingest_links_per_second": ingest.links_per_second},
@@ -140,6 +149,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=20, help="each measured wrk run")
     parser.add_argument("--warm-up", type=int, default=5, help="seconds before each run")
     parser.add_argument("--seed", type=int, default=1, help="workload and sample seed")
+    parser.add_argument("--key", action="store_true", help="lookups send an API key")
     parser.add_argument("--json", metavar="PATH", help="write the figures as JSON to PATH")
     parser.add_argument("--quick", action="store_true", help="5,000 identifiers, 1 s runs")
     args = parser.parse_args(argv)
@@ -158,6 +168,18 @@ def build_store(args: argparse.Namespace, directory: Path) -> Path:
     run_import(path, f"sqlite:///{store}", NAMESPACE, 20_000)
     path.unlink()
     return store
+
+
+def reading_key(store: Path) -> str:
+    """The Authorization header of a new API key with the read right in the workload's
+    namespace; the servers started after this call check it but never hold it back."""
+    os.environ["IDGRAPH_RATE_LIMIT"] = "1000000"  # per second: the Server passes it on
+    opened = SqliteStore(store)
+    try:
+        _, text = ApiKeys(opened).create(NAMESPACE, ["read"], "reads-benchmark")
+    finally:
+        opened.close()
+    return f"Bearer {text}"
 
 
 def sample_lookups(store: Path, namespace: str, count: int, seed: int) -> list[Lookup]:
@@ -208,17 +230,22 @@ def resolve_locally(store: Path, sample: list[Lookup]) -> dict[str, Any]:
 class Wrk:
     """``wrk --latency`` against the server, its output parsed into figures."""
 
-    def __init__(self, port: int, script: Path, paths: Path, connections: int) -> None:
+    def __init__(
+        self, port: int, script: Path, paths: Path, connections: int, authorization: str | None
+    ) -> None:
         self._url = f"http://127.0.0.1:{port}"
         self._script = script
         self._paths = paths
         self._connections = connections
+        self._authorization = authorization
 
     def run(self, seconds: int) -> dict[str, Any]:
         threads = min(2, self._connections)
         command = ["wrk", f"-t{threads}", f"-c{self._connections}", f"-d{seconds}s", "--latency"]
         command += ["--timeout", "10s", "-s", str(self._script), self._url]
         environment = {"READS_PATHS": str(self._paths), "PATH": "/usr/bin:/bin"}
+        if self._authorization:
+            environment["READS_AUTH"] = self._authorization
         done = subprocess.run(command, capture_output=True, text=True, env=environment, check=True)
         return parse_wrk(done.stdout)
 
@@ -299,7 +326,8 @@ def report(figures: dict[str, Any]) -> str:
     return (
         table(headers, rows)
         + f"\n\ntarget: >= {LOOKUPS_PER_SECOND_TARGET:,} lookups/s over HTTP; RSS at the end "
-        f"{memory / 1024:,.0f} MB over {workers} workers ({memory / 1024 / workers:,.0f} MB each)"
+        f"{memory / 1024:,.0f} MB over {workers} workers ({memory / 1024 / workers:,.0f} MB each); "
+        f"the lookups came from {figures['client']}"
     )
 
 
