@@ -20,17 +20,22 @@ they measure themselves as much as the server; wrk leaves the server the cores.
   namespace, one after the other, of a workload seeded by the time (new identifiers and request
   ids, so that a second run on the same file is not answered from the kept replies); its
   links/s is reported.
+- ``--separate-ingest``: the ingest goes to a second ``idgraph serve`` over the same file, so
+  that no write shares a worker (and its GIL) with the lookups: what they would see if writes
+  ran in processes of their own (benchmarks/README.md, "The lean path").
 - ``--key``: the lookups send an API key with the read right (made in the store for the run),
   as a production client does, instead of coming as local open mode's loopback client; the
   key's rate limit is lifted (``IDGRAPH_RATE_LIMIT``) so that it is checked but never reached.
 
     python benchmarks/reads.py [--store-file PATH] [--identifiers N] [--lookups N]
-                               [--connections N] [--seconds N] [--key] [--json PATH] [--quick]
+                               [--connections N] [--seconds N] [--key] [--separate-ingest]
+                               [--json PATH] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import re
@@ -112,11 +117,15 @@ def main(argv: list[str] | None = None) -> int:
         script = directory / "paths.lua"
         script.write_text(WRK_SCRIPT)
         authorization = reading_key(store) if args.key else None
-        with Server(store, directory / "server.log") as server:
+        with contextlib.ExitStack() as servers:
+            server = servers.enter_context(Server(store, directory / "server.log"))
+            writer = server
+            if args.separate_ingest:
+                writer = servers.enter_context(Server(store, directory / "writer.log"))
             wrk = Wrk(server.port, script, paths_file, args.connections, authorization)
             wrk.run(args.warm_up)
             alone = wrk.run(args.seconds)
-            ingest = Ingest(server.port, seed=int(time.time()))
+            ingest = Ingest(writer.port, seed=int(time.time()))
             with ingest:
                 wrk.run(args.warm_up)
                 during = wrk.run(args.seconds)
@@ -128,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         "lookups": len(sample),
         "connections": args.connections,
         "client": "API key" if args.key else "local open mode",
+        "ingest_server": "separate" if args.separate_ingest else "same",
         "in_process": in_process,
         "http": alone,
         "http_during_ingest": {**during, "ingest_links_per_second": ingest.links_per_second},
@@ -150,6 +160,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warm-up", type=int, default=5, help="seconds before each run")
     parser.add_argument("--seed", type=int, default=1, help="workload and sample seed")
     parser.add_argument("--key", action="store_true", help="lookups send an API key")
+    parser.add_argument(
+        "--separate-ingest", action="store_true", help="post the ingest to a second server"
+    )
     parser.add_argument("--json", metavar="PATH", help="write the figures as JSON to PATH")
     parser.add_argument("--quick", action="store_true", help="5,000 identifiers, 1 s runs")
     args = parser.parse_args(argv)
@@ -327,7 +340,8 @@ def report(figures: dict[str, Any]) -> str:
         table(headers, rows)
         + f"\n\ntarget: >= {LOOKUPS_PER_SECOND_TARGET:,} lookups/s over HTTP; RSS at the end "
         f"{memory / 1024:,.0f} MB over {workers} workers ({memory / 1024 / workers:,.0f} MB each); "
-        f"the lookups came from {figures['client']}"
+        f"the lookups came from {figures['client']}; the ingest went to "
+        + ("a second server" if figures["ingest_server"] == "separate" else "the same server")
     )
 
 

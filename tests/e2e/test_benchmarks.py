@@ -63,10 +63,13 @@ def test_resolve_answers_every_lookup_in_process_and_over_http(tmp_path):
         assert run["mean_profile_identifiers"] >= 2, run["path"]
 
 
-@pytest.mark.parametrize("client", [[], ["--key"]], ids=["open mode", "API key"])
-def test_reads_benchmark_answers_every_wrk_lookup_alone_and_while_an_ingest_runs(tmp_path, client):
-    figures = run_quick("reads.py", tmp_path, *client)
-    assert figures["client"] == ("API key" if client else "local open mode")
+@pytest.mark.parametrize(
+    "options", [[], ["--key", "--separate-ingest"]], ids=["open mode", "API key, second server"]
+)
+def test_reads_benchmark_answers_every_wrk_lookup_alone_and_while_an_ingest_runs(tmp_path, options):
+    figures = run_quick("reads.py", tmp_path, *options)
+    assert figures["client"] == ("API key" if options else "local open mode")
+    assert figures["ingest_server"] == ("separate" if options else "same")
     assert figures["in_process"]["failures"] == 0
     assert figures["in_process"]["mean_profile_identifiers"] >= 2
     for run in (figures["http"], figures["http_during_ingest"]):
