@@ -185,23 +185,34 @@ def install_auth(app: Flask, settings: Settings, keys: ApiKeys) -> None:
 
 
 def proven_caller(
-    authorization: str | None, remote_address: str, settings: Settings, keys: ApiKeys
+    authorization: str | None,
+    peer: str,
+    forwarded: str,
+    settings: Settings,
+    keys: ApiKeys,
+    failures: FailedCredentials,
 ) -> Caller | None:
-    """Who a request is from when that needs no scrypt and no throttle of failed credentials:
-    the admin token, an API key this process has verified before (still active), or, in local
-    open mode, a loopback client sending no credentials. None when only ``identify`` can
-    tell: any other credential, a key in the URL, or none where one is needed. Whoever this
-    names, ``identify`` names too (``guarded`` lets a proven key through its throttle)."""
+    """Who a request is from, as ``identify`` would name it, when that needs no scrypt: an API
+    key this process has verified before (still active), which ``guarded`` lets through its
+    throttle; the admin token, but only while the client's address may have a credential
+    checked (``guarded`` takes a token of its throttle before comparing, so that a guess of
+    the token is throttled like any other); or, in local open mode, a loopback client sending
+    no credentials. None when only ``identify`` can tell: any other credential, a key in the
+    URL, a throttled address, or no credentials where they are needed. ``peer`` is the
+    socket's address, ``forwarded`` the X-Forwarded-For header."""
     if authorization is None:
-        return LOCAL if settings.open_mode and is_loopback(remote_address) else None
+        return LOCAL if settings.open_mode and is_loopback(peer) else None
     scheme, _, presented = authorization.partition(" ")
     presented = presented.strip()
     if scheme.lower() != "bearer" or not presented:
         return None
+    key = _caller_of(keys.verified(presented))
+    if key is not None:
+        return key
     token = (settings.admin_token or "").encode()
-    if token and hmac.compare_digest(presented.encode(), token):
-        return ADMIN
-    return _caller_of(keys.verified(presented))
+    if not token or not failures.admits(address_of(peer, forwarded, settings.proxies)):
+        return None
+    return ADMIN if hmac.compare_digest(presented.encode(), token) else None
 
 
 def guarded(
@@ -252,11 +263,16 @@ def client_address() -> str:
     proxies, the address the outermost was called from, which is as many entries from the end
     of X-Forwarded-For (what a client wrote there itself comes before)."""
     proxies = current_app.extensions["idgraph.settings"].proxies
-    hops = ",".join(request.headers.getlist("X-Forwarded-For")).split(",")
-    forwarded = [hop.strip() for hop in hops if hop.strip()]
-    if proxies and len(forwarded) >= proxies:
-        return forwarded[-proxies]
-    return request.remote_addr or ""
+    forwarded = ",".join(request.headers.getlist("X-Forwarded-For"))
+    return address_of(request.remote_addr or "", forwarded, proxies)
+
+
+def address_of(peer: str, forwarded: str, proxies: int) -> str:
+    """``client_address`` of a request from ``peer`` with this X-Forwarded-For."""
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    if proxies and len(hops) >= proxies:
+        return hops[-proxies]
+    return peer
 
 
 def _caller_of(key: ApiKey | None) -> Caller | None:

@@ -55,6 +55,7 @@ class LeanLookups:
         self._service: IdentityService = app.extensions["idgraph.service"]
         self._keys = app.extensions["idgraph.keys"]
         self._key_rates = app.extensions[auth.KEY_RATES]
+        self._failures = app.extensions[auth.FAILURES]
         self._metrics = app.extensions["idgraph.metrics"]
         self._json = app.json
 
@@ -105,8 +106,10 @@ class LeanLookups:
         caller = auth.proven_caller(
             environ.get("HTTP_AUTHORIZATION"),
             environ.get("REMOTE_ADDR", ""),
+            environ.get("HTTP_X_FORWARDED_FOR", ""),
             self._settings,
             self._keys,
+            self._failures,
         )
         if caller is None or not caller.may_see(namespace) or not caller.may("read"):
             return None

@@ -45,6 +45,13 @@ class RateLimiter:
             self._keep(key, tokens, now)
             return max(1, math.ceil((1 - tokens) / self.rate))
 
+    def has_token(self, key: object) -> bool:
+        """Whether ``wait`` would give ``key`` a token now; none is taken."""
+        if self.rate <= 0:
+            return True
+        with self._lock:
+            return self._tokens(key, self._clock()) >= 1
+
     def spent(self, key: object) -> bool:
         """Whether ``key`` used tokens that have not come back yet."""
         with self._lock:
@@ -93,6 +100,11 @@ class FailedCredentials:
     def attempt(self, address: str) -> int:
         """0: this client may have a credential checked; else the seconds it must wait."""
         return self._buckets.wait(client_of(address))
+
+    def admits(self, address: str) -> bool:
+        """Whether this client may have a credential checked now (``attempt`` would say 0);
+        nothing is taken."""
+        return self._buckets.has_token(client_of(address))
 
     def refund(self, address: str) -> None:
         self._buckets.give_back(client_of(address))

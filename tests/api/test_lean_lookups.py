@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from werkzeug.test import Client, TestResponse
 
+from app.api.auth import FAILED_CREDENTIALS
 from app.api.lookups import LeanLookups
 
 TOKEN = "s3cret-admin-token"
@@ -177,3 +178,32 @@ def test_local_open_mode_answers_loopback_clients_only(make_app):
     assert answer.status_code == 200 and not handed
     answer, handed = served(app, ANN, environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert answer.status_code == 401 and handed
+
+
+def wrong_credentials(app, count: int, headers: dict | None = None) -> None:
+    """``count`` lookups with a wrong token, each answered 401 and counted by the throttle."""
+    client = Client(app)
+    for n in range(count):
+        answer = client.get(ANN, headers={**(headers or {}), "Authorization": f"Bearer guess-{n}"})
+        assert answer.status_code == 401
+
+
+def test_the_admin_token_waits_like_any_guess_once_an_address_got_credentials_wrong(secured):
+    reader = key_for(secured, "shop", "read")
+    served(secured, ANN, headers=reader)  # verified before the guessing starts
+    wrong_credentials(secured, FAILED_CREDENTIALS)
+    answer, handed = served(secured, ANN, headers=ADMIN)
+    assert answer.status_code == 429 and handed  # as the app answers: no guess of it is checked
+    answer, handed = served(secured, ANN, headers=reader)
+    assert answer.status_code == 200 and not handed  # a key shown right before goes on
+
+
+def test_behind_a_proxy_the_address_that_guessed_waits_and_no_other(make_app):
+    app = make_app(admin_token=TOKEN, proxies=1)
+    link(app, [("email", "ann@x.io"), ("customId", "c1")])
+    guesser, other = {"X-Forwarded-For": "203.0.113.7"}, {"X-Forwarded-For": "198.51.100.2"}
+    wrong_credentials(app, FAILED_CREDENTIALS, headers=guesser)
+    answer, handed = served(app, ANN, headers={**ADMIN, **guesser})
+    assert answer.status_code == 429 and handed
+    answer, handed = served(app, ANN, headers={**ADMIN, **other})
+    assert answer.status_code == 200 and not handed
