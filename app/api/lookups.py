@@ -3,18 +3,19 @@
 Through Flask a lookup cost four times the lookup itself: the request and response objects,
 eleven hooks, the routing, flask-smorest's wrapper, marshmallow (benchmarks/README.md, "Reads
 at scale"). ``LeanLookups`` wraps the app's WSGI callable and answers the common lookup
-itself, through the same checks, in one function: the route matched by the app's own URL map,
-the caller proven as auth.py's ``identify`` would prove it, the key's rate, the namespace and the
-right, the lookup, the profile as ``ProfileSchema`` dumps it (``profile_body``), the same
-headers, the access line and the metrics.
+itself, through the same checks, in one function: the route matched by the app's own URL
+map, the caller proven as auth.py's ``identify`` would prove it, the key's rate, the
+namespace and the right, the lookup, the profile as ``ProfileSchema`` dumps it
+(``profile_body``), the same headers, the access line and the metrics.
 
 It answers only what it is sure of and hands everything else to the app, untouched: another
 route or method, a query string, a body, an ``Origin`` (CORS), credentials that would take a
-scrypt or a session token, a key over its rate or in another namespace, a caller without the
+scrypt or a session token, the admin token from an address that got credentials wrong lately
+(``auth.proven_caller``), a key over its rate or in another namespace, a caller without the
 read right, and any lookup that fails (404, 400, 503: the app looks again and answers the
 error). A request it hands over has cost it nothing it keeps: the rate token it took is given
-back. So the answers are the app's, byte for byte but for the request id
-(tests/api/test_lean_lookups.py compares them); only the cost differs.
+back. So the answers are the app's, byte for byte but for the request id, and so are the
+throttles and rates they leave behind (tests/api/test_lean_lookups.py); only the cost differs.
 """
 
 from __future__ import annotations
