@@ -55,6 +55,14 @@ def comparable(response: TestResponse, request: dict) -> tuple:
     return response.status, headers, response.get_data()
 
 
+@pytest.fixture
+def store_settings(tmp_path) -> dict[str, str]:
+    """SQLite only: the lean path is the same code on either store, the contract suite holds
+    ``profile_view_of`` to one answer on both, and the API suite's lookups on Neo4j go through
+    the lean path too."""
+    return {"store": f"sqlite:///{tmp_path / 'api.db'}"}
+
+
 def link(app, *items: list[tuple[str, str]], headers: dict = ADMIN, **attributes: Any) -> None:
     """One batch, an item per list of (type, value)."""
     body = {
