@@ -94,6 +94,12 @@ def error_response(
     return jsonify(shape(status, code, bounded(message), _bounded(dict(details or {})))), status
 
 
+def not_found_body(message: str) -> dict[str, Any]:
+    """The body of a native route's 404, as ``error_response`` answers it (app/api/lookups.py
+    answers a lookup's outside Flask)."""
+    return _idgraph_shape(404, "not_found", bounded(message), {})
+
+
 def bounded(text: str) -> str:
     """``text`` with each run of more than ``ECHO_LIMIT`` characters with no space or colon,
     then the whole beyond ``TEXT_LIMIT``, cut to that many, saying how many it cut."""

@@ -12,10 +12,12 @@ It answers only what it is sure of and hands everything else to the app, untouch
 route or method, a query string, a body, an ``Origin`` (CORS), credentials that would take a
 scrypt or a session token, the admin token from an address that got credentials wrong lately
 (``auth.proven_caller``), a key over its rate or in another namespace, a caller without the
-read right, and any lookup that fails (404, 400, 503: the app looks again and answers the
-error). A request it hands over has cost it nothing it keeps: the rate token it took is given
-back. So the answers are the app's, byte for byte but for the request id, and so are the
-throttles and rates they leave behind (tests/api/test_lean_lookups.py); only the cost differs.
+read right, and a lookup that fails otherwise than by a 404 (400, 503: the app looks again
+and answers the error). An identifier not found is answered here, as the app's error handler
+answers it: for a page asking about a new visitor, that is as common as a hit. A request it
+hands over has cost it nothing it keeps: the rate token it took is given back. So the answers
+are the app's, byte for byte but for the request id, and so are the throttles and rates they
+leave behind (tests/api/test_lean_lookups.py); only the cost differs.
 """
 
 from __future__ import annotations
@@ -25,16 +27,20 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask
+from werkzeug.http import HTTP_STATUS_CODES
 
 from app.api import auth
 from app.api.blueprint import NAMESPACE
+from app.api.errors import not_found_body
 from app.api.headers import EVERY_ANSWER, NOT_A_PAGE
 from app.api.logs import log_access, request_id
 from app.api.schemas import profile_body
 from app.settings import Settings
+from graph.errors import NotFound
 from graph.service import IdentityService
 
 ENDPOINT = "native.IdentifierProfile"
+_STATUS_LINES = {status: f"{status} {HTTP_STATUS_CODES[status].upper()}" for status in (200, 404)}
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # what app/api/headers.py and cors.py add to a JSON answer, in the order the app sends them
 _HEADERS = [
@@ -65,10 +71,10 @@ class LeanLookups:
         answer = self._answer(environ) if self._simple(environ) else None
         if answer is None:
             return self.full(environ, start_response)
-        namespace, who, body = answer
+        namespace, who, status, body = answer
         rid = request_id(environ.get("HTTP_X_REQUEST_ID", ""))
         start_response(
-            "200 OK",
+            _STATUS_LINES[status],
             [
                 ("Content-Type", "application/json"),
                 ("Content-Length", str(len(body))),
@@ -78,8 +84,8 @@ class LeanLookups:
         )
         seconds = time.perf_counter() - started
         template = self._rule.rule
-        log_access("GET", template, 200, seconds, who, namespace=namespace, request_id=rid)
-        self._metrics.answered(template, "GET", 200, seconds)
+        log_access("GET", template, status, seconds, who, namespace=namespace, request_id=rid)
+        self._metrics.answered(template, "GET", status, seconds)
         return [body]
 
     @staticmethod
@@ -95,8 +101,8 @@ class LeanLookups:
             and environ.get("PATH_INFO", "").startswith("/v1/")
         )
 
-    def _answer(self, environ: dict[str, Any]) -> tuple[str, str, bytes] | None:
-        """(namespace, caller's name, body) of a lookup answered here, or None."""
+    def _answer(self, environ: dict[str, Any]) -> tuple[str, str, int, bytes] | None:
+        """(namespace, caller's name, status, body) of a lookup answered here, or None."""
         try:  # as the app routes it; no match, a redirect, a bad Host: the app answers
             endpoint, args = self._urls.bind_to_environ(environ, subdomain="").match()
         except Exception:
@@ -120,9 +126,12 @@ class LeanLookups:
             profile = self._service.reading.profile_by_identifier(
                 namespace, args["type"], args["value"]
             )
-        except Exception:  # 404, 400, 503, a bug: the app looks again, answers and logs it
+            status, answer = 200, profile_body(profile)
+        except NotFound as missing:  # an identifier no one has yet: as common as a hit
+            status, answer = 404, not_found_body(str(missing))
+        except Exception:  # 400, 503, a bug: the app looks again, answers and logs it
             if caller.key_id is not None:
                 self._key_rates.give_back(caller.key_id)  # the app takes it again
             return None
-        body = f"{self._json.dumps(profile_body(profile), separators=(',', ':'))}\n"
-        return namespace, caller.name, body.encode()
+        body = f"{self._json.dumps(answer, separators=(',', ':'))}\n"
+        return namespace, caller.name, status, body.encode()
