@@ -454,7 +454,7 @@ class _AppliedBefore:
                 self._options
             )
         applied = self._check(marker)
-        if applied is None and self._store is not None:
+        if applied is None:  # not applied: the import goes on from here, read as it comes
             self._store.close()
             self._done = True
         return bool(applied)
