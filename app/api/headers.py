@@ -19,6 +19,7 @@ EVERY_ANSWER = {
     "Referrer-Policy": "no-referrer",
 }
 NOT_A_PAGE = "default-src 'none'; frame-ancestors 'none'"
+NOT_STORED = "no-store"  # Cache-Control of everything but the static files
 CACHEABLE = frozenset({"static", "docs_assets"})  # endpoints of files, the same for everyone
 SWAGGER_UI = "api-docs.openapi_swagger_ui"
 # Swagger UI's page (flask-smorest's template): its files under /docs/assets/, the OpenAPI
@@ -39,7 +40,7 @@ def install_security_headers(app: Flask) -> None:
         for name, value in EVERY_ANSWER.items():
             response.headers.setdefault(name, value)
         if request.endpoint not in CACHEABLE:
-            response.headers.setdefault("Cache-Control", "no-store")
+            response.headers.setdefault("Cache-Control", NOT_STORED)
         if request.endpoint == SWAGGER_UI and response.status_code == 200:
             policy = swagger_ui_policy(response.get_data(as_text=True))
             response.headers.setdefault("Content-Security-Policy", policy)

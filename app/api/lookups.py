@@ -32,7 +32,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from app.api import auth
 from app.api.blueprint import NAMESPACE
 from app.api.errors import not_found_body
-from app.api.headers import EVERY_ANSWER, NOT_A_PAGE
+from app.api.headers import EVERY_ANSWER, NOT_A_PAGE, NOT_STORED
 from app.api.logs import log_access, request_id
 from app.api.schemas import profile_body
 from app.settings import Settings
@@ -45,7 +45,7 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # what app/api/headers.py and cors.py add to a JSON answer, in the order the app sends them
 _HEADERS = [
     *EVERY_ANSWER.items(),
-    ("Cache-Control", "no-store"),
+    ("Cache-Control", NOT_STORED),
     ("Content-Security-Policy", NOT_A_PAGE),
     ("Vary", "Origin"),
 ]
