@@ -248,10 +248,13 @@ class RawRows:
         for index, (browser, uuid_) in enumerate(pairs):
             pid = first_id + index  # one link per profile: the link id is the same number
             a, b = f"browserId:{browser}", f"uuid:{uuid_}"
+            a_id, b_id = 2 * pid - 1, 2 * pid  # identifier ids, in order as the store gives them
             rows.profiles.append((pid, NAMESPACE, at, at, 0, None, request_id))
-            rows.identifiers.append((NAMESPACE, a, "browserId", browser, pid, at, request_id))
-            rows.identifiers.append((NAMESPACE, b, "uuid", uuid_, pid, at, request_id))
-            rows.links.append((pid, NAMESPACE, a, b, "native", SOURCE, request_id, index, at))
+            rows.identifiers.append((NAMESPACE, a, "browserId", browser, pid, at, request_id, a_id))
+            rows.identifiers.append((NAMESPACE, b, "uuid", uuid_, pid, at, request_id, b_id))
+            rows.links.append(
+                (pid, NAMESPACE, a, b, "native", SOURCE, request_id, index, at, a_id, b_id)
+            )
         return rows
 
     def write(self, tx: SqliteTx) -> None:
@@ -263,13 +266,13 @@ class RawRows:
             self.profiles,
         )
         connection.executemany(
-            "INSERT INTO identifiers (ns, key, type, value, profile_id, created_at, request_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO identifiers (ns, key, type, value, profile_id, created_at, request_id, "
+            "id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             self.identifiers,
         )
         connection.executemany(
             "INSERT INTO links (id, ns, a_key, b_key, operation, source, request_id, "
-            "item_index, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "item_index, created_at, a_id, b_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             self.links,
         )
 

@@ -102,14 +102,19 @@ _SCHEMA_4_ROWS = [
 _PAGE = {"since": None, "after_id": 0, "limit": 9}
 
 
-def schema_4_file(path) -> None:
+def older_file(path, version: int, rows: list[str]) -> None:
+    """A store file as an idgraph of schema ``version`` left it, holding ``rows``."""
     with sqlite3.connect(path) as connection:
-        for script in MIGRATIONS[:4]:
+        for script in MIGRATIONS[:version]:
             for statement in _statements(script):
                 connection.execute(statement)
-        for statement in _SCHEMA_4_ROWS:
+        for statement in rows:
             connection.execute(statement)
-        connection.execute("PRAGMA user_version = 4")
+        connection.execute(f"PRAGMA user_version = {version}")
+
+
+def schema_4_file(path) -> None:
+    older_file(path, 4, _SCHEMA_4_ROWS)
 
 
 def test_a_file_of_schema_4_opens_and_numbers_each_namespace_above_every_id_used(tmp_path):
@@ -149,4 +154,60 @@ def test_a_file_of_schema_4_opens_and_numbers_each_namespace_above_every_id_used
         store.close()
     with sqlite3.connect(path) as connection:
         assert connection.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+# A store of schema 6, before identifier ids: shop's profile 1 holds d2, d1 and d3 (created in
+# that order), linked d1-d2 and d2-d3; crm's d1 is linked to a d9 it has no identifier for.
+_SCHEMA_6_ROWS = [
+    "INSERT INTO profiles (id, ns, created_at, updated_at, request_id) "
+    "VALUES (1, 'shop', 't1', 't1', 'r'), (1, 'crm', 't1', 't1', 'r')",
+    "INSERT INTO identifiers VALUES ('shop', 'deviceId:d1', 'deviceId', 'd1', 1, 't2', 'r'), "
+    "('shop', 'deviceId:d2', 'deviceId', 'd2', 1, 't1', 'r'), "
+    "('shop', 'deviceId:d3', 'deviceId', 'd3', 1, 't3', 'r'), "
+    "('crm', 'deviceId:d1', 'deviceId', 'd1', 1, 't1', 'r')",
+    "INSERT INTO links (id, ns, a_key, b_key, operation, request_id, created_at) "
+    "VALUES (1, 'shop', 'deviceId:d1', 'deviceId:d2', 'native', 'r', 't2'), "
+    "(2, 'shop', 'deviceId:d2', 'deviceId:d3', 'native', 'r', 't3'), "
+    "(1, 'crm', 'deviceId:d1', 'deviceId:d9', 'native', 'r', 't1')",
+    "INSERT INTO sequences (ns, name, next) VALUES ('shop', 'profile', 2), ('shop', 'link', 3), "
+    "('crm', 'profile', 2), ('crm', 'link', 2)",
+]
+
+
+def test_a_file_of_schema_6_finds_every_link_by_its_identifiers(tmp_path):
+    """Links are indexed by their identifiers' integer ids since schema 7: an older file numbers
+    its identifiers in order of creation, and its links are found as before, beside new ones."""
+    path = tmp_path / "v6.db"
+    older_file(path, 6, _SCHEMA_6_ROWS)
+
+    def touching(ns, *keys):
+        return [link.id for link in store.read(lambda tx: tx.links_touching(ns, keys))]
+
+    store = SqliteStore(path)
+    try:
+        state = store.read(lambda tx: tx.load_profiles("shop", [1]))
+        assert sorted((link.id, link.a, link.b) for link in state.links) == [
+            (1, "deviceId:d1", "deviceId:d2"),
+            (2, "deviceId:d2", "deviceId:d3"),
+        ]
+        assert touching("shop", "deviceId:d1") == [1] and touching("shop", "deviceId:d2") == [1, 2]
+        assert touching("crm", "deviceId:d1") == [1] and touching("crm", "deviceId:d9") == []
+
+        (outcome,) = write(store, item("deviceId:d3", "deviceId:d4"), ns="shop")
+        assert outcome.profile_id == 1
+        assert touching("shop", "deviceId:d4") == [3] and touching("shop", "deviceId:d3") == [2, 3]
+        with sqlite3.connect(path) as connection:
+            numbered = connection.execute(
+                "SELECT key, id FROM identifiers WHERE ns = 'shop' ORDER BY id"
+            ).fetchall()
+        assert [key for key, _ in numbered] == [f"deviceId:d{n}" for n in (2, 1, 3, 4)]
+        assert [n for _, n in numbered] == [1, 2, 3, 4]
+
+        assert store.write(lambda tx: tx.purge_profile("shop", 1)) == 4
+        assert list(store.iter_links("shop")) == []
+        assert [link["id"] for link in store.iter_links("crm")] == [1]
+    finally:
+        store.close()
+    with sqlite3.connect(path) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -206,8 +206,9 @@ class CopySource:
     def copy_sequences(self) -> dict[tuple[str, str], int]:
         """The next free id of each kind, by (namespace, kind), as a Neo4j store keeps them:
         each namespace's own, the floor (ns '') where a namespace's first write starts its
-        own, and the store-wide API key ids (numbered here by rowid), the floor's only."""
-        rows = self._select("SELECT ns, name, next FROM sequences")
+        own, and the store-wide API key ids (numbered here by rowid), the floor's only. Not
+        identifier ids: they are SQLite's own (schema.py, migration 7)."""
+        rows = self._select("SELECT ns, name, next FROM sequences WHERE name <> 'identifier'")
         sequences = {(ns, name): next_ for ns, name, next_ in rows}
         ((api_key,),) = self._select("SELECT coalesce(max(id), 0) + 1 FROM api_keys")
         return {**sequences, ("", "api_key"): api_key}

@@ -18,6 +18,7 @@ from graph.model import (
 )
 from graph.store.sqlite.sql import (
     BAN_COLUMNS,
+    IDS_OF_KEYS,
     LINK_COLUMNS,
     MERGE_COLUMNS,
     UNPLACED,
@@ -50,7 +51,7 @@ _PLACED_AT = f"""
       AND {UNPLACED}
 """
 # before identifiers in ?2 change profile: the creation placement of those that have none
-_LINKS_TOUCHING = either_end("links", LINK_COLUMNS, "a_key", "b_key")
+_LINKS_TOUCHING = either_end("links", LINK_COLUMNS, "a_id", "b_id", IDS_OF_KEYS)
 _MERGES_OF = either_end("merges", MERGE_COLUMNS, "survivor", "absorbed")
 
 

@@ -10,20 +10,22 @@ from __future__ import annotations
 
 from graph.model import PurgeRecord
 from graph.store.base import departed_from
-from graph.store.sqlite.sql import Sql, json_array
+from graph.store.sqlite.sql import IDS_OF_KEYS, Sql, json_array
 from graph.store.sqlite.writes import take_ids
 
 _PROFILE_AND_ALIASES = "SELECT id FROM profiles WHERE ns = ? AND (id = ? OR merged_into = ?)"
 _MEMBERS = "SELECT key FROM identifiers WHERE ns = ? AND profile_id = ?"
 # identifiers in no profile any more (replaced, retired by a merge) linked to these keys
-_DEPARTED = """
+_DEPARTED = f"""
     SELECT key FROM identifiers WHERE ns = ?1 AND profile_id IS NULL AND key IN (
-        SELECT b_key FROM links WHERE ns = ?1 AND a_key IN (SELECT value FROM json_each(?2))
-        UNION SELECT a_key FROM links WHERE ns = ?1 AND b_key IN (SELECT value FROM json_each(?2)))
+        SELECT b_key FROM links WHERE ns = ?1 AND a_id IN ({IDS_OF_KEYS})
+        UNION SELECT a_key FROM links WHERE ns = ?1 AND b_id IN ({IDS_OF_KEYS}))
+"""
+# before the identifiers: links are found by their ids
+_PURGE_LINKS = f"""
+    DELETE FROM links WHERE ns = ?1 AND (a_id IN ({IDS_OF_KEYS}) OR b_id IN ({IDS_OF_KEYS}))
 """
 _PURGE = [
-    """DELETE FROM links WHERE ns = :ns AND (a_key IN (SELECT value FROM json_each(:keys))
-       OR b_key IN (SELECT value FROM json_each(:keys)))""",
     "DELETE FROM identifiers WHERE ns = :ns AND key IN (SELECT value FROM json_each(:keys))",
     "DELETE FROM attributes WHERE ns = :ns AND profile_id IN (SELECT value FROM json_each(:ids))",
     # writes through its identifiers, and profile-level writes to it; not writes through
@@ -73,6 +75,7 @@ class PurgeRows(Sql):
             members, lambda keys: self._column(_DEPARTED, ns, json_array(keys))
         )
         erase = {"ns": ns, "ids": json_array(ids), "keys": json_array(members + departed)}
+        self.connection.execute(_PURGE_LINKS, (ns, erase["keys"]))
         for statement in _PURGE:
             self.connection.execute(statement, erase)
         return len(members) + len(departed)

@@ -217,22 +217,22 @@ class ProfileReads(Sql):
             namespace,
         ):
             state.profiles[pid] = StoredProfile(pid, created_at, bool(recognized))
-        for key, type_, value, pid, created_at in self._all(
-            "SELECT key, type, value, profile_id, created_at FROM identifiers "
+        members = []  # their ids, which the link indexes are on
+        for key, type_, value, pid, created_at, member in self._all(
+            "SELECT key, type, value, profile_id, created_at, id FROM identifiers "
             "WHERE ns = ? AND profile_id IN (SELECT value FROM json_each(?))",
             namespace,
             ids,
         ):
             state.identifiers[key] = StoredIdentifier(key, type_, value, pid, created_at)
+            members.append(member)
         state.links = [
             ActiveLink(link_id, a, b)
             for link_id, a, b in self._all(
-                "SELECT id, a_key, b_key FROM links WHERE ns = ? AND ended_at IS NULL AND a_key IN "
-                "(SELECT key FROM identifiers WHERE ns = ? "
-                "AND profile_id IN (SELECT value FROM json_each(?)))",
+                "SELECT id, a_key, b_key FROM links WHERE ns = ? AND ended_at IS NULL "
+                "AND a_id IN (SELECT value FROM json_each(?))",
                 namespace,
-                namespace,
-                ids,
+                json_array(members),
             )
         ]
         for pid, name, value, via, request_id, updated_at in self._all(

@@ -34,13 +34,14 @@ _JOIN = [
     "DELETE FROM placements WHERE ns = :ns AND key = :old",
     "DELETE FROM identifiers WHERE ns = :ns AND key = :old",
 ]
-# whichever it was: everything naming the old key names the new one. A link between the two
+# whichever it was: everything naming the old key names the new one, and a link the new
+# identifier's id (the old one's, renamed; or the one it joins). A link between the two
 # spellings (the re-keying's own, or one a client made) joins the identifier to itself: it ends.
 _REPOINT = [
-    "UPDATE links SET a_key = :new WHERE ns = :ns AND a_key = :old",
-    "UPDATE links SET b_key = :new WHERE ns = :ns AND b_key = :old",
+    "UPDATE links SET a_key = :new, a_id = :new_id WHERE ns = :ns AND a_id = :old_id",
+    "UPDATE links SET b_key = :new, b_id = :new_id WHERE ns = :ns AND b_id = :old_id",
     "UPDATE links SET ended_at = :at, end_reason = 'rekeyed', ended_request_id = :request_id "
-    "WHERE ns = :ns AND a_key = :new AND b_key = :new AND ended_at IS NULL",
+    "WHERE ns = :ns AND a_id = :new_id AND b_id = :new_id AND ended_at IS NULL",
     "UPDATE attribute_writes SET via_key = :new WHERE ns = :ns AND via_key = :old",
     "UPDATE attributes SET via_key = :new WHERE ns = :ns "
     "AND profile_id IN (SELECT value FROM json_each(:profiles)) AND via_key = :old",
@@ -72,19 +73,25 @@ class RekeyRows(Sql):
         keys = json_array([old_key, new.key])
         self.connection.execute(PLACE_CREATIONS, (namespace, keys))  # all in placements
         profiles = self._column(_PROFILES_EVER, namespace, keys)
-        exists = self._one("SELECT 1 FROM identifiers WHERE ns = ? AND key = ?", namespace, new.key)
+        old_id, new_id = (self._id_of(namespace, key) for key in (old_key, new.key))
         parameters = {
             "ns": namespace,
             "old": old_key,
             "new": new.key,
+            "old_id": old_id,
+            "new_id": old_id if new_id is None else new_id,
             "type": new.type,
             "value": new.value,
             "profiles": json_array(profiles),
             "at": provenance.at,
             "request_id": provenance.request_id,
         }
-        for statement in (_JOIN if exists else _RENAME) + _REPOINT:
+        for statement in (_RENAME if new_id is None else _JOIN) + _REPOINT:
             self.connection.execute(statement, parameters)
+
+    def _id_of(self, namespace: str, key: str) -> int | None:
+        row = self._one("SELECT id FROM identifiers WHERE ns = ? AND key = ?", namespace, key)
+        return None if row is None else row[0]
 
     def rename_mentions(self, namespace: str, renamed: Mapping[str, Identifier]) -> None:
         if not renamed:

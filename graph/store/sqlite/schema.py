@@ -446,4 +446,46 @@ MIGRATIONS: list[str] = [
     WHERE NOT EXISTS (SELECT 1 FROM sqlite_stat1 WHERE idx = 'conflict_profiles');
     ANALYZE sqlite_schema
     """,
+    # 7: integer identifier ids, so that the links of new identifiers are appended. Keys are
+    # hashes, uuids and emails: random, so every entry of an index on them lands on a leaf page
+    # of its own, and a 1,000-item batch wrote some 8,000 pages. links_a and links_b were two
+    # of the four random entries of a new pair; an identifier's id is counted per namespace in
+    # order of creation (sequence 'identifier'), so on ids they are appended to the end of
+    # the index (benchmarks/README.md, "Integer identifier ids"). A link keeps its keys, which
+    # every read shows; its ids are only what the two indexes are on. Existing identifiers
+    # are numbered in order of creation. A link whose key names no identifier (none are
+    # written so, but a hand-edited file may hold one) gets a NULL id and is found by no key.
+    # And the links a request ended, which undoing a merge reads, get an index of their own
+    # (only ended links are in it): they were found by reading every link of the namespace
+    # (tests/contract/test_sqlite_query_plans.py).
+    """
+    ALTER TABLE identifiers ADD COLUMN id INTEGER;
+    UPDATE identifiers SET id = numbered.n
+    FROM (SELECT ns, key, row_number() OVER (PARTITION BY ns ORDER BY created_at, key) AS n
+          FROM identifiers) AS numbered
+    WHERE identifiers.ns = numbered.ns AND identifiers.key = numbered.key;
+    INSERT INTO sequences (ns, name, next) VALUES ('', 'identifier', 1);
+    INSERT INTO sequences (ns, name, next)
+    SELECT ns, 'identifier', max(id) + 1 FROM identifiers GROUP BY ns;
+
+    ALTER TABLE links ADD COLUMN a_id INTEGER;
+    ALTER TABLE links ADD COLUMN b_id INTEGER;
+    UPDATE links SET
+        a_id = (SELECT i.id FROM identifiers AS i WHERE i.ns = links.ns AND i.key = links.a_key),
+        b_id = (SELECT i.id FROM identifiers AS i WHERE i.ns = links.ns AND i.key = links.b_key);
+    DROP INDEX links_a;
+    DROP INDEX links_b;
+    CREATE INDEX links_a ON links (ns, a_id);
+    CREATE INDEX links_b ON links (ns, b_id);
+    CREATE INDEX links_ended ON links (ns, ended_request_id) WHERE ended_request_id IS NOT NULL;
+
+    INSERT INTO sqlite_stat1 (tbl, idx, stat)
+    SELECT tbl, idx, stat FROM (
+        SELECT 'links' AS tbl, 'links_a' AS idx, '1000000 1000000 2' AS stat
+        UNION ALL SELECT 'links', 'links_b', '1000000 1000000 2'
+        UNION ALL SELECT 'links', 'links_ended', '100000 100000 2'
+    ) AS seed
+    WHERE NOT EXISTS (SELECT 1 FROM sqlite_stat1 AS s WHERE s.idx = seed.idx);
+    ANALYZE sqlite_schema
+    """,
 ]

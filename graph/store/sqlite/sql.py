@@ -37,14 +37,18 @@ PLACE_CREATIONS = f"""
 """
 
 
-def either_end(table: str, columns: str, first: str, second: str) -> str:
-    """Rows of a namespace (?1) whose ``first`` or ``second`` column is in a JSON array (?2),
-    by id: each side on its own index."""
+_IN_ARRAY = "SELECT value FROM json_each(?2)"
+# the ids of a namespace's (?1) identifiers whose keys are in a JSON array (?2): what the link
+# indexes are on (schema.py, migration 7)
+IDS_OF_KEYS = f"SELECT id FROM identifiers WHERE ns = ?1 AND key IN ({_IN_ARRAY})"
+
+
+def either_end(table: str, columns: str, first: str, second: str, among: str = _IN_ARRAY) -> str:
+    """Rows of a namespace (?1) whose ``first`` or ``second`` column is ``among`` (by default
+    in a JSON array, ?2), by id: each side on its own index."""
     return (
-        f"SELECT {columns} FROM {table} WHERE ns = ?1 "
-        f"AND {first} IN (SELECT value FROM json_each(?2)) "
-        f"UNION SELECT {columns} FROM {table} WHERE ns = ?1 "
-        f"AND {second} IN (SELECT value FROM json_each(?2)) ORDER BY id"
+        f"SELECT {columns} FROM {table} WHERE ns = ?1 AND {first} IN ({among}) "
+        f"UNION SELECT {columns} FROM {table} WHERE ns = ?1 AND {second} IN ({among}) ORDER BY id"
     )
 
 

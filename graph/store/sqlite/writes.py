@@ -7,8 +7,10 @@ as parameters. Two things are SQLite's own: a new identifier writes no placement
 in its profile since its creation, see sql.py), and a profile's attributes are a row each.
 
 Ids are counted per namespace (schema.py, migration 5): a plan numbers profiles, links, merges
-and bans from its namespace's sequences, which its write then raises; conflicts are numbered
-as they are written (``take_ids``), and purges (purge.py).
+and bans from its namespace's sequences, which its write then raises; conflicts and
+identifiers are numbered as they are written (``take_ids``), and purges (purge.py). An
+identifier's id is the store's own (migration 7): the link indexes are on ids, not keys, and
+no plan or read sees one. One coming back keeps the id it had, so its number is skipped.
 """
 
 from __future__ import annotations
@@ -34,19 +36,21 @@ _WRITES: dict[str, tuple[str, ...]] = {
         "UPDATE profiles SET updated_at = :updated_at, recognized = :recognized "
         "WHERE id = :id AND ns = :ns",
     ),
-    "upsert_identifiers": (  # one that left every profile (replaced) comes back
-        "INSERT INTO identifiers (ns, key, type, value, profile_id, created_at, request_id) "
-        "VALUES (:ns, :key, :type, :value, :profile_id, :created_at, :request_id) "
+    "upsert_identifiers": (  # one that left every profile (replaced) comes back, its id kept
+        "INSERT INTO identifiers (ns, key, type, value, profile_id, created_at, request_id, id) "
+        "VALUES (:ns, :key, :type, :value, :profile_id, :created_at, :request_id, :id) "
         "ON CONFLICT (ns, key) DO UPDATE SET profile_id = excluded.profile_id",
     ),
     "move_identifiers": (
         "UPDATE identifiers SET profile_id = :profile_id WHERE ns = :ns AND key = :key",
     ),
-    "create_links": (
+    "create_links": (  # after upsert_identifiers: both ends have their ids (migration 7)
         "INSERT INTO links (id, ns, a_key, b_key, operation, source, request_id, item_index, "
-        "merge_id, created_at, ended_at, end_reason, ended_request_id) VALUES (:id, :ns, "
-        ":a_key, :b_key, :operation, :source, :request_id, :item_index, :merge_id, "
-        ":created_at, :ended_at, :end_reason, :ended_request_id)",
+        "merge_id, created_at, ended_at, end_reason, ended_request_id, a_id, b_id) VALUES (:id, "
+        ":ns, :a_key, :b_key, :operation, :source, :request_id, :item_index, :merge_id, "
+        ":created_at, :ended_at, :end_reason, :ended_request_id, "
+        "(SELECT id FROM identifiers WHERE ns = :ns AND key = :a_key), "
+        "(SELECT id FROM identifiers WHERE ns = :ns AND key = :b_key))",
     ),
     "end_links": (
         "UPDATE links SET ended_at = :at, end_reason = :end_reason, "
@@ -113,6 +117,9 @@ _WRITES: dict[str, tuple[str, ...]] = {
 # each page they land on is changed once rather than fetched and written again row after row.
 _KEY_ORDER = {"upsert_identifiers": "key", "create_links": "a_key", "create_placements": "key"}
 
+# Rows numbered as they are written, not by the plan: the kind of id each takes
+_NUMBERED_HERE = {"upsert_identifiers": "identifier", "create_conflicts": "conflict"}
+
 
 class ChangeWrites(Sql):
     """The write half of the store protocol (graph/store/base.py), but keys and purges."""
@@ -125,8 +132,8 @@ class ChangeWrites(Sql):
                 rows = [row for row in rows if row["key"] in placed]
             if write.kind in _KEY_ORDER:  # after the filter: most placements are dropped
                 rows = sorted(rows, key=itemgetter(_KEY_ORDER[write.kind]))
-            if write.kind == "create_conflicts" and rows:  # numbered here, not by the plan
-                first = take_ids(self.connection, namespace, "conflict", len(rows))
+            if write.kind in _NUMBERED_HERE and rows:  # identifiers in key order
+                first = take_ids(self.connection, namespace, _NUMBERED_HERE[write.kind], len(rows))
                 rows = [{**row, "id": first + n} for n, row in enumerate(rows)]
             self._run(write.kind, namespace, rows, write.params)
         self._run("advance_sequences", namespace, _sequence_rows(changes.sequences))
