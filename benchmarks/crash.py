@@ -43,7 +43,8 @@ It exits 1 when anything is lost, a rule is broken, an acknowledged answer chang
 or the server answered anything but 200 (a 5xx, or a 4xx to these valid requests).
 
     python benchmarks/crash.py [--kills 20] [--clients 4] [--batch 20] [--max-uptime 2.0]
-                               [--seed 1] [--json PATH] [--store bolt://host:7687]
+                               [--min-acknowledged 5] [--seed 1] [--json PATH]
+                               [--store bolt://host:7687]
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ UUIDS_PER_PERSON = 8
 ATTRIBUTE_SHARE = 1 / 3
 REPLAY_SHARE = 0.05  # of a client's sends: an acknowledged request sent again
 MAX_ATTEMPTS = 50
+ACKNOWLEDGE_TIMEOUT = 60.0  # seconds a server life waits for its --min-acknowledged
 
 
 # --- the workload ------------------------------------------------------------------------------
@@ -282,7 +284,13 @@ class Client(threading.Thread):
 
 
 def serve_and_kill(
-    store: str, logs: Path, run: Run, clients: list[Client], kills: int, max_uptime: float
+    store: str,
+    logs: Path,
+    run: Run,
+    clients: list[Client],
+    kills: int,
+    max_uptime: float,
+    min_acknowledged: int,
 ) -> tuple[list[int], int | None]:
     """Serve, and SIGKILL the server at a random moment, ``kills`` times, each time on the
     same file and port. Answers the POSTs in flight at each kill, and the port."""
@@ -293,12 +301,28 @@ def serve_and_kill(
         with Server(store, logs / f"server-{kill}.log", port=port, process_group=True) as server:
             port = server.port
             run.serving(port)
-            time.sleep(rng.uniform(0.05, max_uptime))
+            live(clients, min_acknowledged, rng.uniform(0.05, max_uptime))
             run.up.clear()
             in_flight.append(sum(client.busy for client in clients))
             server.kill()
         print(f"  kill {kill + 1}/{kills}: {in_flight[-1]} POSTs in flight", file=sys.stderr)
     return in_flight, port
+
+
+def live(clients: list[Client], min_acknowledged: int, uptime: float) -> None:
+    """One life of a server: until the clients have had ``min_acknowledged`` more requests
+    acknowledged, then ``uptime`` seconds. The count makes each life do some work whatever
+    the machine's speed (a slow one would otherwise kill before the workload reaches its
+    merges); a server that acknowledges nothing for ACKNOWLEDGE_TIMEOUT is killed anyway."""
+    wanted = acknowledged(clients) + min_acknowledged
+    deadline = time.monotonic() + ACKNOWLEDGE_TIMEOUT
+    while acknowledged(clients) < wanted and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(uptime)
+
+
+def acknowledged(clients: list[Client]) -> int:
+    return sum(client.figures.acknowledged for client in clients)
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -321,10 +345,13 @@ def main(argv: list[str] | None = None) -> int:
         for client in clients:
             client.start()
         try:
-            in_flight, port = serve_and_kill(store, logs, run, clients, args.kills, args.max_uptime)
+            in_flight, port = serve_and_kill(
+                store, logs, run, clients, args.kills, args.max_uptime, args.min_acknowledged
+            )
             with Server(store, logs / "last.log", port=port) as server:
                 run.serving(server.port)  # the last server: the clients finish on it
-                time.sleep(random.Random(args.seed + 1).uniform(0.05, args.max_uptime))
+                uptime = random.Random(args.seed + 1).uniform(0.05, args.max_uptime)
+                live(clients, args.min_acknowledged, uptime)
                 run.stopping.set()
                 for client in clients:
                     client.join()
@@ -360,6 +387,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--max-uptime", type=float, default=2.0, help="seconds; each kill comes at random in it"
     )
+    parser.add_argument(
+        "--min-acknowledged",
+        type=int,
+        default=5,
+        help="requests each server life acknowledges before its --max-uptime starts",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", help="also write the figures as JSON")
     parser.add_argument(
@@ -387,7 +420,8 @@ def report(
         "benchmark": "crash",
         "machine": info,
         "config": {
-            k: getattr(args, k) for k in ("kills", "clients", "batch", "max_uptime", "seed")
+            k: getattr(args, k)
+            for k in ("kills", "clients", "batch", "max_uptime", "min_acknowledged", "seed")
         },
         "seconds": round(time.monotonic() - started, 1),
         "requests": figures.requests,
