@@ -208,15 +208,17 @@ def test_a_collect_key_goes_alone(served):
 def test_a_collect_key_is_limited_per_client_address(make_app):
     app = make_app(admin_token=TOKEN, address_rate_limit=1.0, rate_limit=1000.0)
     page = {"Authorization": f"Bearer {collect_key(app)}"}
+    another = app.test_client()
+    other_address = {"REMOTE_ADDR": "192.0.2.7"}
+    # first from another address: the store's first write (seconds on a slow Neo4j) is paid
+    # there, so the visitor's three take well under the second in which a token comes back
+    answer = another.post("/v1/shop/links", json=LINK, headers=page, environ_base=other_address)
+    assert answer.status_code == 200
     visitor = app.test_client()
     statuses = [
         visitor.post("/v1/shop/links", json=LINK, headers=page).status_code for _ in range(3)
     ]
     assert statuses[:2] == [200, 200] and statuses[2] == 429  # a burst of 2, then the rate
-    another = app.test_client()
-    other_address = {"REMOTE_ADDR": "192.0.2.7"}
-    answer = another.post("/v1/shop/links", json=LINK, headers=page, environ_base=other_address)
-    assert answer.status_code == 200
 
 
 def test_only_a_collect_key_may_come_in_the_url(served, admin):

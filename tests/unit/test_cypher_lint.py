@@ -22,7 +22,7 @@ def lint(*paths: Path) -> subprocess.CompletedProcess[str]:
         [node, str(LINTER), *map(str, paths)],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,  # ~25 s on 2 quiet cores; a guard against a hang, not a speed check
         check=False,
     )
 
