@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import jsonify
 from flask.views import MethodView
 
 from app.api.blueprint import Blueprint, check_batch_size, check_namespace_in_path
@@ -25,6 +26,7 @@ from app.api.schemas import (
     PurgeLogSchema,
     PurgeRecordSchema,
     link_request,
+    link_result_body,
 )
 from graph.model import format_time
 
@@ -60,7 +62,7 @@ class Links(MethodView):
             dry_run=query["dry_run"],
         )
         headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
-        return result, 200, headers
+        return jsonify(link_result_body(result)), 200, headers
 
 
 @blp.route("/conflicts")

@@ -286,7 +286,7 @@ def _json_item(text: bytes) -> tuple[LinkRequest | None, str | None]:
 
     from app.api.errors import flattened
     from app.api.jsonbody import TOO_DEEP, loads, nested_too_deeply, problem_paths
-    from app.api.schemas import link_request
+    from app.api.schemas import link_request, plain_item
     from graph.service.importing import reason
 
     if nested_too_deeply(text):
@@ -303,43 +303,13 @@ def _json_item(text: bytes) -> tuple[LinkRequest | None, str | None]:
         return None, reason(problems)
     if not isinstance(body, dict):
         return None, 'not an item: expected {"identifiers": [...], "attributes": {...}}'
-    plain = _plain_item(body)
-    if plain is not None:
-        return plain, None
+    if plain_item(body):  # a tenth of the schema's cost on a backfill's millions of lines
+        return link_request({**body, "attributes": body.get("attributes", {})}), None
     try:
         return link_request(_item_schema().load(body)), None
     except ma.ValidationError as error:
         problems = {path or "item": why for path, why in flattened(error.messages).items()}
         return None, reason(problems)
-
-
-def _plain_item(body: dict[str, Any]) -> LinkRequest | None:
-    """The item of a body in the plain shape, which LinkItemSchema takes unchanged: only
-    ``identifiers`` (two or more objects of exactly a text ``type`` and ``value``) and maybe
-    ``attributes`` (an object). None for anything else, which the schema reads or refuses;
-    a tenth of the schema's cost on a backfill's millions of lines."""
-    identifiers = body.get("identifiers")
-    attributes = body.get("attributes", {})
-    if (
-        not body.keys() <= _ITEM_FIELDS
-        or type(identifiers) is not list
-        or len(identifiers) < 2
-        or not isinstance(attributes, dict)
-    ):
-        return None
-    pairs = []
-    for identifier in identifiers:
-        if not isinstance(identifier, dict) or identifier.keys() != _IDENTIFIER_FIELDS:
-            return None
-        type_, value = identifier["type"], identifier["value"]
-        if type(type_) is not str or type(value) is not str:
-            return None
-        pairs.append((type_, value))
-    return LinkRequest(pairs, dict(attributes))
-
-
-_ITEM_FIELDS = {"identifiers", "attributes"}
-_IDENTIFIER_FIELDS = {"type", "value"}
 
 
 @functools.cache

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from apitools import Api, identifiers
 
+from app.api.schemas import LinkResultSchema, link_request
+
 NS = "shop"
 
 
@@ -202,3 +204,43 @@ def test_a_replaced_identifier_is_named_in_the_result(make_app, tmp_path):
     [result] = api.link(NS, ("customId:c1", "email:new@x.io")).json["results"]
     assert (result["outcome"], result["replaced"]) == ("linked", ["email:old@x.io"])
     assert api.profile(NS, "email:old@x.io").status_code == 404
+
+
+def test_every_outcome_is_answered_as_the_result_schema_dumps_it(make_app, tmp_path):
+    """The answer is built without marshmallow (app/api/schemas.py, link_result_body): it
+    must be what LinkResultSchema dumps for the same results, which the service answers
+    again when the request is replayed to it. In "shop" an email replaces the older one; in
+    "web" (the default rules) a shared browser moves."""
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[namespaces.shop]\non_conflict = { email = "replace" }\n')
+    app = make_app(rules=str(rules))
+    api = Api(app.test_client())
+    api.outcomes(NS, ("email:old@x.io", "customId:c1"), (uid(1), "browserId:b9"))
+    api.outcomes(NS, ("email:a@x.io", "customId:c2"))
+    api.outcomes("web", ("browserId:b1", "ext:crm:u1"))
+    batches = {
+        NS: [
+            ("email:n@x.io", uid(5)),  # created
+            ("customId:c1", "email:new@x.io"),  # linked, replacing an email
+            ("browserId:b9", "customId:c2"),  # merged
+            ("customId:c2", "email:A@x.io"),  # noop
+            ("customId:c1", "customId:c2"),  # conflict
+        ],
+        "web": [("browserId:b1", "ext:crm:u2")],  # moved
+    }
+    answers = {ns: api.link(ns, *batch, request_id="all").json for ns, batch in batches.items()}
+    dry_answer = api.link(NS, ("email:z@x.io", uid(6)), dry_run=True).json
+    kinds = [result["outcome"] for answer in answers.values() for result in answer["results"]]
+    assert kinds == ["created", "linked", "merged", "noop", "conflict", "moved"]
+    assert answers[NS]["results"][1]["replaced"] == ["email:old@x.io"]
+
+    def requests(*items):
+        return [link_request({"identifiers": identifiers(*i), "attributes": {}}) for i in items]
+
+    with app.app_context():
+        linking = app.extensions["idgraph.service"].linking
+        for ns, batch in batches.items():
+            again = linking.link(ns, requests(*batch), request_id="all")
+            assert again.replayed and answers[ns] == LinkResultSchema().dump(again)
+        dry = linking.link(NS, requests(("email:z@x.io", uid(6))), dry_run=True)
+    assert {**dry_answer, "request_id": dry.request_id} == LinkResultSchema().dump(dry)
