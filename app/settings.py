@@ -106,6 +106,14 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "IDGRAPH_WRITER",
+        "writer",
+        "Where `idgraph serve` plans and writes link batches: process (a child of each worker, "
+        "so that lookups do not wait behind them) or inline (in the request's thread). Unset: "
+        "process on SQLite, inline on Neo4j.",
+        lambda raw: _one_of(raw, "process", "inline"),
+    ),
+    Setting(
         "IDGRAPH_HEADER_TIMEOUT",
         "header_timeout",
         "Seconds a client may take to send a request's head (its line and headers); slower "
@@ -156,6 +164,7 @@ class Settings:
     proxies: int = 0
     workers: int = 2
     threads: int | None = None  # None: by store, see app/cli/serve.py
+    writer: str | None = None  # None: by store under `idgraph serve`, else inline
     header_timeout: float = 10.0
     body_timeout: float = 10.0
     log_level: str = "info"

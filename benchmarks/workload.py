@@ -637,8 +637,11 @@ class Server:
             return _children_of(pid)
 
     def worker_memory_kb(self, field_name: str = "VmRSS") -> int | None:
-        """Summed over the workers."""
-        sizes = [memory_kb(pid, field_name) for pid in self.worker_pids()]
+        """Summed over the workers and their own children (a worker's writing process and
+        multiprocessing's resource tracker, graph/service/writer.py)."""
+        workers = self.worker_pids()
+        processes = workers + [child for pid in workers for child in _children_of(pid)]
+        sizes = [memory_kb(pid, field_name) for pid in processes]
         return sum(size for size in sizes if size is not None) or None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from graph.model import Refusal
@@ -52,10 +52,19 @@ class Refused(IdgraphError):
         self.message = message
         self.details = details
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole: a batch written in a child process (graph/service/writer.py)
+        raises it in the worker that answers."""
+        return (_refused, (type(self), self.code, self.message, self.details), self.__dict__)
+
     @classmethod
     def of(cls, refusal: Refusal) -> Refused:
         """The error for a refusal the planner decided."""
         return cls(refusal.code, refusal.message, **refusal.details)
+
+
+def _refused(kind: type[Refused], code: str, message: str, details: dict[str, Any]) -> Refused:
+    return kind(code, message, **details)
 
 
 class RulesError(IdgraphError):

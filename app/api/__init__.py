@@ -17,8 +17,10 @@ from app.api.lookups import LeanLookups
 from app.api.metrics import Metrics, install_metrics
 from app.settings import Settings
 from graph.keys import ApiKeys
+from graph.model import utc_now
 from graph.rules import load_rulebook
 from graph.service import IdentityService
+from graph.service.writer import LinkingProcess
 from graph.store import open_store
 
 API_VERSION = "0.1.0"
@@ -42,6 +44,13 @@ def create_app(settings: Settings | None = None, service: IdentityService | None
         store = metrics.timed(open_store(settings.store, **settings.store_options))
         rulebook = load_rulebook(settings.rules)
         service = IdentityService(store, rulebook, on_outcomes=metrics.count_outcomes)
+        if settings.writer == "process":
+            service.linking = LinkingProcess(
+                store, rulebook, utc_now,
+                store_url=settings.store, store_options=settings.store_options,
+                rules=settings.rules, on_outcomes=metrics.count_outcomes,
+                on_transaction=metrics.observe_transaction,
+            )  # fmt: skip
     app = Flask(__name__)
     app.request_class = Request  # a chunked body over MAX_CONTENT_LENGTH is a 413 too
     app.config.update(

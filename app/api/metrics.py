@@ -15,12 +15,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 from collections import Counter as Tally
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Flask, Response, g, request
 from prometheus_client import (
@@ -35,8 +34,8 @@ from prometheus_client import (
 
 from app.api.logs import elapsed, route
 from graph.model import Conflict, ItemResult, Merged, Moved
+from graph.store.timed import TimedStore
 
-T = TypeVar("T")
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 DIRECTORY_PREFIX = "idgraph-metrics-"
 SECONDS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -124,7 +123,11 @@ class Metrics:
         self.request_seconds.labels(template, method).observe(seconds)
 
     def timed(self, store: Any) -> TimedStore:
-        return TimedStore(store, self.store_seconds)
+        return TimedStore(store, self.observe_transaction)
+
+    def observe_transaction(self, kind: str, seconds: float) -> None:
+        """A store transaction of ``kind`` ("read" or "write") took ``seconds``."""
+        self.store_seconds.labels(kind).observe(seconds)
 
     def exposition(self) -> bytes:
         registry = self.registry
@@ -136,32 +139,6 @@ class Metrics:
 
 def _in_multiprocess_mode() -> bool:
     return getattr(values.ValueClass, "_multiprocess", False)
-
-
-class TimedStore:
-    """A store whose read and write transactions are timed; everything else is the store's."""
-
-    def __init__(self, store: Any, seconds: Histogram) -> None:
-        self._store = store
-        self._read = seconds.labels("read")
-        self._write = seconds.labels("write")
-
-    def read(self, work: Callable[[Any], T]) -> T:
-        started = time.perf_counter()
-        try:
-            return self._store.read(work)
-        finally:
-            self._read.observe(time.perf_counter() - started)
-
-    def write(self, work: Callable[[Any], T]) -> T:
-        started = time.perf_counter()
-        try:
-            return self._store.write(work)
-        finally:
-            self._write.observe(time.perf_counter() - started)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
 
 
 def install_metrics(app: Flask, metrics: Metrics) -> None:

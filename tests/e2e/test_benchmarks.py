@@ -85,6 +85,12 @@ def test_dialects_benchmark_posts_every_face_against_the_real_server(tmp_path):
     assert all(run["items"] == 5 * 200 and run["seconds"] > 0 for run in faces.values())
 
 
+def test_batch_cost_benchmark_posts_batches_with_each_writer(tmp_path):
+    figures = run_quick("batch_cost.py", tmp_path)
+    assert [run["writer"] for run in figures["runs"]] == ["inline", "process"]
+    assert all(run["batches"] == 3 and run["items_per_s"] > 0 for run in figures["runs"])
+
+
 def test_lineage_benchmark_times_every_history_read_of_one_large_profile(tmp_path):
     figures = run_quick("lineage.py", tmp_path)
     assert {"benchmark", "machine", "config", "build", "walk", "runs"} <= set(figures)
