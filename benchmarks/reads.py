@@ -23,19 +23,24 @@ they measure themselves as much as the server; wrk leaves the server the cores.
 - ``--separate-ingest``: the ingest goes to a second ``idgraph serve`` over the same file, so
   that no write shares a worker (and its GIL) with the lookups: what they would see if writes
   ran in processes of their own (benchmarks/README.md, "The lean path").
+- The floor: the same wrk run against a trivial Flask view (``{"ok": true}`` for any path)
+  under gunicorn, with the server's workers and threads, so that every run names what the
+  machine serves when the app does nothing (these VMs differ by 3x from day to day); off
+  with ``--no-floor``.
 - ``--key``: the lookups send an API key with the read right (made in the store for the run),
   as a production client does, instead of coming as local open mode's loopback client; the
   key's rate limit is lifted (``IDGRAPH_RATE_LIMIT``) so that it is checked but never reached.
 
     python benchmarks/reads.py [--store-file PATH] [--identifiers N] [--lookups N]
                                [--connections N] [--seconds N] [--key] [--separate-ingest]
-                               [--json PATH] [--quick]
+                               [--no-floor] [--json PATH] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import os
 import random
 import re
@@ -63,6 +68,7 @@ from workload import (
     Server,
     Workload,
     describe_machine,
+    free_port,
     machine,
     table,
     write_json,
@@ -96,6 +102,16 @@ function request()
 end
 """
 _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+FLOOR_APP = """
+from flask import Flask, jsonify
+
+app = Flask(__name__)
+
+
+@app.get("/<path:anything>")
+def ok(anything):
+    return jsonify(ok=True)
+"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
                 wrk.run(args.warm_up)
                 during = wrk.run(args.seconds)
             memory, workers = server.worker_memory_kb(), server.workers
+        floor = None
+        if args.floor:
+            with Floor(directory, workers) as trivial:
+                wrk = Wrk(trivial.port, script, paths_file, args.connections, None)
+                wrk.run(args.warm_up)
+                floor = wrk.run(args.seconds)
     figures = {
         "machine": info,
         "identifiers": identifiers,
@@ -141,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         "in_process": in_process,
         "http": alone,
         "http_during_ingest": {**during, "ingest_links_per_second": ingest.links_per_second},
+        "floor": floor,  # a trivial Flask view, the same server shape and wrk run
         "workers": workers,
         "workers_rss_kb": memory,  # summed over the workers
     }
@@ -162,6 +185,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--key", action="store_true", help="lookups send an API key")
     parser.add_argument(
         "--separate-ingest", action="store_true", help="post the ingest to a second server"
+    )
+    parser.add_argument(
+        "--no-floor", dest="floor", action="store_false", help="skip the trivial Flask view"
     )
     parser.add_argument("--json", metavar="PATH", help="write the figures as JSON to PATH")
     parser.add_argument("--quick", action="store_true", help="5,000 identifiers, 1 s runs")
@@ -189,7 +215,9 @@ def reading_key(store: Path) -> str:
     os.environ["IDGRAPH_RATE_LIMIT"] = "1000000"  # per second: the Server passes it on
     opened = SqliteStore(store)
     try:
-        _, text = ApiKeys(opened).create(NAMESPACE, ["read"], "reads-benchmark")
+        # a name of its own: a store reused with --store-file keeps the keys of earlier runs
+        name = f"reads-benchmark-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+        _, text = ApiKeys(opened).create(NAMESPACE, ["read"], name)
     finally:
         opened.close()
     return f"Bearer {text}"
@@ -278,6 +306,44 @@ def parse_wrk(output: str) -> dict[str, Any]:
     return figures
 
 
+class Floor:
+    """A trivial Flask view under gunicorn (``FLOOR_APP``), ``workers`` x IDGRAPH_THREADS (2,
+    the default of ``idgraph serve`` on SQLite) gthread workers on a free port, as a context
+    manager: what the machine serves when the app does nothing."""
+
+    def __init__(self, directory: Path, workers: int) -> None:
+        (directory / "floor_app.py").write_text(FLOOR_APP)
+        self.port = free_port()
+        threads = os.environ.get("IDGRAPH_THREADS", "2")
+        gunicorn = Path(sys.executable).parent / "gunicorn"
+        self._command = [str(gunicorn), "--chdir", str(directory), "-k", "gthread",
+                         "-w", str(workers), "--threads", threads,
+                         "-b", f"127.0.0.1:{self.port}", "floor_app:app"]  # fmt: skip
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Floor:
+        self._process = subprocess.Popen(
+            self._command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                connection = Connection(self.port, timeout=1.0)
+                try:
+                    if connection.request("GET", "/ready")[0] == 200:
+                        return self
+                finally:
+                    connection.close()
+            time.sleep(0.1)
+        self.__exit__()
+        raise RuntimeError("the trivial Flask view did not answer within 30 s")
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=30)
+
+
 class Ingest:
     """One client posting the workload of ``seed``, batch after batch, in a thread, until
     the ``with`` block ends; ``links_per_second`` over the batches it finished."""
@@ -328,10 +394,14 @@ def report(figures: dict[str, Any]) -> str:
     for key, label, target in (
         ("http", f"HTTP, {figures['connections']} connections", HTTP_TARGET_MS),
         ("http_during_ingest", "HTTP, while an ingest runs", DURING_INGEST_TARGET_MS),
+        ("floor", "a trivial Flask view (floor)", None),
     ):
         run = figures[key]
+        if run is None:
+            continue
+        goal = "" if target is None else f"< {target:g}"
         rows.append([label, f"{run['lookups_per_second']:,.0f}", run["p50_ms"], run["p75_ms"],
-                     run["p90_ms"], run["p99_ms"], run["failed"], f"< {target:g}",
+                     run["p90_ms"], run["p99_ms"], run["failed"], goal,
                      run.get("ingest_links_per_second", "")])  # fmt: skip
     headers = ["lookups", "per s", "p50 ms", "p75 ms", "p90 ms", "p99 ms", "failed",
                "p99 target", "ingest links/s"]  # fmt: skip
