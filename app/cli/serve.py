@@ -62,7 +62,7 @@ def request_threads(settings: Settings) -> int:
 
 def batch_writer(settings: Settings) -> str:
     """IDGRAPH_WRITER when given, else by store. On SQLite writes serialize anyway, so a child
-    process per worker (graph/service/writer.py) costs little (12% more wall time per batch
+    process per worker (graph/service/writer.py) costs little (12-32% more wall time per batch
     for one client posting serially) and keeps a batch's Python off the GIL that lookups
     need. On Neo4j a worker's 8 threads write at once, which one child would serialize."""
     if settings.writer:
