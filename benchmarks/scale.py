@@ -20,7 +20,8 @@ The workload of workload.py grows a fresh store to ``--identifiers`` identifiers
 For each tenth of the run (the batches that took the store from k/10 to (k+1)/10 of the
 identifiers) it reports links/s, batch p50/p99, the RSS at the tenth's end and the bytes
 written per link (``wchar``: the WAL and the checkpoints); for the whole run, RSS (VmRSS at the
-end, VmHWM peak: this process, or the largest gunicorn worker), the WAL's peak and the store's
+end, VmHWM peak: this process, or the largest gunicorn worker with its writing process), the
+WAL's peak and the store's
 bytes per identifier. Links and times are counted as in ingest.py.
 
     python benchmarks/scale.py [--identifiers N] [--batch N] [--seed N] [--lookups N]
@@ -180,21 +181,28 @@ class PathRun:
 
 class Probe:
     """Memory and bytes written (``wchar`` of /proc/<pid>/io: the WAL, checkpoints, logs) of
-    what does the work: this process, or the server's workers (the largest one's memory, the
-    sum of their writes)."""
+    what does the work: this process, or the server's workers, each with its own children
+    (its writing process: with ``IDGRAPH_WRITER=process`` the batches are written there). The
+    largest worker's memory with its children's (for VmHWM, the sum of their peaks: an upper
+    bound), and the sum of every one's writes."""
 
     def __init__(self, server: Server | None = None) -> None:
         self._server = server
 
-    def _pids(self) -> list[int | str]:
-        return ["self"] if self._server is None else list(self._server.worker_pids())
+    def _families(self) -> list[list[int | str]]:
+        if self._server is None:
+            return [["self"]]
+        return [list(family) for family in self._server.worker_families()]
 
     def memory_kb(self, field_name: str) -> int | None:
-        sizes = [memory_kb(pid, field_name) for pid in self._pids()]
-        return max((size for size in sizes if size is not None), default=None)
+        sizes = [
+            sum(size for pid in family if (size := memory_kb(pid, field_name)) is not None)
+            for family in self._families()
+        ]
+        return max(sizes, default=0) or None
 
     def written(self) -> int:
-        return sum(_written(pid) for pid in self._pids())
+        return sum(_written(pid) for family in self._families() for pid in family)
 
 
 def _written(pid: int | str) -> int:
@@ -372,7 +380,8 @@ def btree_sizes(path: Path, top: int = 8) -> list[dict[str, Any]]:
 
 def run_http(workload: Workload, directory: Path, clients: int) -> PathRun:
     """POST every batch to a fresh server; ``seconds`` is the wall clock from the first request
-    to the last answer, each tenth too; memory is that of the largest worker."""
+    to the last answer, each tenth too; memory is that of the largest worker with its children
+    (see Probe)."""
     label = http_label(clients, 1)
     path = directory / "http.db"
     with Server(path, directory / "server.log") as server:
@@ -471,7 +480,7 @@ def summary_table(runs: list[PathRun]) -> str:
 
 
 def tenths_table(run: PathRun) -> str:
-    memory = "largest worker" if run.wall_clock else "this process"
+    memory = "largest worker, with its writer" if run.wall_clock else "this process"
     rows = [
         [
             f"{tenth['tenth'] * 10}%",

@@ -636,12 +636,14 @@ class Server:
         except (OSError, ValueError):
             return _children_of(pid)
 
+    def worker_families(self) -> list[list[int]]:
+        """Each worker with its own children (its writing process and multiprocessing's
+        resource tracker, graph/service/writer.py): what serves and writes for it."""
+        return [[pid, *_children_of(pid)] for pid in self.worker_pids()]
+
     def worker_memory_kb(self, field_name: str = "VmRSS") -> int | None:
-        """Summed over the workers and their own children (a worker's writing process and
-        multiprocessing's resource tracker, graph/service/writer.py)."""
-        workers = self.worker_pids()
-        processes = workers + [child for pid in workers for child in _children_of(pid)]
-        sizes = [memory_kb(pid, field_name) for pid in processes]
+        """Summed over the workers and their own children."""
+        sizes = [memory_kb(pid, field_name) for family in self.worker_families() for pid in family]
         return sum(size for size in sizes if size is not None) or None
 
 

@@ -156,9 +156,12 @@ def _serve(
     # Ctrl-C reaches the whole process group: the worker stops, and with it this child
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    transactions: list[tuple[str, float]] = []
+    transactions: list[tuple[str, float]] = []  # of the call at hand, sent with its answer
+
+    def noting(kind: str, seconds: float) -> None:
+        transactions.append((kind, seconds))
+
     try:
-        noting = lambda kind, seconds: transactions.append((kind, seconds))  # noqa: E731
         store = TimedStore(open_store(store_url, **store_options), noting)
         service = IdentityService(store, load_rulebook(rules))
     except Exception as error:
