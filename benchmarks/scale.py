@@ -21,8 +21,7 @@ For each tenth of the run (the batches that took the store from k/10 to (k+1)/10
 identifiers) it reports links/s, batch p50/p99, the RSS at the tenth's end and the bytes
 written per link (``wchar``: the WAL and the checkpoints); for the whole run, RSS (VmRSS at the
 end, VmHWM peak: this process, or the largest gunicorn worker with its writing process), the
-WAL's peak and the store's
-bytes per identifier. Links and times are counted as in ingest.py.
+WAL's peak and the store's bytes per identifier. Links and times are counted as in ingest.py.
 
     python benchmarks/scale.py [--identifiers N] [--batch N] [--seed N] [--lookups N]
                                [--paths raw-minimal,raw-full,service] [--http]
