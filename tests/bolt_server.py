@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graph.store.neo4j.store import Neo4jStore
-from tests.neo4j_server import ERASURE_SETTINGS, Neo4jServer
+from tests.neo4j_server import ERASURE_SETTINGS, TEST_JAVA_OPTIONS, Neo4jServer
 
 
 @dataclass(frozen=True)
@@ -52,5 +52,5 @@ def from_environment() -> BoltServer | None:
 def started(home: Path) -> Iterator[BoltServer]:
     """A real Neo4j in ``home`` for as long as the block runs, set as a deployment that must
     erase is (tests/neo4j_server.py, ERASURE_SETTINGS)."""
-    with Neo4jServer(home, settings=ERASURE_SETTINGS) as server:
+    with Neo4jServer(home, settings=ERASURE_SETTINGS, java_options=TEST_JAVA_OPTIONS) as server:
         yield BoltServer(server.uri, server.user, server.password, server.database)

@@ -21,7 +21,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -44,12 +44,28 @@ ERASURE_SETTINGS = {
     "db.checkpoint.interval.time": "1s",
 }
 
+# What the tests' servers run with (tests/bolt_server.py): the serial collector, and C2, the
+# JIT's slow tier, only for code some ten times hotter than by default. A test session sends
+# thousands of small, different queries within minutes, and C2's compiles of code run a few
+# thousand times never paid back the CPU that the tests' own Python needs on 2 cores.
+# Measured on a 2-core Xeon (2026-12-07), `pytest -n 2 tests/api` / `pytest
+# tests/e2e/test_migrate.py tests/e2e/test_concurrency.py`: the JVM's defaults 172-178 s /
+# 63-66 s; these 154 / 70 s; C1 only (-XX:TieredStopAtLevel=1) 142-150 / 91 s. Benchmarks
+# keep the defaults: a server that runs for hours wants C2.
+TEST_JAVA_OPTIONS = (
+    "-XX:+UseSerialGC",
+    "-XX:Tier4InvocationThreshold=100000",
+    "-XX:Tier4CompileThreshold=120000",
+    "-XX:Tier4BackEdgeThreshold=400000",
+)
+
 
 class Neo4jServer:
     """``with Neo4jServer(home) as server:`` starts a Neo4j on ``server.uri`` and stops it.
 
     ``settings`` are extra neo4j.conf settings (``{"db.tx_log.rotation.retention_policy":
-    "1 files"}``), checked by Neo4j itself. The password is set when ``home`` is new; a home
+    "1 files"}``), checked by Neo4j itself; ``java_options`` more options for its JVM
+    (``TEST_JAVA_OPTIONS``). The password is set when ``home`` is new; a home
     keeps the password it was first started with.
     """
 
@@ -66,6 +82,7 @@ class Neo4jServer:
         pagecache: str = "64m",
         transaction_timeout: str = "120s",
         settings: Mapping[str, str] | None = None,
+        java_options: Sequence[str] = (),
         startup_timeout: float = 90.0,
         stop_timeout: float = 30.0,
     ) -> None:
@@ -79,6 +96,7 @@ class Neo4jServer:
         self.pagecache = pagecache
         self.transaction_timeout = transaction_timeout
         self.settings = dict(settings or {})
+        self.java_options = tuple(java_options)
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
         self.log = self.home / "neo4j.out"
@@ -193,6 +211,7 @@ class Neo4jServer:
             "NEO4J_HEAP": self.heap,
             "NEO4J_PAGECACHE": self.pagecache,
             "NEO4J_TX_TIMEOUT": self.transaction_timeout,
+            "NEO4J_JAVA_OPTS": " ".join(self.java_options),
         }
         arguments: list[str] = []
         for name, value in self.settings.items():

@@ -26,7 +26,7 @@ from app.settings import Settings
 from graph.store.cypher import CYPHER_DIR, Statement
 from tests.api.apitools import Api
 from tests.api.test_erasure_bytes import NS, needles_of, ok, write_a_person_with_history
-from tests.neo4j_server import ERASURE_SETTINGS, Neo4jServer
+from tests.neo4j_server import ERASURE_SETTINGS, TEST_JAVA_OPTIONS, Neo4jServer
 
 FIND_VALUES = Statement.read(CYPHER_DIR / "testing" / "find_values.cypher")
 # the transaction logs are pruned at the first checkpoint after the purge: at most
@@ -40,7 +40,8 @@ INDEX_PAGES = re.compile(r"schema/index/range-1\.0/\d+/index-\d+")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Neo4jServer]:
-    with Neo4jServer(tmp_path_factory.mktemp("neo4j-erasure"), settings=ERASURE_SETTINGS) as neo4j:
+    home = tmp_path_factory.mktemp("neo4j-erasure")
+    with Neo4jServer(home, settings=ERASURE_SETTINGS, java_options=TEST_JAVA_OPTIONS) as neo4j:
         yield neo4j
 
 
