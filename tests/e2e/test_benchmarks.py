@@ -98,6 +98,18 @@ def test_batch_cost_benchmark_posts_batches_with_each_writer(tmp_path):
     assert all(run["batches"] == 3 and run["items_per_s"] > 0 for run in figures["runs"])
 
 
+def test_dirty_pages_benchmark_names_the_btree_of_every_page_the_last_batches_changed(tmp_path):
+    figures = run_quick("dirty_pages.py", tmp_path)
+    assert figures["batches"] == 3 and figures["links"] > 0
+    by_btree = figures["by_btree"]
+    assert sum(by_btree.values()) == figures["changed"] > 0
+    # new identifiers and their links were written: their tables' pages changed
+    assert {"identifiers", "links", "identifiers_profile"} <= set(by_btree)
+    assert all(
+        by_btree[name] <= figures["sizes"].get(name, 0) for name in by_btree.keys() - {"(free)"}
+    )
+
+
 def test_lineage_benchmark_times_every_history_read_of_one_large_profile(tmp_path):
     figures = run_quick("lineage.py", tmp_path)
     assert {"benchmark", "machine", "config", "build", "walk", "runs"} <= set(figures)
