@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -76,9 +77,22 @@ def service(sqlite_store) -> IdentityService:
 @pytest.fixture(params=["sqlite", "neo4j"])
 def store_settings(request, tmp_path) -> dict[str, str]:
     """The Settings fields pointing at the store under test: the API suite runs on both."""
+    return settings_of_fresh_store(request, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def fresh_store_settings() -> Callable[[pytest.FixtureRequest, Path], dict[str, str]]:
+    """``settings_of_fresh_store``, for a fixture of a wider scope than a test's."""
+    return settings_of_fresh_store
+
+
+def settings_of_fresh_store(request: pytest.FixtureRequest, folder: Path) -> dict[str, str]:
+    """The Settings fields pointing at a fresh store of the kind ``request.param`` names: a
+    SQLite file in ``folder``, or the session's Neo4j, emptied."""
     if request.param == "sqlite":
-        return {"store": f"sqlite:///{tmp_path / 'api.db'}"}
-    server = request.getfixturevalue("empty_bolt_server")
+        return {"store": f"sqlite:///{folder / 'api.db'}"}
+    request.getfixturevalue("neo4j_store_emptied")()
+    server = request.getfixturevalue("bolt_server")
     return {
         "store": server.uri,
         "neo4j_user": server.user,

@@ -178,11 +178,22 @@ def test_every_route_is_covered():
             assert (route.endpoint, route.method) in BODIES, f"{route}: give it a body in BODIES"
 
 
-@pytest.fixture
-def world(make_app):
+@pytest.fixture(scope="module", params=["sqlite", "neo4j"])
+def world(request, tmp_path_factory, fresh_store_settings):
     """An app with an admin token, namespace B with a profile, a merge, links and a ban, and a
-    snapshot function of everything B holds."""
-    app = make_app(admin_token=TOKEN)
+    snapshot function of everything B holds.
+
+    One world per store for the whole module: every test here is refused or only reads, and
+    compares B's snapshot before and after its own request, so a leak still fails the test
+    that made it. Built per test, the world took most of the module's time (five batches, a
+    ban and two scrypt-hashed keys, each key's first use another scrypt)."""
+    store = fresh_store_settings(request, tmp_path_factory.mktemp("isolation"))
+    app = create_app(Settings(**store, admin_token=TOKEN))
+    yield world_in(app)
+    app.extensions["idgraph.service"].store.close()
+
+
+def world_in(app):
     admin = Api(app.test_client(), ADMIN)
     results = admin.outcomes(
         B,
@@ -320,7 +331,7 @@ def test_a_collect_key_gets_403_on_every_route_but_those_that_send_links(world, 
     """A key a web page shows, of B itself: whatever route is added, it cannot read or change
     B through it unless the route is one of auth.py's COLLECT_ROUTES."""
     app, tenant, snapshot, _, _ = world
-    _, page_key = app.extensions["idgraph.keys"].create(B, ["collect"], "web-page")
+    _, page_key = app.extensions["idgraph.keys"].create(B, ["collect"])
     before = snapshot()
     response = send(app, route, page_key, tenant, ns=B)
     assert "may collect only" in error_in_its_shape(response, route, 403, "forbidden")["message"]
