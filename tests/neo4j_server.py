@@ -65,8 +65,8 @@ class Neo4jServer:
 
     ``settings`` are extra neo4j.conf settings (``{"db.tx_log.rotation.retention_policy":
     "1 files"}``), checked by Neo4j itself; ``java_options`` more options for its JVM
-    (``TEST_JAVA_OPTIONS``). The password is set when ``home`` is new; a home
-    keeps the password it was first started with.
+    (``TEST_JAVA_OPTIONS``). The password is set when ``home`` is new; a home keeps the
+    password it was first started with.
     """
 
     user = "neo4j"
