@@ -23,12 +23,21 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from workload import NAMESPACE, SOURCE, Workload, describe_machine, machine, table, write_json
+from workload import (
+    NAMESPACE,
+    SOURCE,
+    Batch,
+    Workload,
+    describe_machine,
+    machine,
+    table,
+    write_json,
+)
 
 from graph.rules import RuleBook
 from graph.service import IdentityService
@@ -64,24 +73,31 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def measure(workload: Workload, counted: int, folder: Path) -> dict[str, Any]:
-    """Apply all but the last ``counted`` batches, then those, and compare the file's pages."""
+    """Apply all but the last ``counted`` batches, then those, and compare the file's pages.
+    Only those are held: the workload is generated as it is applied."""
     path, before = folder / "store.db", folder / "before.db"
-    batches = list(workload.batches())
-    if len(batches) <= counted:
-        raise SystemExit(f"the workload has {len(batches)} batches: ask fewer than that")
     store = SqliteStore(path)
     service = IdentityService(store, RuleBook())
-    links = 0
+
+    def apply(batch: Batch) -> None:
+        service.linking.link(
+            NAMESPACE, batch.link_requests(), source=SOURCE, request_id=batch.request_id
+        )
+
+    last: deque[Batch] = deque()  # the batches not applied yet: at the end, the last ones
+    applied = 0
     try:
-        for number, batch in enumerate(batches):
-            if number == len(batches) - counted:
-                checkpoint(path)
-                shutil.copyfile(path, before)
-            if number >= len(batches) - counted:
-                links += batch.links
-            service.linking.link(
-                NAMESPACE, batch.link_requests(), source=SOURCE, request_id=batch.request_id
-            )
+        for batch in workload.batches():
+            last.append(batch)
+            if len(last) > counted:
+                apply(last.popleft())
+                applied += 1
+        if applied == 0:
+            raise SystemExit(f"the workload has {len(last)} batches: ask fewer than that")
+        checkpoint(path)
+        shutil.copyfile(path, before)
+        for batch in last:
+            apply(batch)
     finally:
         store.close()
     checkpoint(path)
@@ -93,8 +109,8 @@ def measure(workload: Workload, counted: int, folder: Path) -> dict[str, Any]:
         "identifiers": workload.identifiers,
         "batch_size": workload.batch_size,
         "batches": counted,
-        "batches_in_workload": len(batches),
-        "links": links,
+        "batches_in_workload": applied + len(last),
+        "links": sum(batch.links for batch in last),
         "page_size": page_size,
         "pages": path.stat().st_size // page_size,
         "changed": len(changed),

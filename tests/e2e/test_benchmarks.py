@@ -103,11 +103,10 @@ def test_dirty_pages_benchmark_names_the_btree_of_every_page_the_last_batches_ch
     assert figures["batches"] == 3 and figures["links"] > 0
     by_btree = figures["by_btree"]
     assert sum(by_btree.values()) == figures["changed"] > 0
-    # new identifiers and their links were written: their tables' pages changed
+    # new identifiers and their links were written: their tables' pages changed, the
+    # identifiers' random key b-tree most of all (a page mapped to the wrong b-tree would not)
     assert {"identifiers", "links", "identifiers_profile"} <= set(by_btree)
-    assert all(
-        by_btree[name] <= figures["sizes"].get(name, 0) for name in by_btree.keys() - {"(free)"}
-    )
+    assert max(by_btree, key=by_btree.get) == "identifiers"
 
 
 def test_lineage_benchmark_times_every_history_read_of_one_large_profile(tmp_path):
