@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import os
 import random
 import re
@@ -67,6 +66,7 @@ from workload import (
     Connection,
     Server,
     Workload,
+    answers_ok,
     describe_machine,
     free_port,
     machine,
@@ -326,17 +326,12 @@ class Floor:
             self._command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError, http.client.HTTPException):
-                connection = Connection(self.port, timeout=1.0)
-                try:
-                    if connection.request("GET", "/ready")[0] == 200:
-                        return self
-                finally:
-                    connection.close()
+        while time.monotonic() < deadline and self._process.poll() is None:
+            if answers_ok(self.port, "/ready", timeout=1.0):
+                return self
             time.sleep(0.1)
         self.__exit__()
-        raise RuntimeError("the trivial Flask view did not answer within 30 s")
+        raise RuntimeError(f"the trivial Flask view did not answer on {self._command}")
 
     def __exit__(self, *exc_info: object) -> None:
         if self._process is not None:

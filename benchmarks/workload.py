@@ -529,6 +529,18 @@ def write_json(path: str, document: dict[str, Any]) -> None:
 # --- the real server ---------------------------------------------------------------------------
 
 
+def answers_ok(port: int, path: str, timeout: float = 5.0) -> bool:
+    """Whether ``GET path`` on 127.0.0.1:``port`` is answered 200; False when nothing answers
+    (yet), or the connection breaks."""
+    connection = Connection(port, timeout=timeout)
+    try:
+        return connection.request("GET", path)[0] == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -618,13 +630,7 @@ class Server:
         raise RuntimeError(f"server not ready in {timeout:.0f}s:\n{self._log.read_text()}")
 
     def _healthy(self) -> bool:
-        connection = Connection(self.port, timeout=5.0)
-        try:
-            return connection.request("GET", "/healthz")[0] == 200
-        except OSError:
-            return False
-        finally:
-            connection.close()
+        return answers_ok(self.port, "/healthz")
 
     def worker_pids(self) -> list[int]:
         """The gunicorn workers: the processes that serve requests and hold the store."""
