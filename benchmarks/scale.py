@@ -606,7 +606,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--paths",
         default="raw-minimal,raw-full,service",
-        help="comma-separated, of raw-minimal, raw-full, service (default: all three)",
+        help="comma-separated, of raw-minimal, raw-full, service; empty for --http alone "
+        "(default: all three)",
     )
     parser.add_argument("--http", action="store_true", help="also ingest over HTTP")
     parser.add_argument("--http-clients", type=int, default=1, help="HTTP clients (default 1)")
@@ -621,12 +622,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.batch = 200 if args.quick else 1_000
     if args.lookups is None:
         args.lookups = 1_000 if args.quick else 10_000
-    unknown = set(args.paths.split(",")) - set(PATH_NAMES)
+    names = [name for name in args.paths.split(",") if name]
+    unknown = set(names) - set(PATH_NAMES)
     if unknown:
         parser.error(f"--paths: unknown {', '.join(sorted(unknown))}")
-    args.paths = [PATH_NAMES[name] for name in args.paths.split(",")]
+    args.paths = [PATH_NAMES[name] for name in names]
     if args.http:
         args.paths.append(http_label(args.http_clients, 1))
+    if not args.paths:
+        parser.error("nothing to run: --paths is empty and --http not given")
     if min(args.batch, args.lookups, args.http_clients) < 1:
         parser.error("--batch, --lookups and --http-clients must be at least 1")
     if args.identifiers < 40 * args.batch:
