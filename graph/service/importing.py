@@ -21,6 +21,17 @@ marker is looked for, and a chunk already applied is skipped, its outcomes count
 it committed, and no line is applied twice; the same file imported twice changes nothing the
 second time. A marker keeps counts only, never an identifier.
 
+A line fixed in place. A chunk that had bad lines is applied without them, so its text
+changes when they are fixed, and with it its marker. Each chunk written therefore also keeps a
+record of its line numbers (``import~`` and a digest of the options and of the chunk's first
+and last line numbers, then a generation: records are never rewritten) naming the lines it
+left unapplied. A run that finds no marker for a chunk but such a record for its lines applies
+only the lines the record names, and writes the next generation: fixing a bad line and running
+the same command again applies that line alone, never the lines around it a second time
+(which would write their attributes again over what later lines set). A line edited after it
+was applied is not applied again. A chunk is known by its lines' numbers, so this holds while
+lines are fixed in place, not added or removed.
+
 Markers follow chunk boundaries, so a run that goes on must cut its chunks where the first run
 did. The first chunk written also keeps a header (``import~`` and a digest of the options
 alone) with the chunking used: ``Importing.resumed`` gives a later run of the same import that
@@ -120,11 +131,13 @@ class ImportOptions:
 @dataclass(frozen=True, slots=True)
 class Chunk:
     """Lines read and normalized, that ``Importing.apply`` applies in one transaction: how
-    many (bad ones included), the number of the last, the marker of their text, the items by
-    line number, and the bad lines with their reason, in file order. A chunk an earlier run
-    applied is passed on ``applied``, neither parsed nor normalized: no items, no problems."""
+    many (bad ones included), the numbers of the first and the last, the marker of their
+    text, the items by line number, and the bad lines with their reason, in file order. A
+    chunk an earlier run applied is passed on ``applied``, neither parsed nor normalized: no
+    items, no problems."""
 
     lines: int
+    first: int
     last: int
     marker: str
     items: dict[int, LinkItem]
@@ -148,12 +161,12 @@ def chunked(
     for chunk in _chunks(lines, options.chunk, options.chunk_bytes):
         marker = _marker_id(options, chunk)
         if applied is not None and applied(marker):
-            yield Chunk(len(chunk), chunk[-1].number, marker, {}, [], applied=True)
+            yield Chunk(len(chunk), chunk[0].number, chunk[-1].number, marker, {}, [], True)
             continue
         if parse is not None:
             chunk = [parse(line) for line in chunk]
         items, problems = _items(chunk, rules, options.min_identifiers)
-        yield Chunk(len(chunk), chunk[-1].number, marker, items, problems)
+        yield Chunk(len(chunk), chunk[0].number, chunk[-1].number, marker, items, problems)
 
 
 class Importing(UseCase):
@@ -200,7 +213,7 @@ class Importing(UseCase):
             kept = self.store.read(lambda tx, marker=chunk.marker: _marker(tx, options, marker))
             if chunk.applied and kept is None:  # its marker went since it was read
                 raise IdgraphError(
-                    f"lines {chunk.last - chunk.lines + 1}-{chunk.last} were applied when "
+                    f"lines {chunk.first}-{chunk.last} were applied when "
                     "they were read and are not now: run the same command again"
                 )
             for number, reason in chunk.problems:
@@ -210,11 +223,12 @@ class Importing(UseCase):
             if kept is not None:
                 report.already += int(kept["lines"]) if chunk.applied else len(chunk.items)
             elif chunk.items and not options.dry_run:
-                outcomes = self.store.write(
+                outcomes, applied = self.store.write(
                     lambda tx, chunk=chunk: self._apply(tx, options, rules, chunk)
                 )
                 report.outcomes.update(outcomes)
-                report.links += sum(len(item.identifiers) - 1 for item in chunk.items.values())
+                report.already += len(chunk.items) - len(applied)
+                report.links += sum(len(chunk.items[n].identifiers) - 1 for n in applied)
             applied_through = chunk.last
             if on_chunk:
                 on_chunk(report)
@@ -226,32 +240,42 @@ class Importing(UseCase):
         options: ImportOptions,
         rules: Rules,
         chunk: Chunk,
-    ) -> Counter[str]:
-        marker, items = chunk.marker, chunk.items
+    ) -> tuple[Counter[str], list[int]]:
+        """The outcomes of the lines applied now, and their numbers: the chunk's items, or
+        those an earlier run of its lines left unapplied."""
+        marker = chunk.marker
         kept = _marker(tx, options, marker)  # another run of the same file got there first
         if kept is not None:
-            return Counter(kept["outcomes"])
+            return Counter(kept["outcomes"]), []
         namespace = options.namespace
+        generation, unapplied = _lines_record(tx, options, chunk)
+        items = {n: item for n, item in chunk.items.items() if unapplied is None or n in unapplied}
         keys = {identifier.key for item in items.values() for identifier in item.identifiers}
         provenance = self._provenance("import", options.source, marker)
         state = tx.load_state(namespace, keys)
         plan = plan_links(list(items.values()), state, rules, provenance, list(items))
         tx.apply(namespace, plan.changes)
         outcomes = _counted(plan.outcomes)
+        bad = {number for number, _ in chunk.problems}
+        left = sorted(bad if unapplied is None else bad & unapplied)
         record = {
             "import": options.source,
-            "lines": len(items),
-            "bad": len(chunk.problems),
+            "lines": len(chunk.items),
+            "bad": len(left),
             "outcomes": dict(outcomes),
         }
         tx.save_request(namespace, marker, marker, record)
+        lines_id = _lines_id(options, chunk, generation)
+        tx.save_request(
+            namespace, lines_id, lines_id, {"import": options.source, "unapplied": left}
+        )
         header = _header_id(options)
         if tx.find_request(namespace, header) is None:  # the first chunk written
             chunking = {"import": options.source, "chunk": options.chunk}
             tx.save_request(
                 namespace, header, header, chunking | {"chunk_bytes": options.chunk_bytes}
             )
-        return outcomes
+        return outcomes, list(items)
 
 
 def _chunks(lines: Iterable[Line], size: int, byte_limit: int) -> Iterator[list[Line]]:
@@ -284,6 +308,21 @@ def _marker_id(options: ImportOptions, chunk: list[Line]) -> str:
         digest.update(b"%d\0%d\0" % (line.number, len(line.text)))
         digest.update(line.text)
     return MARKER_PREFIX + digest.hexdigest()[:40]
+
+
+def _lines_id(options: ImportOptions, chunk: Chunk, generation: int) -> str:
+    digest = _options_digest(options)
+    digest.update(b"lines %d-%d\0%d" % (chunk.first, chunk.last, generation))
+    return MARKER_PREFIX + digest.hexdigest()[:40]
+
+
+def _lines_record(tx: ReadTx, options: ImportOptions, chunk: Chunk) -> tuple[int, set[int] | None]:
+    """The next generation of the record of the chunk's lines, and the lines the latest one
+    left unapplied (None if no run applied these lines: all of them are to be applied)."""
+    generation, unapplied = 0, None
+    while (kept := _marker(tx, options, _lines_id(options, chunk, generation))) is not None:
+        generation, unapplied = generation + 1, set(kept["unapplied"])
+    return generation, unapplied
 
 
 def _marker(tx: ReadTx, options: ImportOptions, marker: str) -> dict[str, Any] | None:

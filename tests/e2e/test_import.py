@@ -252,6 +252,37 @@ def test_strict_stops_at_the_first_bad_line_and_dry_run_writes_nothing(served, t
     assert keys == {"browserId:b1", "deviceid:u1", "browserId:b2", "deviceid:u2"}
 
 
+def test_a_bad_line_fixed_in_place_is_applied_alone_when_run_again(served, tmp_path):
+    """The chunk of a bad line is applied without it; fixed, the line is applied on the next
+    run, and the lines around it are not applied a second time: line 1's tier would be
+    written again over line 3's."""
+    server, store_env, store = served
+    path = tmp_path / "fix.jsonl"
+    lines = [
+        item("customId:c1", "email:ann@x.io", tier="old"),
+        item("customId:c2", "email:not-an-email"),
+        item("customId:c1", "browserId:b1", tier="new"),
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    first = run_import(store_env, "--namespace", "shop", "--chunk", "2", str(path))
+    assert first.returncode == 1 and counts(first.stdout.decode())["bad lines"] == 1
+
+    path.write_text(path.read_text().replace("not-an-email", "bob@x.io"))
+    fixed = run_import(store_env, "--namespace", "shop", "--chunk", "2", str(path))
+    assert fixed.returncode == 0, fixed.stdout
+    table = counts(fixed.stdout.decode())
+    assert (table["created"], table["already imported"], table["bad lines"]) == (1, 2, 0), table
+    status, ann = server.request("GET", "/v1/shop/identifiers/customId/c1")
+    assert status == 200 and ann["attributes"] == {"tier": "new"}
+    status, bob = server.request("GET", "/v1/shop/identifiers/email/bob@x.io")
+    assert status == 200 and {i["value"] for i in bob["identifiers"]} == {"c2", "bob@x.io"}
+    after = graph_of(store, "shop")
+
+    again = run_import(store_env, "--namespace", "shop", "--chunk", "2", str(path))
+    assert counts(again.stdout.decode())["already imported"] == 3
+    assert graph_of(store, "shop") == after
+
+
 def test_csv_columns_name_identifier_types_and_the_rest_are_attributes(served, tmp_path):
     server, store_env, _ = served
     path = tmp_path / "customers.csv"
