@@ -15,6 +15,7 @@ from typing import Any
 
 from graph.errors import RulesError
 from graph.rules import parse_origin
+from graph.store import is_neo4j_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,7 @@ SETTINGS: tuple[Setting, ...] = (
         "store",
         "Where the graph lives: sqlite:///relative/path.db, sqlite:////absolute/path.db, "
         "or a Neo4j 5 server: neo4j://host:7687 (also bolt://, neo4j+s://, bolt+s://).",
+        lambda raw: _store_url(raw),
     ),
     Setting("NEO4J_USER", "neo4j_user", "User for a Neo4j store."),
     Setting("NEO4J_PASSWORD", "neo4j_password", "Password for a Neo4j store (unset: no auth)."),
@@ -202,6 +204,17 @@ class Settings:
     def open_mode(self) -> bool:
         """No admin token: unauthenticated requests, accepted from loopback only."""
         return not self.admin_token
+
+
+def _store_url(raw: str) -> str:
+    """A Neo4j URL is checked here, before any command connects: a malformed one is a setting
+    to fix, not the driver's traceback. A SQLite URL is checked when the store opens."""
+    if is_neo4j_url(raw):
+        from graph.store.neo4j.store import url_problem  # the driver: this store needs it
+
+        if problem := url_problem(raw):
+            raise ValueError(problem)
+    return raw
 
 
 def _one_of(raw: str, *choices: str) -> str:

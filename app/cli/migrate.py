@@ -6,6 +6,7 @@ every other ``idgraph`` command starts without them.
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -16,7 +17,7 @@ import click
 
 from app.settings import Settings, SettingsError
 from graph.errors import IdgraphError
-from graph.store import is_neo4j_url, open_store
+from graph.store import open_store
 
 if TYPE_CHECKING:
     from graph.store.neo4j.store import Neo4jStore
@@ -72,15 +73,15 @@ def migrate(
     the same --from. Verification compares counts of each kind per namespace and a sample of
     profiles on both sides; it exits 1, listing the differences, if they differ.
     """
-    from graph.store.neo4j.store import Neo4jStore
+    from graph.store.neo4j.store import Neo4jStore, url_problem
     from graph.store.sqlite.store import SqliteStore
     from graph.transfer.verify import verify
 
     with cli_errors():
+        if problem := url_problem(target_url):
+            raise click.UsageError(f"--to {target_url!r}: {problem}")
         settings = Settings.from_env()
         source_url = _sqlite_url(source_url or settings.store)
-        if not is_neo4j_url(target_url):
-            raise click.UsageError(f"--to {target_url!r}: expected neo4j://host:7687")
         with closing(SqliteStore.from_url(source_url, read_only=True)) as source:
             target = Neo4jStore(target_url, **settings.store_options)
             try:
@@ -206,7 +207,9 @@ def export(format_: str, namespaces: tuple[str, ...], out: Path) -> None:
     --format graphml: one GraphML file. Nodes are identifiers (ns, key, type, value,
       profile_id; none for an identifier in no profile), edges are links with their
       provenance (id, operation, source, request_id, item_index, merge_id, created_at),
-      ended links too, with ended_at, end_reason and ended_request_id.
+      ended links too, with ended_at, end_reason and ended_request_id. A string holding
+      characters XML 1.0 does not allow is written escaped, named in the element's
+      'escaped' attribute (docs/storage.md).
     --format csv: a folder of files with neo4j-admin headers; node ids are <ns>/<key>
       (identifiers) and <ns>/<id> (profiles), unique across namespaces:
       identifiers.csv  one row per identifier (label Identifier)
@@ -224,6 +227,7 @@ def export(format_: str, namespaces: tuple[str, ...], out: Path) -> None:
     with cli_errors():
         for ns in namespaces:  # a valid one holds no '/': node ids stay unique
             check_namespace(ns, "--namespace")
+        _check_out(format_, out)
         settings = Settings.from_env()
         store = open_store(settings.store, read_only=True, **settings.store_options)
         bars = _Bars(width=20)
@@ -242,8 +246,23 @@ def export(format_: str, namespaces: tuple[str, ...], out: Path) -> None:
             bars.close()
             store.close()
     click.echo(f"wrote {out}: {summary}")
+    if format_ == "graphml" and written["escaped"]:
+        click.echo(
+            f"idgraph: {written['escaped']} identifiers or links hold characters XML 1.0 does "
+            "not allow, written escaped and named in their 'escaped' attribute "
+            '(docs/storage.md, "Exporting")',
+            err=True,
+        )
     if format_ == "csv":
         click.echo(_import_command(out))
+
+
+def _check_out(format_: str, out: Path) -> None:
+    """Refuse an --out the export cannot write before the store is read, not after."""
+    if format_ == "graphml" and out.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder; --format graphml writes a file", out)
+    if format_ == "csv" and out.exists() and not out.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "is a file; --format csv writes a folder", out)
 
 
 def _import_command(folder: Path) -> str:
@@ -254,9 +273,14 @@ def _import_command(folder: Path) -> str:
 
 @contextmanager
 def cli_errors() -> Iterator[None]:
-    """A configuration or store problem is one line on stderr and exit status 2."""
+    """A configuration or store problem, or a file that cannot be written, is one line on
+    stderr and exit status 2."""
     try:
         yield
     except (SettingsError, IdgraphError) as error:
         click.echo(f"idgraph: {error}", err=True)
+        sys.exit(2)
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename is not None else ""
+        click.echo(f"idgraph: {where}{error.strerror or error}", err=True)
         sys.exit(2)

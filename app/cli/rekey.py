@@ -4,18 +4,22 @@ up to them (graph/rekey.py, graph/service/rekeying.py)."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from app.cli.migrate import cli_errors
 from app.settings import Settings
+from graph.errors import StoreError
 from graph.model import utc_now
 
 if TYPE_CHECKING:
     from graph.service.rekeying import Rekeying, RekeyReport
+    from graph.store.base import Store
 
 _LISTED = 50  # identifiers listed per kind; the rest are counted
+_SQLITE = "sqlite:///"
 
 
 @click.command()
@@ -44,22 +48,37 @@ def rekey(namespaces: tuple[str, ...], dry_run: bool) -> None:
                  profile): the identifier keeps its old key, which no request can name either.
                  End the wrong link (POST /v1/{ns}/links/{id}/end) and run it again.
 
-    Exits 0 when nothing is left refused, 1 otherwise.
+    Exits 0 when nothing is left refused, 1 otherwise, 2 on a usage or store error (a store
+    that is not there: a dry run changes nothing, and a rekey creates no store).
     """
+    from app.api.blueprint import check_namespace
     from graph.rules import load_rulebook
     from graph.service.rekeying import Rekeying
-    from graph.store import open_store
 
     with cli_errors():
+        for ns in namespaces:
+            check_namespace(ns, "--namespace")
         settings = Settings.from_env()
-        store = open_store(settings.store, **settings.store_options)
+        store = _open(settings, dry_run)
         try:
             rekeying = Rekeying(store, load_rulebook(settings.rules), utc_now)
-            reports = [_rekey(rekeying, ns, dry_run) for ns in namespaces or store.namespaces()]
+            chosen = dict.fromkeys(namespaces) or store.namespaces()
+            reports = [_rekey(rekeying, ns, dry_run) for ns in chosen]
         finally:
             store.close()
     refused = sum(report.counts["refused"] for report in reports)
     sys.exit(1 if refused else 0)
+
+
+def _open(settings: Settings, dry_run: bool) -> Store:
+    """The store as it is: a dry run opens it read-only (nothing created, upgraded or locked),
+    and a mistyped SQLite path is an error, not a new empty store re-keyed."""
+    from graph.store import open_store
+
+    url = settings.store
+    if url.startswith(_SQLITE) and not Path(url.removeprefix(_SQLITE)).is_file():
+        raise StoreError(f"no SQLite store at {url.removeprefix(_SQLITE)}")
+    return open_store(url, read_only=dry_run, **settings.store_options)
 
 
 def _rekey(rekeying: Rekeying, namespace: str, dry_run: bool) -> RekeyReport:

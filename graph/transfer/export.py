@@ -1,11 +1,15 @@
 """Export a store's identifiers and links, through the store protocol only (any store).
 
 GraphML (networkx's writer): identifiers are nodes, links are edges with their provenance,
-ended links included. The graph is built in memory before it is written.
+ended links included. The graph is built in memory before it is written. A string holding a
+character XML 1.0 does not allow is written escaped, as ``xml_escape`` says, and the element
+names it in its ``escaped`` attribute: the file stays one every XML reader reads.
 
 CSV: the files ``neo4j-admin database import full`` reads, each with its header, written a
 row at a time. Node ids are ``<namespace>/<key>`` (identifiers) and ``<namespace>/<id>``
 (profiles): a namespace holds no ``/``, so they are unique across namespaces.
+
+A namespace named twice is exported once.
 
 Both tell a ``progress`` callback how far each step stands (the command line draws the bars).
 """
@@ -14,15 +18,17 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any, TypeVar
 
 import networkx as nx
 
+from graph.errors import IdgraphError
 from graph.model import ProfileView
 from graph.store.base import Store
 
@@ -54,6 +60,8 @@ CSV_HEADERS: dict[str, list[str]] = {
         "ended_request_id", ":TYPE",
     ],
 }  # fmt: skip
+# what XML 1.0 allows, less the carriage return, which its readers read as a newline
+_NOT_XML = re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _VIEWS_PER_READ = 1000
 _REPORT_EVERY = 1000  # items between two progress reports
 T = TypeVar("T")
@@ -103,25 +111,36 @@ def export_graphml(
     progress: Callable[[Progress], None] = _ignore,
 ) -> dict[str, int]:
     """Write the namespaces' identifiers and links to one GraphML file; returns how many
-    nodes and edges it holds. Progress: each namespace's identifiers and links as they are
-    read, then the file's nodes and edges, reported all at once when it is written."""
+    nodes and edges it holds, and how many of them hold escaped strings. Progress: each
+    namespace's identifiers and links as they are read, then the file's nodes and edges,
+    reported all at once when it is written."""
     graph = nx.MultiDiGraph()
-    for ns in namespaces:
+    for ns in dict.fromkeys(namespaces):
         identifiers = store.iter_identifiers(ns)
         for key, type_, value, profile_id in _counted(
             identifiers, progress, f"{ns} identifiers", "identifiers"
         ):
+            node = _graphml_node(ns, key)
+            if node in graph:  # a key spelled as another's escape: keys are otherwise unique
+                raise IdgraphError(
+                    f"cannot export {ns} to GraphML: identifier {key!r} and another would be "
+                    "written alike, one of them escaped"
+                )
             properties = {"ns": ns, "key": key, "type": type_, "value": value}
-            graph.add_node(node_id(ns, key), **properties, **_present(profile_id=profile_id))
+            graph.add_node(node, **_xml_safe({**properties, "profile_id": profile_id}))
         for link in _counted(store.iter_links(ns), progress, f"{ns} links", "links"):
             graph.add_edge(
-                node_id(ns, link["a_key"]),
-                node_id(ns, link["b_key"]),
+                _graphml_node(ns, link["a_key"]),
+                _graphml_node(ns, link["b_key"]),
                 key=link["id"],
-                **_present(**{name: link[name] for name in LINK_FIELDS}),
+                **_xml_safe({name: link[name] for name in LINK_FIELDS}),
             )
     path.parent.mkdir(parents=True, exist_ok=True)
-    written = {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges()}
+    written = {
+        "nodes": graph.number_of_nodes(),
+        "edges": graph.number_of_edges(),
+        "escaped": _escaped(graph),
+    }
     step, elements = f"writing {path.name}", written["nodes"] + written["edges"]
     progress(Progress(step, "nodes+edges", 0, elements))
     nx.write_graphml(graph, path)
@@ -129,9 +148,39 @@ def export_graphml(
     return written
 
 
-def _present(**properties: Any) -> dict[str, Any]:
-    """GraphML has no null: an absent value is an absent attribute."""
-    return {name: value for name, value in properties.items() if value is not None}
+def xml_escape(text: str) -> str:
+    """``text`` as GraphML holds it: unchanged if XML 1.0 allows each of its characters, else
+    with its backslashes doubled and each character XML does not allow (a control character
+    other than tab and newline, U+FFFE, U+FFFF, a lone surrogate) as ``\\xNN`` or ``\\uNNNN``.
+    ``text.encode("latin-1", "backslashreplace").decode("unicode_escape")`` reads an escaped
+    one back."""
+    if not _NOT_XML.search(text):
+        return text
+    return _NOT_XML.sub(_escape_character, text.replace("\\", "\\\\"))
+
+
+def _escape_character(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _graphml_node(ns: str, key: str) -> str:
+    return node_id(ns, xml_escape(key))
+
+
+def _xml_safe(properties: dict[str, Any]) -> dict[str, Any]:
+    """GraphML has no null: an absent value is an absent attribute. Strings are escaped where
+    XML needs it (xml_escape), and ``escaped`` names those that were, comma-separated."""
+    present = {name: value for name, value in properties.items() if value is not None}
+    written = {name: xml_escape(v) if isinstance(v, str) else v for name, v in present.items()}
+    escaped = [name for name, value in written.items() if value != present[name]]
+    return {**written, "escaped": ",".join(escaped)} if escaped else written
+
+
+def _escaped(graph: nx.MultiDiGraph) -> int:
+    """The nodes and edges holding an escaped string."""
+    elements = chain(graph.nodes(data="escaped"), graph.edges(data="escaped"))
+    return sum(1 for *_, escaped in elements if escaped)
 
 
 def export_csv(
@@ -157,7 +206,7 @@ def export_csv(
             writers[name].writerow(row)
             counts[name] += 1
 
-        for ns in namespaces:
+        for ns in dict.fromkeys(namespaces):
             identifiers = _counted(
                 store.iter_identifiers(ns), progress, f"{ns} identifiers", "identifiers"
             )

@@ -64,6 +64,19 @@ _STATEMENT_ERRORS = "Neo.ClientError.Statement."
 _RETRIES = 10
 
 
+def url_problem(url: str) -> str | None:
+    """What makes ``url`` no Neo4j server address, or None. Asked before the driver is: it
+    reports a malformed host or port as a ValueError, or only once it tries to connect."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises for a port that is no number from 0 to 65535)
+    except ValueError as error:
+        return f"{error} (expected neo4j://host:7687 or bolt://host:7687)"
+    if parts.scheme not in SCHEMES or not parts.hostname:
+        return "expected neo4j://host:7687 or bolt://host:7687"
+    return None
+
+
 class Neo4jStore:
     def __init__(
         self,
@@ -78,11 +91,9 @@ class Neo4jStore:
         """Connect, and create the constraints, indexes and seed nodes. ``read_only`` (an
         export, `idgraph cypher`, a reader without schema or write rights) creates nothing and
         refuses every write."""
-        parts = urlsplit(uri)
-        if parts.scheme not in SCHEMES or not parts.hostname:
-            raise StoreError(
-                f"not a Neo4j store URL: {uri!r} (expected neo4j://host:7687 or bolt://host:7687)"
-            )
+        problem = url_problem(uri)
+        if problem:
+            raise StoreError(f"not a Neo4j store URL: {uri!r}: {problem}")
         folder = CYPHER_DIR if cypher_dir is None else cypher_dir
         self.statements = load_statements(folder / "store", ALL_STATEMENTS)
         self.schema = schema.statements(folder)
