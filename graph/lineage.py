@@ -18,6 +18,7 @@ from graph.model import (
     ProfileView,
     StoredIdentifier,
 )
+from graph.xmltext import xml_escape, xml_safe
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +138,17 @@ def as_graph(lineage: Lineage) -> nx.MultiGraph:
 
 
 def graphml(lineage: Lineage) -> str:
+    """``as_graph`` as GraphML, its strings escaped where XML 1.0 cannot hold them and named
+    in each element's ``escaped`` attribute (graph/xmltext.py)."""
+    graph = as_graph(lineage)
+    safe = nx.MultiGraph(**xml_safe(graph.graph))
+    safe.add_nodes_from((xml_escape(key), xml_safe(data)) for key, data in graph.nodes(data=True))
+    safe.add_edges_from(
+        (xml_escape(a), xml_escape(b), key, xml_safe(data))
+        for a, b, key, data in graph.edges(keys=True, data=True)
+    )
     out = io.BytesIO()
-    nx.write_graphml(as_graph(lineage), out, named_key_ids=True)
+    nx.write_graphml(safe, out, named_key_ids=True)
     return out.getvalue().decode("utf-8")
 
 

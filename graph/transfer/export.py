@@ -2,8 +2,8 @@
 
 GraphML (networkx's writer): identifiers are nodes, links are edges with their provenance,
 ended links included. The graph is built in memory before it is written. A string holding a
-character XML 1.0 does not allow is written escaped, as ``xml_escape`` says, and the element
-names it in its ``escaped`` attribute: the file stays one every XML reader reads.
+character XML 1.0 does not allow is written escaped, and the element names it in its
+``escaped`` attribute (graph/xmltext.py): the file stays one every XML reader reads.
 
 CSV: the files ``neo4j-admin database import full`` reads, each with its header, written a
 row at a time. Node ids are ``<namespace>/<key>`` (identifiers) and ``<namespace>/<id>``
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ import networkx as nx
 from graph.errors import IdgraphError
 from graph.model import ProfileView
 from graph.store.base import Store
+from graph.xmltext import xml_escape, xml_safe
 
 LINK_FIELDS = (
     "id",
@@ -60,8 +60,6 @@ CSV_HEADERS: dict[str, list[str]] = {
         "ended_request_id", ":TYPE",
     ],
 }  # fmt: skip
-# what XML 1.0 allows, less the carriage return, which its readers read as a newline
-_NOT_XML = re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _VIEWS_PER_READ = 1000
 _REPORT_EVERY = 1000  # items between two progress reports
 T = TypeVar("T")
@@ -127,13 +125,13 @@ def export_graphml(
                     "written alike, one of them escaped"
                 )
             properties = {"ns": ns, "key": key, "type": type_, "value": value}
-            graph.add_node(node, **_xml_safe({**properties, "profile_id": profile_id}))
+            graph.add_node(node, **xml_safe({**properties, "profile_id": profile_id}))
         for link in _counted(store.iter_links(ns), progress, f"{ns} links", "links"):
             graph.add_edge(
                 _graphml_node(ns, link["a_key"]),
                 _graphml_node(ns, link["b_key"]),
                 key=link["id"],
-                **_xml_safe({name: link[name] for name in LINK_FIELDS}),
+                **xml_safe({name: link[name] for name in LINK_FIELDS}),
             )
     path.parent.mkdir(parents=True, exist_ok=True)
     written = {
@@ -148,33 +146,8 @@ def export_graphml(
     return written
 
 
-def xml_escape(text: str) -> str:
-    """``text`` as GraphML holds it: unchanged if XML 1.0 allows each of its characters, else
-    with its backslashes doubled and each character XML does not allow (a control character
-    other than tab and newline, U+FFFE, U+FFFF, a lone surrogate) as ``\\xNN`` or ``\\uNNNN``.
-    ``text.encode("latin-1", "backslashreplace").decode("unicode_escape")`` reads an escaped
-    one back."""
-    if not _NOT_XML.search(text):
-        return text
-    return _NOT_XML.sub(_escape_character, text.replace("\\", "\\\\"))
-
-
-def _escape_character(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
 def _graphml_node(ns: str, key: str) -> str:
     return node_id(ns, xml_escape(key))
-
-
-def _xml_safe(properties: dict[str, Any]) -> dict[str, Any]:
-    """GraphML has no null: an absent value is an absent attribute. Strings are escaped where
-    XML needs it (xml_escape), and ``escaped`` names those that were, comma-separated."""
-    present = {name: value for name, value in properties.items() if value is not None}
-    written = {name: xml_escape(v) if isinstance(v, str) else v for name, v in present.items()}
-    escaped = [name for name, value in written.items() if value != present[name]]
-    return {**written, "escaped": ",".join(escaped)} if escaped else written
 
 
 def _escaped(graph: nx.MultiDiGraph) -> int:

@@ -120,6 +120,23 @@ def test_large_profiles_page_by_identifier_key(api):
     assert pages == 3 and seen == {"customId:c0", *(b for _, b in items)}
 
 
+def test_lineage_graphml_escapes_what_xml_cannot_hold_and_reads_back(api):
+    """An identifier's value may hold U+FFFF (the API refuses control characters, not
+    noncharacters): the export is still XML every reader reads, the value escaped and named
+    so, and recoverable."""
+    api.link(NS, ("browserId:b\uffff", U1))
+    pid = pid_of(api, U1)
+    response = api.get(f"/v1/{NS}/profiles/{pid}/lineage?format=graphml")
+    assert response.status_code == 200
+    graph = nx.read_graphml(io.BytesIO(response.data))
+    node = graph.nodes["browserId:b\\uffff"]
+    assert node["escaped"] == "value" and node["value"] == "b\\uffff"
+    assert node["value"].encode("latin-1", "backslashreplace").decode("unicode_escape") == (
+        "b\uffff"
+    )
+    assert "escaped" not in graph.nodes[U1]
+
+
 def test_lineage_exports_graphml_and_node_link_json_of_the_same_graph(api):
     api.link(NS, ("email:ann@x.io", "browserId:b1"), ("browserId:b1", U1))
     pid = pid_of(api, U1)
