@@ -1,25 +1,17 @@
 """``idgraph import``: a backfill from a file into the configured store, with the rules of
-``POST /v1/{ns}/links`` (graph/service/importing.py applies it; this module reads the file).
-
-JSON Lines: one item a line in the native shape, checked by the API's own schema
-(``{"identifiers": [{"type", "value"}, ...], "attributes": {...}}``) and read as the API reads
-a body (app/api/jsonbody.py: no deep nesting, no huge numbers, no key sent twice). CSV: a
-header, then one item a row; ``--column COL=TYPE`` names each identifier column, in the order
-given (the first is the item's anchor); the other columns are attributes named by their
-header. Empty cells are left out, so a row of one identifier is a create-or-update. Either may
-be gzipped (found by its first bytes), or standard input (``-``).
+``POST /v1/{ns}/links``. app/cli/import_files.py reads the file (JSON Lines or CSV, gzipped or
+not, or standard input) into numbered lines; graph/service/importing.py applies them.
 """
 
 from __future__ import annotations
 
-import csv
-import functools
-import gzip
 import os
 import sys
+import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -27,18 +19,17 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 
 from app.cli.ahead import ahead
+from app.cli.import_files import csv_lines, jsonl_lines, opened, parsed
 from app.cli.migrate import cli_errors
 from app.settings import Settings
-from graph.items import LinkRequest
 from graph.model import utc_now
-from graph.store import is_neo4j_url, open_store
+from graph.store import absent_store, is_neo4j_url, open_store
 
 if TYPE_CHECKING:
     from graph.rules import RuleBook
     from graph.service.importing import Chunk, ImportOptions, ImportReport, Line, Parse
     from graph.store.base import Store
 
-MAX_LINE = 1 << 20  # bytes: a longer line is reported, not read
 CHUNK = 20_000  # lines per transaction on SQLite; larger ones stop paying (benchmarks/README.md)
 NEO4J_CHUNK = 1_000  # as fast as 2,000-4,000 there; 20,000 outgrew a 512 MB heap
 # A chunk also ends once its lines hold this many bytes, ~5x what 20,000 (1,000) lines of the
@@ -48,8 +39,6 @@ CHUNK_BYTES, NEO4J_CHUNK_BYTES = 16 << 20, 1 << 20
 # waiting for it get their turn: a file lock is not fair, and with the next chunk read ahead
 # this process would take it again before a waiting process is even scheduled.
 YIELD_SECONDS = 0.005
-TOO_LONG = f"longer than {MAX_LINE:,} bytes"
-_GZIP = b"\x1f\x8b"
 _LISTED = 50  # bad lines printed; the report keeps more
 
 
@@ -69,8 +58,13 @@ _LISTED = 50  # bad lines printed; the report keeps more
     help="CSV: column COL holds identifiers of TYPE; repeat, anchor first. Other columns "
     "are attributes.",
 )
-@click.option("--source", help="Provenance's source (default: the file's name; stdin for -).")
-@click.option("--dry-run", is_flag=True, help="Read and check every line; write nothing.")
+@click.option(
+    "--source",
+    help="Provenance's source, 1 to 128 characters (default: the file's name; stdin for -).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Read and check every line; open the store read-only."
+)
 @click.option("--strict", is_flag=True, help="Stop at the first bad line (default: skip it).")
 @click.option(
     "--chunk",
@@ -110,7 +104,7 @@ def import_(
     identifier_columns = _columns(columns, format_)
     options = ImportOptions(
         namespace=namespace,
-        source=source or ("stdin" if stdin else path.name),
+        source=_source(source, "stdin" if stdin else path.name),
         fingerprint=f"{format_} {' '.join(columns)}",
         min_identifiers=1 if format_ == "csv" else 2,
         strict=strict,
@@ -125,7 +119,7 @@ def import_(
             chunk=chunk or (NEO4J_CHUNK if neo4j else CHUNK),
             chunk_bytes=NEO4J_CHUNK_BYTES if neo4j else CHUNK_BYTES,
         )
-        with _opened(path) as (stream, size):
+        with opened(path) as (stream, size), _store_to_check(settings, options) as settings:
             lines = (
                 csv_lines(stream, identifier_columns) if format_ == "csv" else jsonl_lines(stream)
             )
@@ -163,160 +157,35 @@ def _columns(columns: tuple[str, ...], format_: str) -> list[tuple[str, str]]:
     return pairs
 
 
-class _opened:
-    """The file (or standard input) as bytes, ungzipped if it is gzip; and its size in bytes,
-    None for standard input. The raw file's position is read for progress."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self) -> tuple[IO[bytes], int | None]:
-        if str(self.path) == "-":
-            # a file of its own on standard input: the process reading ahead is forked, and
-            # multiprocessing closes sys.stdin in it
-            self.raw: Any = open(os.dup(sys.stdin.fileno()), "rb")  # noqa: SIM115
-            size = None
-        else:
-            try:
-                self.raw = open(self.path, "rb")  # noqa: SIM115 (closed by __exit__)
-            except OSError as error:
-                raise click.FileError(str(self.path), error.strerror) from error
-            size = self.path.stat().st_size
-        stream: IO[bytes] = self.raw
-        if self.raw.peek(2)[:2] == _GZIP:
-            stream = gzip.GzipFile(fileobj=self.raw, mode="rb")
-        return stream, size
-
-    def __exit__(self, *exc: object) -> None:
-        self.raw.close()
+def _source(given: str | None, default: str) -> str:
+    """``--source``, or ``default``, the file's name (as text even where it is not UTF-8)."""
+    source = given if given is not None else os.fsencode(default).decode("utf-8", "replace")
+    problem = _source_problem(source)
+    if problem and given is None:
+        problem += f" (it is the file's name, {source!r}, by default: give --source NAME)"
+    if problem:
+        raise click.BadParameter(problem, param_hint="--source")
+    return source
 
 
-def jsonl_lines(stream: IO[bytes]) -> Iterator[Line]:
-    """Each non-blank line of ``stream``, its item not read yet (``parsed``)."""
-    from graph.service.importing import Line
+def _source_problem(source: str) -> str | None:
+    """Why ``source`` is not one by the API's rule for a request's source (LinkBatchSchema:
+    1 to 128 characters) and for text a person reads (no control character but tab and
+    newlines), or None."""
+    from marshmallow import ValidationError
 
-    for number, text in _numbered(stream):
-        if text is None:
-            yield Line(number, b"", problem=TOO_LONG)
-        elif (text := text.rstrip(b"\r\n")).strip():
-            yield Line(number, text)
+    from app.api.schemas import LinkBatchSchema
+    from graph.normalize import text_problem
 
-
-def parsed(line: Line) -> Line:
-    """A line of ``jsonl_lines`` with its item, or the reason it is none."""
-    if line.problem is not None or line.request is not None:
-        return line
-    request, problem = _json_item(line.text)
-    return replace(line, request=request, problem=problem)
-
-
-def csv_lines(stream: IO[bytes], columns: list[tuple[str, str]]) -> Iterator[Line]:
-    """Each row after the header as an item, or the reason it is none; a row's number is the
-    line it ends on (a quoted cell may hold line breaks)."""
-    from graph.service.importing import Line
-
-    undecodable: dict[int, str] = {}
-    reader = csv.reader(_decoded(_numbered(stream), undecodable))
-    header = next(reader, None)
-    if header is None:
-        return
-    missing = [name for name, _ in columns if name not in header]
-    if missing:
-        raise click.UsageError(f"--column {', '.join(missing)}: not in the header {header}")
-    positions = [(header.index(name), type_) for name, type_ in columns]
-    identifier_positions = {position for position, _ in positions}
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:  # a cell over csv's field limit; the reader goes on after it
-            yield Line(reader.line_num, b"", problem=f"not CSV idgraph reads: {error}")
-            continue
-        number = reader.line_num
-        text = "\x1f".join(row).encode("utf-8", "surrogatepass")
-        if number in undecodable:
-            yield Line(number, text, problem=undecodable[number])
-        elif len(row) != len(header):
-            problem = f"{len(row)} cells where the header has {len(header)}"
-            yield Line(number, text, problem=problem)
-        elif any(row):
-            identifiers = [(type_, row[p]) for p, type_ in positions if row[p].strip()]
-            attributes = {
-                header[p]: cell
-                for p, cell in enumerate(row)
-                if p not in identifier_positions and cell != ""
-            }
-            yield Line(number, text, LinkRequest(identifiers, attributes))
-
-
-def _numbered(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None]]:
-    """(number, line with its line break) of each line; None for a line longer than MAX_LINE,
-    which is skipped unread."""
-    number = 0
-    while line := stream.readline(MAX_LINE + 1):
-        number += 1
-        if len(line) > MAX_LINE and not line.endswith(b"\n"):
-            while (rest := stream.readline(MAX_LINE)) and not rest.endswith(b"\n"):
-                pass
-            yield number, None
-        else:
-            yield number, line
-
-
-def _decoded(
-    lines: Iterator[tuple[int, bytes | None]], undecodable: dict[int, str]
-) -> Iterator[str]:
-    """The lines as text for csv.reader; an empty one in place of a line that is too long or
-    not UTF-8, whose reason goes to ``undecodable`` by line number."""
-    for number, text in lines:
-        try:
-            decoded = "" if text is None else text.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError as error:
-            undecodable[number] = f"not UTF-8 at byte {error.start + 1}"
-            decoded = ""
-        if text is None:
-            undecodable[number] = TOO_LONG
-        yield decoded
-
-
-def _json_item(text: bytes) -> tuple[LinkRequest | None, str | None]:
-    """A JSON line read as the API reads a link item, or why it cannot be."""
-    import marshmallow as ma
-
-    from app.api.errors import flattened
-    from app.api.jsonbody import TOO_DEEP, loads, nested_too_deeply, problem_paths
-    from app.api.schemas import link_request, plain_item
-    from graph.service.importing import reason
-
-    if nested_too_deeply(text):
-        return None, TOO_DEEP
     try:
-        decoded = text.decode("utf-8")
-        body = loads(decoded)
-    except UnicodeDecodeError as error:
-        return None, f"not UTF-8 at byte {error.start + 1}"
-    except ValueError as error:  # json's, and jsonbody.Unreadable
-        return None, f"not JSON: {error}"
-    problems = problem_paths(body, decoded)
-    if problems:
-        return None, reason(problems)
-    if not isinstance(body, dict):
-        return None, 'not an item: expected {"identifiers": [...], "attributes": {...}}'
-    if plain_item(body):  # a tenth of the schema's cost on a backfill's millions of lines
-        return link_request({**body, "attributes": body.get("attributes", {})}), None
+        source.encode("utf-8")
+    except UnicodeEncodeError:  # an argument's bytes that are not UTF-8 come as surrogates
+        return "not UTF-8"
     try:
-        return link_request(_item_schema().load(body)), None
-    except ma.ValidationError as error:
-        problems = {path or "item": why for path, why in flattened(error.messages).items()}
-        return None, reason(problems)
-
-
-@functools.cache
-def _item_schema() -> Any:
-    from app.api.schemas import LinkItemSchema
-
-    return LinkItemSchema()
+        LinkBatchSchema().fields["source"].deserialize(source)
+    except ValidationError as error:
+        return " ".join(error.messages)
+    return text_problem(source)
 
 
 def _run(
@@ -344,7 +213,7 @@ def _run(
     read = ((chunk, _position(raw)) for chunk in chunks_read)
     started = time.monotonic()
     with ahead(read) as read_ahead:
-        store = open_store(settings.store, **settings.store_options)
+        store = _store(settings, options)
         bar = tqdm(
             desc=options.namespace,
             total=size,
@@ -385,7 +254,7 @@ def _resumed(
     opened for this alone and closed again, before the reading process is forked."""
     from graph.service.importing import Importing
 
-    store = open_store(settings.store, **settings.store_options)
+    store = _store(settings, options)
     try:
         resumed = Importing(store, rulebook, utc_now).resumed(options)
     finally:
@@ -396,6 +265,28 @@ def _resumed(
             err=True,
         )
     return resumed
+
+
+def _store(settings: Settings, options: ImportOptions) -> Store:
+    """The store, read-only for a dry run: it creates, upgrades and writes nothing."""
+    return open_store(settings.store, read_only=options.dry_run, **settings.store_options)
+
+
+@contextmanager
+def _store_to_check(settings: Settings, options: ImportOptions) -> Iterator[Settings]:
+    """``settings``, but for a dry run against a SQLite store not created yet: then the
+    lines are checked against an empty store of the run's own, in a temporary directory
+    removed after, and nothing is created where IDGRAPH_STORE points (a path mistyped stays
+    free). An empty store holds no chunk applied, as a store not created would."""
+    absent = absent_store(settings.store) if options.dry_run else None
+    if absent is None:
+        yield settings
+        return
+    click.echo(f"idgraph: no store at {absent} yet: the lines are checked alone", err=True)
+    with tempfile.TemporaryDirectory(prefix="idgraph-dry-run-") as folder:
+        empty = f"sqlite:///{folder}/empty.db"
+        open_store(empty).close()
+        yield replace(settings, store=empty)
 
 
 class _AppliedBefore:

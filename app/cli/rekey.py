@@ -4,7 +4,6 @@ up to them (graph/rekey.py, graph/service/rekeying.py)."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
     from graph.store.base import Store
 
 _LISTED = 50  # identifiers listed per kind; the rest are counted
-_SQLITE = "sqlite:///"
 
 
 @click.command()
@@ -73,12 +71,11 @@ def rekey(namespaces: tuple[str, ...], dry_run: bool) -> None:
 def _open(settings: Settings, dry_run: bool) -> Store:
     """The store as it is: a dry run opens it read-only (nothing created, upgraded or locked),
     and a mistyped SQLite path is an error, not a new empty store re-keyed."""
-    from graph.store import open_store
+    from graph.store import absent_store, open_store
 
-    url = settings.store
-    if url.startswith(_SQLITE) and not Path(url.removeprefix(_SQLITE)).is_file():
-        raise StoreError(f"no SQLite store at {url.removeprefix(_SQLITE)}")
-    return open_store(url, read_only=dry_run, **settings.store_options)
+    if (absent := absent_store(settings.store)) is not None:
+        raise StoreError(f"no SQLite store at {absent}")
+    return open_store(settings.store, read_only=dry_run, **settings.store_options)
 
 
 def _rekey(rekeying: Rekeying, namespace: str, dry_run: bool) -> RekeyReport:

@@ -4,13 +4,14 @@ write, cypher.py loads the Cypher files. Only this package touches a database.""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from graph.errors import StoreError
 from graph.store.base import Store
 from graph.store.neo4j import is_neo4j_url
 
-__all__ = ["is_neo4j_url", "open_store"]
+__all__ = ["absent_store", "is_neo4j_url", "open_store"]
 
 
 def open_store(url: str, *, read_only: bool = False, **neo4j_options: Any) -> Store:
@@ -28,3 +29,15 @@ def open_store(url: str, *, read_only: bool = False, **neo4j_options: Any) -> St
     raise StoreError(
         f"unsupported store URL {url!r}: use sqlite:///path/to/file.db or neo4j://host:7687"
     )
+
+
+def absent_store(url: str) -> Path | None:
+    """The file a SQLite store URL names, when there is none there yet (a first run, or a
+    path mistyped); None when there is one, and for a Neo4j server, which is there or not
+    when connected to."""
+    if not url.startswith("sqlite:"):
+        return None
+    from graph.store.sqlite.store import sqlite_path
+
+    path = sqlite_path(url)
+    return None if path.exists() else path

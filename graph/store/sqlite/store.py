@@ -94,12 +94,7 @@ class SqliteStore(CopySource):
     @classmethod
     def from_url(cls, url: str, **options: Any) -> SqliteStore:
         """``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``."""
-        prefix = "sqlite:///"
-        if not url.startswith(prefix) or len(url) == len(prefix):
-            raise StoreError(
-                f"not a SQLite store URL: {url!r} (expected sqlite:///path/to/file.db)"
-            )
-        return cls(url[len(prefix) :], **options)
+        return cls(sqlite_path(url), **options)
 
     # --- transactions -------------------------------------------------------------------------
 
@@ -297,6 +292,14 @@ class SqliteStore(CopySource):
             connection.execute("COMMIT")
         finally:
             connection.close()
+
+
+def sqlite_path(url: str) -> Path:
+    """The file of ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or len(url) == len(prefix):
+        raise StoreError(f"not a SQLite store URL: {url!r} (expected sqlite:///path/to/file.db)")
+    return Path(url[len(prefix) :])
 
 
 def _statements(script: str) -> list[str]:
