@@ -17,7 +17,11 @@ def utc_now() -> str:
 
 
 def format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``moment`` as a stored time: UTC, microseconds, the year in four digits (``%Y`` writes
+    year 999 as ``999``, which would sort after ``2026``). OverflowError for a moment that is
+    not in years 1 to 9999 in UTC (``9999-12-31T23:59:59-01:00``)."""
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    return f"{utc.isoformat(timespec='microseconds')}Z"
 
 
 def just_before(at: str) -> str:

@@ -38,7 +38,7 @@ from fnmatch import fnmatchcase
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import phonenumbers
 
@@ -49,6 +49,8 @@ REJECT = "reject"
 MOVE = "move"
 REPLACE = "replace"
 POLICIES = (REJECT, MOVE, REPLACE)
+TYPES_CACHED = 512  # type names a Rules object keeps its answers for, per question
+T = TypeVar("T")
 
 # Which profile survives when an item joins two existing profiles.
 LARGER_SURVIVES = "larger_survives"  # union by size; two recognized profiles never merge
@@ -111,22 +113,23 @@ class Rules:
     allowed_origins: tuple[str, ...] = ()
 
     def is_unique(self, type_: str) -> bool:
-        cache = self._unique_cache
-        if type_ not in cache:
-            cache[type_] = _matches(type_, self.unique_types)
-        return cache[type_]
+        try:
+            return self._unique_cache[type_]
+        except KeyError:
+            return _remember(self._unique_cache, type_, _matches(type_, self.unique_types))
 
     def limit(self, type_: str) -> int | None:
-        cache = self._limit_cache
-        if type_ not in cache:
-            cache[type_] = self._lookup(self.type_limits, type_)
-        return cache[type_]
+        try:
+            return self._limit_cache[type_]
+        except KeyError:
+            return _remember(self._limit_cache, type_, self._lookup(self.type_limits, type_))
 
     def policy(self, type_: str) -> str:
-        cache = self._policy_cache
-        if type_ not in cache:
-            cache[type_] = self._lookup(self.on_conflict, type_) or REJECT
-        return cache[type_]
+        try:
+            return self._policy_cache[type_]
+        except KeyError:
+            found = self._lookup(self.on_conflict, type_) or REJECT
+            return _remember(self._policy_cache, type_, found)
 
     def is_recognizing(self, type_: str) -> bool:
         return type_ in self.recognizing_types
@@ -138,7 +141,8 @@ class Rules:
     def _blocked_folded(self) -> frozenset[str]:
         return frozenset(value.casefold() for value in self.blocked_values)
 
-    # answers by type, the rules being frozen: a pattern is matched once per type, not per item
+    # answers by type, the rules being frozen: a pattern is matched once per type, not per
+    # item; at most TYPES_CACHED types each (``_remember``), as clients make type names up
     @cached_property
     def _unique_cache(self) -> dict[str, bool]:
         return {}
@@ -159,6 +163,18 @@ class Rules:
             if fnmatchcase(type_, pattern):
                 return value
         return None
+
+
+def _remember(cache: dict[str, T], type_: str, answer: T) -> T:
+    """``answer`` for ``type_``, kept in ``cache``, emptied first when it holds TYPES_CACHED
+    types: a Rules object is shared by every namespace its settings apply to and lives as
+    long as the process, and type names are the client's (10,000 made-up ones fit in one
+    dry run). A namespace's real types are few and come back at once. A hit is one dict
+    lookup, and a reader never finds its type gone: it returns the answer it computed."""
+    if len(cache) >= TYPES_CACHED:
+        cache.clear()
+    cache[type_] = answer
+    return answer
 
 
 def _matches(type_: str, patterns: tuple[str, ...]) -> bool:

@@ -119,6 +119,10 @@ class FolderItemSchema(ma.Schema):
 class SyncItemSchema(FolderItemSchema):
     """One sync object: a browser and a user of an external system seen together."""
 
+    def check_batch_size(self, count: int) -> None:
+        """Read by the Parser before any object is (app/api/blueprint.py)."""
+        check_batch_size(count, "body", "objects")
+
     def value_errors(self, raw_items: dict[int, Any]) -> dict[int, dict[str, list[str]]]:
         """The folder and value problems of the objects that passed this schema when others
         did not, under each one's folder rules: the Parser names them in the same 400
@@ -149,6 +153,12 @@ class SyncItemSchema(FolderItemSchema):
 
 class VisitorItemSchema(FolderItemSchema):
     """One visitor: a browser, a user of an external system, or both, and profile values."""
+
+    def check_batch_size(self, count: int) -> None:
+        """One object, or an array of one: read by the Parser before any object is
+        (app/api/blueprint.py)."""
+        if count != 1:
+            raise InvalidInput("body: send one object", fields={"body": ["send one object"]})
 
     browserId = fields.String(
         validate=NOT_EMPTY,
@@ -205,7 +215,6 @@ class Sync(MethodView):
         written, and the refusal is in ``GET /v1/{folderId}/conflicts``). Any bad object is a
         400 naming its index and field, and nothing of the request is written.
         """
-        check_batch_size(len(items), "body", "objects")
         folders = _folders(items, _query_folder(query))
         return service().linking.link_across(
             [(ns, _sync_request(item, ns)) for item, ns in zip(items, folders, strict=True)],
@@ -235,8 +244,6 @@ class Visitor(MethodView):
         ``conflict`` writes nothing of the object, its values included), or a 400 naming the
         field (``profileValues.<name>`` for a value), and nothing is written.
         """
-        if len(items) != 1:
-            raise InvalidInput("body: send one object", fields={"body": ["send one object"]})
         [ns] = _folders(items, _query_folder(query))
         try:
             return service().linking.link(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, NoReturn
 
 import flask
@@ -21,6 +22,7 @@ from webargs.flaskparser import FlaskParser, abort
 
 from app.api.jsonbody import TOO_DEEP, Unreadable, loads, nested_too_deeply, problem_paths
 from graph.errors import InvalidInput
+from graph.model import format_time
 
 NAMESPACE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 ValueErrors = Callable[[dict[int, Any]], Mapping[int, Mapping[str, list[str]]]]
@@ -34,6 +36,12 @@ class Parser(FlaskParser):
 
     DEFAULT_VALIDATION_STATUS = 400
 
+    def parse(self, argmap: Any, req: flask.Request | None = None, **kwargs: Any) -> Any:
+        """The arguments, once every time among them can be stored (``_check_times``)."""
+        arguments = super().parse(argmap, req, **kwargs)
+        _check_times(arguments)
+        return arguments
+
     def load_json(self, req: flask.Request, schema: ma.Schema) -> Any:
         """The body, unless it nests too deeply or has a number idgraph does not read: a 400
         naming ``body``. Here rather than in ``_raw_load_json`` so that a face's parser that
@@ -41,9 +49,11 @@ class Parser(FlaskParser):
         if nested_too_deeply(req.get_data(cache=True)):
             abort(400, messages={"json": [TOO_DEEP]})
         try:
-            return super().load_json(req, schema)
+            body = super().load_json(req, schema)
         except Unreadable as unreadable:
             abort(400, messages={"json": [str(unreadable)]})
+        _check_batch_size_first(body, schema)
+        return body
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         """The body as JSON; webargs' ``load_json`` reads an empty body as none and hands any
@@ -133,6 +143,40 @@ def _note_batch_size(body: Any) -> None:
     items = body.get("items") if isinstance(body, dict) else body
     if isinstance(items, list):
         flask.g.batch_items = len(items)
+
+
+def _check_times(arguments: Any) -> None:
+    """A time argument (``as_of``, ``since``, ``updatedTo``: marshmallow reads any offset)
+    that is not in years 1 to 9999 once in UTC, as times are stored (graph.model.format_time),
+    is a 400 naming it: ``9999-12-31T23:59:59-01:00`` is in year 10000 there. Query
+    arguments are top-level, and named here as they are sent."""
+    if not isinstance(arguments, Mapping):
+        return
+    for name, value in arguments.items():
+        if not isinstance(value, datetime):
+            continue
+        try:
+            format_time(value)
+        except OverflowError:
+            problem = "falls outside years 0001 to 9999 once converted to UTC"
+            raise InvalidInput(f"{name}: {problem}", fields={name: [problem]}) from None
+
+
+def _check_batch_size_first(body: Any, schema: ma.Schema) -> None:
+    """A batch longer than the limit is refused before any schema reads one of its items, with
+    ``check_batch_size``'s error: validating 100,000 items only to name each bad one would cost
+    seconds and megabytes, and the batch is refused whatever they hold. A schema loading
+    ``many`` reads the body as its batch, counted by its ``check_batch_size(count)``; any
+    other reads the list under its ``items`` field (the native API's), none of which is left
+    to the schema ("send at least one item")."""
+    if schema.many:
+        check = getattr(schema, "check_batch_size", None)
+        if check is not None and isinstance(body, list):
+            check(len(body))
+    elif isinstance(schema.fields.get("items"), ma.fields.List) and isinstance(body, dict):
+        items = body.get("items")
+        if isinstance(items, list) and items:
+            check_batch_size(len(items), "items", "items")
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -8,7 +8,7 @@ from typing import Any
 from flask import jsonify
 from flask.views import MethodView
 
-from app.api.blueprint import Blueprint, check_batch_size, check_namespace_in_path
+from app.api.blueprint import Blueprint, check_namespace_in_path
 from app.api.context import access, caller, service, source
 from app.api.errors import ErrorSchema
 from app.api.history import number
@@ -53,7 +53,6 @@ class Links(MethodView):
         Outcomes: created, linked, merged, moved, noop, conflict (with the rule as reason).
         With ``?dry_run=true`` the same decisions are answered and nothing is written.
         """
-        check_batch_size(len(batch["items"]), "items", "items")
         result = service().linking.link(
             ns,
             [link_request(item) for item in batch["items"]],

@@ -112,6 +112,10 @@ class Clients(MethodView):
 
 
 class SyneriseBatchSchema(SyneriseNewClientSchema):
+    def check_batch_size(self, count: int) -> None:
+        """Read by the Parser before any client is (app/api/blueprint.py)."""
+        check_batch_size(count, "body", "clients")
+
     def value_errors(self, raw_items: dict[int, Any]) -> dict[int, dict[str, list[str]]]:
         """The value problems of the clients that passed this schema when others did not, so
         that one 400 names every bad client (app/api/blueprint.py)."""
@@ -129,7 +133,6 @@ class ClientsBatch(MethodView):
         """Create or update many clients in one transaction. An object naming two
         identifiers is a merge pair decided by seed 004's matrix; each pair is its own result.
         """
-        check_batch_size(len(clients), "body", "clients")
         _link([_link_request(client) for client in clients], "batch")
         return Response(status=202)
 

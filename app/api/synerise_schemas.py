@@ -164,7 +164,12 @@ SyneriseProfileSchema = ma.Schema.from_dict(
 
 def client_view(profile: ProfileView) -> dict[str, Any]:
     """The profile in Synerise's shape. A merged profile may hold several uuids (each merge
-    keeps the absorbed one's); ``uuid`` answers the oldest, and every one resolves."""
+    keeps the absorbed one's); ``uuid`` answers the oldest, and every one resolves.
+
+    Every face writes the same attributes, and the native API and Adnuntius' profileValues
+    take any JSON value, so a built-in field may hold any type here: it is read as Synerise's
+    type or left out, never assumed (``_text_of``, ``_tags_of``). An agreement is given only
+    by a stored ``true``: ``"false"`` or ``1`` sent through another face is no consent."""
     first: dict[str, str] = {}
     for identifier in profile.identifiers:
         first.setdefault(identifier.type, identifier.value)
@@ -173,14 +178,32 @@ def client_view(profile: ProfileView) -> dict[str, Any]:
         "previousClients": list(profile.aliases),
         "clientId": profile.id,
         **{name: first.get(name) for name in IDENTIFIER_FIELDS},
-        **{name: stored.get(name) for name in (*TEXT_FIELDS, "birthDate")},
+        **{name: _text_of(stored.get(name)) for name in (*TEXT_FIELDS, "birthDate")},
         "lastActivityDate": re.sub(r"\.\d+Z$", "Z", profile.updated_at),
-        "sex": stored.get("sex", "NOT_SPECIFIED"),
+        "sex": _text_of(stored.get("sex")) or "NOT_SPECIFIED",
         "anonymous": not profile.recognized,
-        "agreements": {a: bool(stored.get(f"agreements.{a}", False)) for a in AGREEMENTS},
+        "agreements": {a: stored.get(f"agreements.{a}") is True for a in AGREEMENTS},
         "attributes": {k: v for k, v in stored.items() if k not in BUILT_IN},
-        "tags": list(stored.get("tags", [])),
+        "tags": _tags_of(stored.get("tags")),
     }
+
+
+def _text_of(value: Any) -> str | None:
+    """A stored value as a text field: a string as it is, a number as its text, anything
+    else (a boolean, an object, a list, none) as null."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _tags_of(value: Any) -> list[str]:
+    """Stored ``tags`` as Synerise's list of strings: a list keeps its strings and the text of
+    its numbers, in order; a lone string or number is a list of its text; anything else, in a
+    list or alone (a boolean, an object, a nested list, null), is left out."""
+    values = value if isinstance(value, list) else [value]
+    return [text for text in map(_text_of, values) if text is not None]
 
 
 class SyneriseListArgsSchema(ma.Schema):
