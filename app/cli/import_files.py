@@ -16,6 +16,7 @@ import csv
 import errno
 import functools
 import gzip
+import hashlib
 import io
 import os
 import sys
@@ -119,27 +120,42 @@ def parsed(line: Line) -> Line:
     return replace(line, request=request, problem=problem)
 
 
-def csv_lines(stream: IO[bytes], columns: list[tuple[str, str]]) -> Iterator[Line]:
-    """Each row after the header as an item, or the reason it is none; blank rows are left
-    out. A row's number is the line it ends on (a quoted cell may hold line breaks), a bad
-    row's the line it begins on.
+class CsvFile:
+    """A CSV file's header, read when it is opened: it decides how every row reads, so an
+    import keeps a digest of it (``layout``) and a run that goes on under another header is
+    refused. Then its rows, as ``lines`` says."""
 
-    Rows are read strictly: a quote that is not closed where CSV closes one makes its row
-    bad, with every line up to where that showed (at worst, the end of the file): they are
-    listed as that row's, and none is read as a row of its own, since whether they are rows or
-    the cell's text cannot be told."""
-    undecodable: dict[int, str] = {}
-    reader = csv.reader(_decoded(_numbered(stream), undecodable), strict=True)
-    with _field_limit(MAX_LINE):
-        header = _header(reader)
-        if header is not None:
-            yield from _rows(reader, header, _positions(header, columns), undecodable)
+    def __init__(self, stream: IO[bytes], columns: list[tuple[str, str]]) -> None:
+        self._undecodable: dict[int, str] = {}
+        self._reader = csv.reader(_decoded(_numbered(stream), self._undecodable), strict=True)
+        with _field_limit(MAX_LINE):
+            self.header = _header(self._reader)
+        self._positions = [] if self.header is None else _positions(self.header, columns)
+
+    @property
+    def layout(self) -> str:
+        header = "\x1f".join(self.header or ()).encode("utf-8", "surrogatepass")
+        return hashlib.sha256(header).hexdigest()[:32]
+
+    def lines(self) -> Iterator[Line]:
+        """Each row after the header as an item, or the reason it is none; blank rows are
+        left out. A row's number is the line it ends on (a quoted cell may hold line breaks),
+        a bad row's the line it begins on.
+
+        Rows are read strictly: a quote that is not closed where CSV closes one makes its row
+        bad, with every line up to where that showed (at worst, the end of the file): they
+        are listed as that row's, and none is read as a row of its own, since whether they
+        are rows or the cell's text cannot be told."""
+        if self.header is None:
+            return
+        with _field_limit(MAX_LINE):
+            yield from _rows(self._reader, self.header, self._positions, self._undecodable)
 
 
 def _rows(
     reader: Any, header: list[str], positions: list[tuple[int, str]], undecodable: dict[int, str]
 ) -> Iterator[Line]:
-    """The rows after the header, read as ``csv_lines`` says."""
+    """The rows after the header, read as ``CsvFile.lines`` says."""
     from graph.service.importing import Line
 
     while True:

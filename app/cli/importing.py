@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 
 from app.cli.ahead import ahead
-from app.cli.import_files import csv_lines, jsonl_lines, opened, parsed
+from app.cli.import_files import CsvFile, jsonl_lines, opened, parsed
 from app.cli.migrate import cli_errors
 from app.settings import Settings
 from graph.model import utc_now
@@ -120,11 +120,13 @@ def import_(
             chunk_bytes=NEO4J_CHUNK_BYTES if neo4j else CHUNK_BYTES,
         )
         with opened(path) as (stream, size), _store_to_check(settings, options) as settings:
-            lines = (
-                csv_lines(stream, identifier_columns) if format_ == "csv" else jsonl_lines(stream)
-            )
             try:
-                parse = None if format_ == "csv" else parsed  # CSV rows are items as read
+                if format_ == "csv":  # its rows are items as read
+                    csv_file = CsvFile(stream, identifier_columns)
+                    lines, parse = csv_file.lines(), None
+                    options = replace(options, layout=csv_file.layout)
+                else:
+                    lines, parse = jsonl_lines(stream), parsed
                 report, seconds = _run(settings, lines, parse, options, stream, size)
             except BadLine as bad:
                 click.echo(f"idgraph: {bad}", err=True)

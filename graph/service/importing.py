@@ -124,6 +124,9 @@ class ImportOptions:
     min_identifiers: int = 2
     chunk: int = 1_000  # lines per transaction (the command's default depends on the store)
     chunk_bytes: int = 16 << 20  # a chunk ends earlier once its lines hold this many bytes
+    # a digest of what decides how every line reads besides the options (a CSV file's
+    # header): kept with the chunking, and a run that goes on under another one is refused
+    layout: str = ""
     strict: bool = False
     dry_run: bool = False
 
@@ -173,12 +176,20 @@ class Importing(UseCase):
     def resumed(self, options: ImportOptions) -> ImportOptions | None:
         """``options`` with the chunking an earlier run of the same import began with, if
         one did: its markers follow that run's chunk boundaries. None if none did (or it
-        began before headers were kept)."""
+        began before headers were kept). An IdgraphError if that run read its lines by
+        another layout (a CSV header since changed): markers would call its lines applied
+        that were read otherwise."""
         header = _header_id(options)
         kept = self.store.read(lambda tx: tx.find_request(options.namespace, header))
         if kept is None or kept.digest != header or "chunk_bytes" not in kept.response:
             return None
         chunking = kept.response
+        if chunking.get("layout", options.layout) != options.layout:
+            raise IdgraphError(
+                "the file's header is not the one this import began with, and the lines "
+                "applied were read by that one: put the header back to go on, or import the "
+                "file under another --source to apply every line again as it reads now"
+            )
         return replace(
             options, chunk=int(chunking["chunk"]), chunk_bytes=int(chunking["chunk_bytes"])
         )
@@ -271,10 +282,13 @@ class Importing(UseCase):
         )
         header = _header_id(options)
         if tx.find_request(namespace, header) is None:  # the first chunk written
-            chunking = {"import": options.source, "chunk": options.chunk}
-            tx.save_request(
-                namespace, header, header, chunking | {"chunk_bytes": options.chunk_bytes}
-            )
+            chunking = {
+                "import": options.source,
+                "chunk": options.chunk,
+                "chunk_bytes": options.chunk_bytes,
+                **({"layout": options.layout} if options.layout else {}),
+            }
+            tx.save_request(namespace, header, header, chunking)
         return outcomes, list(items)
 
 

@@ -116,7 +116,7 @@ def test_a_header_naming_a_column_twice_is_a_usage_error(tmp_path):
     done = import_csv(tmp_path, "id,name,name,mail\nc1,Ann,Anna,a@x.io\n")
     assert done.returncode == 2, done.stdout
     assert b"the header names 'name' twice" in done.stderr
-    assert shop(tmp_path)["identifiers"] == []
+    assert not (tmp_path / "store.db").exists()  # refused before the store was opened
 
 
 def test_a_gzip_whose_first_byte_comes_alone_through_a_pipe_is_read_as_gzip(tmp_path):
@@ -217,3 +217,20 @@ def test_a_dry_run_on_a_store_of_an_older_schema_stops_and_upgrades_nothing(tmp_
     with sqlite3.connect(tmp_path / "store.db") as connection:
         assert connection.execute("PRAGMA user_version").fetchone() == (older,)
     assert not (tmp_path / "store.db.lock").exists()
+
+
+def test_a_run_that_goes_on_under_another_csv_header_is_refused(tmp_path):
+    """The header decides how every row reads (which cells are attributes, by which name): a
+    header fixed after its rows were applied would otherwise find them applied and leave the
+    attributes named as the old header named them."""
+    first = import_csv(tmp_path, "id,mail,nmae\nc1,a@x.io,Ann\nc2,b@x.io,Bob\n")
+    assert first.returncode == 0, first.stderr
+    before = shop(tmp_path)
+
+    fixed = import_csv(tmp_path, "id,mail,name\nc1,a@x.io,Ann\nc2,b@x.io,Bob\n")
+    assert fixed.returncode == 2
+    assert b"header is not the one this import began with" in fixed.stderr
+    assert shop(tmp_path) == before
+
+    again = import_csv(tmp_path, "id,mail,nmae\nc1,a@x.io,Ann\nc2,b@x.io,Bob\n")
+    assert again.returncode == 0 and counts(again.stdout.decode())["already imported"] == 2
