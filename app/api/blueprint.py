@@ -5,7 +5,9 @@ lone surrogate escape such as ``"\\ud800"``). A batch names every bad item at on
 ``Parser.handle_error``.
 
 A body is read or refused, never dropped: on a route that declares none, any body is a 400
-(``Blueprint``); what a hostile body cannot make us parse is in app/api/jsonbody.py."""
+(``Blueprint``); what a hostile body cannot make us parse is in app/api/jsonbody.py. So is a
+query parameter on idgraph's own routes (``strict_query``): one the route does not read is a 400
+naming it."""
 
 from __future__ import annotations
 
@@ -186,14 +188,29 @@ class Blueprint(flask_smorest.Blueprint):
     default location: its OpenAPI ``requestBody``). Any other body would be dropped, so it is a
     400 before the view runs, and nothing is done. An operation that declares no success answer
     (Adnuntius' ``/page``, Synerise's events: not idgraph's job) answers its error whatever the
-    body: that drops nothing silently."""
+    body: that drops nothing silently.
+
+    With ``strict_query=True`` (idgraph's own ``/v1`` routes) a query parameter the operation
+    does not read is refused the same way, each one named: webargs drops what a query schema
+    does not name, and a route without one never looks, so ``DELETE .../profiles/1?dry_run=true``
+    would erase and ``POST .../links?dryrun=true`` would write. An operation reads the fields of
+    its query schemas (by ``data_key``, as OpenAPI documents them) and ``READ_BEFORE_VIEWS``.
+    The compatible faces keep the default, lenient: their published clients add parameters of
+    their own (cache busters)."""
 
     ARGUMENTS_PARSER = Parser()
     BODY_LOCATIONS = frozenset({"json", "form", "files"})
+    QUERY_LOCATIONS = frozenset({"query", "querystring"})
+    # read by app/api/auth.py before any view: a collect key may come as ?key= on any route
+    # (navigator.sendBeacon cannot set headers). It reads ?dry_run= too, but that changes the
+    # right needed only where the route reads it as well (POST /v1/<ns>/links): not here.
+    READ_BEFORE_VIEWS = frozenset({"key"})
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, strict_query: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.before_request(self._refuse_an_unread_body)
+        if strict_query:
+            self.before_request(self._refuse_an_unread_query)
 
     def _refuse_an_unread_body(self) -> None:
         request = flask.request
@@ -201,15 +218,59 @@ class Blueprint(flask_smorest.Blueprint):
             problem = f"{request.method} on this route takes no body: nothing was done"
             raise InvalidInput(f"body: {problem}", fields={"body": [problem]})
 
+    def _refuse_an_unread_query(self) -> None:
+        """Every query parameter the operation does not read, named in one 400."""
+        request = flask.request
+        if not request.args:
+            return
+        operation = self._answered(request.endpoint or "", request.method)
+        if operation is None:
+            return
+        reads = self._query_fields(operation)
+        allowed = reads | self.READ_BEFORE_VIEWS
+        unread = [name for name in request.args if name not in allowed]
+        if not unread:
+            return
+        hint = f" (it reads {', '.join(sorted(reads))})" if reads else ""
+        problems = {
+            name: [f"this route reads no query parameter {name}{hint}: nothing was done"]
+            for name in unread
+        }
+        first = unread[0]
+        raise InvalidInput(f"{first}: {problems[first][0]}", fields=problems)
+
     def _drops_body(self, endpoint: str, method: str) -> bool:
         """Whether the view of ``endpoint`` answers ``method`` with a success without reading
-        a body (``_docs`` holds what flask-smorest's decorators recorded, by operation)."""
-        operations = self._docs.get(endpoint.rpartition(".")[2], {})
-        operation = operations.get("get" if method == "HEAD" else method.lower())
-        if not operation or not operation.get("success_status_codes"):
+        a body."""
+        operation = self._answered(endpoint, method)
+        if operation is None:
             return False
         parameters = operation.get("arguments", {}).get("parameters", [])
         return not any(parameter["in"] in self.BODY_LOCATIONS for parameter in parameters)
+
+    def _answered(self, endpoint: str, method: str) -> dict[str, Any] | None:
+        """What flask-smorest's decorators recorded (``_docs``, by operation) of the view of
+        ``endpoint`` for ``method``, if it declares a success answer; else None."""
+        operations = self._docs.get(endpoint.rpartition(".")[2], {})
+        operation = operations.get("get" if method == "HEAD" else method.lower())
+        if not operation or not operation.get("success_status_codes"):
+            return None
+        return operation
+
+    def _query_fields(self, operation: dict[str, Any]) -> frozenset[str]:
+        """The query parameters an operation reads: its query schemas' fields, as sent."""
+        names: set[str] = set()
+        for parameter in operation.get("arguments", {}).get("parameters", []):
+            if parameter["in"] not in self.QUERY_LOCATIONS:
+                continue
+            schema = parameter["schema"]
+            schema = schema() if isinstance(schema, type) else schema
+            names.update(
+                field.data_key or name
+                for name, field in schema.fields.items()
+                if not field.dump_only
+            )
+        return frozenset(names)
 
 
 def check_namespace(value: object, field: str) -> str:

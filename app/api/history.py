@@ -34,6 +34,7 @@ blp = Blueprint(
     "history",
     __name__,
     url_prefix="/v1/<ns>",
+    strict_query=True,  # a query parameter no route reads is a 400 (blueprint.py)
     description="How profiles were assembled, and taking a wrong link or merge back.",
 )
 

@@ -34,6 +34,7 @@ blp = Blueprint(
     "native",
     __name__,
     url_prefix="/v1/<ns>",
+    strict_query=True,  # a query parameter no route reads is a 400 (blueprint.py)
     description="Native identity API: link identifiers, read and erase profiles, list refused "
     "links and purges, say who is calling.",
 )
