@@ -126,12 +126,13 @@ def _holder(graph: WorkingGraph, item: LinkItem, profiles: list[int]) -> Holder 
     and is named by an identifier of the first one's type other than it (its primary id)."""
     anchor = item.identifiers[0]
     for pid in profiles:
-        named = [key for key in graph.members(pid) if graph.type_of(key) == anchor.type]
-        if not named or anchor.key in named:
+        named = graph.oldest_of_type(pid, anchor.type)
+        # the anchor is one of them if it is in the profile: a key names its type
+        if named is None or graph.profile_of(anchor.key) == pid:
             continue
         for position, identifier in enumerate(item.identifiers[1:], start=1):
             if graph.profile_of(identifier.key) == pid:
-                return Holder(pid, position, identifier, graph.identifier(named[0]))
+                return Holder(pid, position, identifier, graph.identifier(named))
     return None
 
 

@@ -45,6 +45,10 @@ class WorkingGraph:
         self._created_at: dict[str, str] = {}
         self._members: dict[int, set[str]] = defaultdict(set)
         self._counts: dict[int, dict[str, int]] = defaultdict(dict)  # pid -> {type: count}
+        # pid -> {type: its oldest key, or None}: asked once per refused item (a batch may
+        # refuse thousands against one large profile), so kept until an identifier of that
+        # type joins or leaves the profile (``_assign``, ``_unassign``: all that changes one)
+        self._oldest_of_type: dict[int, dict[str, str | None]] = {}
         self._adjacent: dict[str, dict[str, int]] = defaultdict(dict)  # key -> {key: link id}
         self._profile_created: dict[int, str] = {}
         self._parent: dict[int, int] = {}
@@ -152,7 +156,16 @@ class WorkingGraph:
 
     def members(self, pid: int) -> list[str]:
         """The profile's identifier keys, oldest first."""
-        return sorted(self._members[pid], key=lambda key: (self._created_at[key], key))
+        return sorted(self._members[pid], key=self._age)
+
+    def oldest_of_type(self, pid: int, type_: str) -> str | None:
+        """The profile's first identifier of ``type_`` in the order of ``members``; None if
+        it holds none."""
+        known = self._oldest_of_type.setdefault(pid, {})
+        if type_ not in known:
+            keys = [key for key in self._members[pid] if self._identifier[key].type == type_]
+            known[type_] = min(keys, key=self._age, default=None)
+        return known[type_]
 
     # --- changes ------------------------------------------------------------------------------
 
@@ -340,14 +353,22 @@ class WorkingGraph:
         counts = self._counts[pid]
         type_ = self._identifier[key].type
         counts[type_] = counts.get(type_, 0) + 1
+        self._forget_oldest(pid, type_)
         self._touched.add(pid)
 
     def _unassign(self, key: str) -> None:
         pid = self._profile_of[key]
         self._members[pid].discard(key)
-        self._counts[pid][self._identifier[key].type] -= 1
+        type_ = self._identifier[key].type
+        self._counts[pid][type_] -= 1
+        self._forget_oldest(pid, type_)
         self._profile_of[key] = None
         self._touched.add(pid)
+
+    def _forget_oldest(self, pid: int, type_: str) -> None:
+        known = self._oldest_of_type.get(pid)
+        if known is not None:
+            known.pop(type_, None)
 
     def merge(
         self,
@@ -398,6 +419,10 @@ class WorkingGraph:
 
     def _survivor_order(self, pid: int) -> tuple[int, str, int]:
         return (-len(self._members[pid]), self._profile_created[pid], pid)
+
+    def _age(self, key: str) -> tuple[str, str]:
+        """The order of ``members``: (created_at, key), oldest first."""
+        return (self._created_at[key], key)
 
     def _oldest(self, keys: set[str]) -> tuple[str, str]:
         """(created_at, key) of the oldest of ``keys``."""
