@@ -7,8 +7,10 @@ A client that logs in first, as Synerise's SDKs do, sends an idgraph API key as 
 is the key's own; with the admin token or in local open mode, the ``X-Idgraph-Namespace``
 header (default ``default``). A key naming another namespace in the header gets 404. Writes
 answer 202 with no content, as Synerise does, including a batch object the rules refuse
-("conflict, no update"): nothing of it is written and the refusal is in
-``GET /v1/{ns}/conflicts``. Every decision (which profile absorbs which, replacing an email, a
+("conflict, no update", seed 004): nothing of it is written and the refusal is in
+``GET /v1/{ns}/conflicts``. A one-client write the rules refuse is a 409 ``conflict`` naming
+the field, since the seed documents no answer for it and a 202 would hide that nothing was
+written. Every decision (which profile absorbs which, replacing an email, a
 generated uuid) is the Synerise rule set in graph/rules.py. Errors are in Synerise's shape
 (app/api/errors.py), here and in the OpenAPI document. idgraph stores no events:
 ``/v4/events/...`` answers 404 saying so.
@@ -16,9 +18,9 @@ generated uuid) is the Synerise rule set in graph/rules.py. Errors are in Syneri
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Response, request
 from flask.views import MethodView
@@ -41,10 +43,11 @@ from app.api.synerise_schemas import (
     identifiers_of,
 )
 from graph import tokens
-from graph.errors import InvalidInput, NotFound
+from graph.errors import InvalidInput, NotFound, Refused
 from graph.items import item_errors
-from graph.model import format_time
-from graph.service import LinkRequest
+from graph.model import Conflict, format_time
+from graph.normalize import InvalidValue, normalize_value
+from graph.service import LinkRequest, LinkResult
 
 DIALECT = "synerise"
 NAMESPACE_HEADER = "X-Idgraph-Namespace"
@@ -53,7 +56,10 @@ NO_EVENTS = (
     "idgraph stores no events, so {path} is not served; send the client's identifiers to "
     "/v4/clients (or /v4/clients/batch) to create or link its profile"
 )
-T = TypeVar("T")
+REFUSED = {
+    "schema": SyneriseErrorSchema,
+    "description": "conflict: the rules refuse the write (an identifier another client holds)",
+}
 
 
 class SyneriseBlueprint(Blueprint):
@@ -104,10 +110,12 @@ class Login(MethodView):
 class Clients(MethodView):
     @blp.arguments(SyneriseNewClientSchema)
     @blp.response(202)
+    @blp.alt_response(409, **REFUSED)
     def post(self, client: dict) -> Response:
         """Create a client from any of email, phone, uuid, customId, with profile fields;
-        one that exists is updated. A new client gets a generated uuid."""
-        _single(lambda: _link([_link_request(client)], "client"))
+        one that exists is updated. A new client gets a generated uuid. 409 ``conflict``,
+        naming the field, when the rules refuse it; nothing of it is written."""
+        _write_one(client)
         return Response(status=202)
 
 
@@ -132,6 +140,7 @@ class ClientsBatch(MethodView):
     def post(self, clients: list[dict]) -> Response:
         """Create or update many clients in one transaction. An object naming two
         identifiers is a merge pair decided by seed 004's matrix; each pair is its own result.
+        A pair the matrix refuses is 202 too ("conflict, no update"), logged in conflicts.
         """
         _link([_link_request(client) for client in clients], "batch")
         return Response(status=202)
@@ -149,12 +158,15 @@ class ClientByIdentifier(MethodView):
 
     @blp.arguments(SyneriseClientSchema)
     @blp.response(202)
+    @blp.alt_response(409, **REFUSED)
     def post(self, client: dict, kind: str, value: str) -> Response:
         """Update the client: only the fields sent; null deletes a custom attribute and
-        resets a built-in one. An identifier sent in the body is linked, and replaces the
-        client's email or phone. 404 if no client has this identifier."""
-        anchor = (_kind(kind), value)
-        _single(lambda: _link([_link_request(client, anchor)], "client", existing_anchor=True))
+        resets a built-in one. The body may repeat the identifier of the path, in any
+        spelling of it. Another identifier sent in the body is linked, and replaces the
+        client's email or phone. 404 if no client has this identifier; 409 ``conflict``,
+        naming the field, when the rules refuse the update (an identifier another client
+        holds): nothing of it is written."""
+        _write_one(client, (_kind(kind), value))
         return Response(status=202)
 
 
@@ -166,10 +178,14 @@ class Client(MethodView):
         return client_view(service().reading.profile(_namespace(), _client_id(client_id)))
 
     @blp.response(202)
+    @blp.alt_response(404, schema=SyneriseErrorSchema, description="no client has this id")
     def delete(self, client_id: str) -> Response:
         """Erase the client: identifiers, links, attributes and their history. Afterwards
-        none of its identifiers resolves."""
-        service().erasure.purge(_namespace(), _client_id(client_id), purged_by=caller())
+        none of its identifiers resolves. An id absorbed by a merge is 404 and erases nothing:
+        on Synerise the sources of a merge are deleted (seed 004), and the client that
+        absorbed it is erased only by its own id."""
+        ns, cid = _namespace(), _client_id(client_id)
+        service().erasure.purge(ns, cid, purged_by=caller(), absorbed_too=False)
         return Response(status=202)
 
 
@@ -198,9 +214,10 @@ class ClientList(MethodView):
     @blp.arguments(SyneriseListArgsSchema, location="query")
     @blp.response(200, SyneriseProfileSchema(many=True))
     def get(self, args: dict) -> Any:
-        """The namespace's clients in id order, at most 10,000 per answer. Filters: ``has``
-        (holding these identifiers), ``updatedFrom``/``updatedTo`` (last update in
-        [from, to)). The next page's cursor is in the ``X-Next-Cursor`` header."""
+        """The namespace's clients in id order: 100 per answer, or ``limit`` up to 10,000
+        (the seed's maximum); the next page's cursor is in the ``X-Next-Cursor`` header.
+        Filters: ``has`` (holding these identifiers), ``updatedFrom``/``updatedTo`` (last
+        update in [from, to))."""
         page = service().reading.list_profiles(
             _namespace(),
             having=args["has"],
@@ -230,15 +247,35 @@ def _namespace() -> str:
 
 
 def _link_request(client: Mapping[str, Any], anchor: tuple[str, str] | None = None) -> LinkRequest:
-    pairs = identifiers_of(client)
-    names = [name for name, _ in pairs]
+    """The client as one item; ``anchor``, the (type, value) of an update's path, first. The
+    body naming that same identifier (the SDK's ``Profile.asdict()`` always sends its email)
+    names the client the path names, so it is not sent twice."""
+    pairs = identifiers_of(client)  # each named by its field: (email, ...)
     if anchor is not None:
-        pairs, names = [anchor, *pairs], ["value", *names]
+        body = [pair for pair in pairs if not _same_identifier(pair, anchor)]
+        pairs = [anchor, *body]
+        names = ["value", *(name for name, _ in body)]  # the path's value, then the fields
+    else:
+        names = [name for name, _ in pairs]
     return LinkRequest(pairs, attributes_of(client), names=names)
 
 
-def _link(requests: list[LinkRequest], operation: str, *, existing_anchor: bool = False) -> None:
-    service().linking.link(
+def _same_identifier(pair: tuple[str, str], anchor: tuple[str, str]) -> bool:
+    """Whether two (type, value) pairs are one identifier once normalized (``A@X.io`` is
+    ``a@x.io``); a value that does not normalize is left for the write to refuse."""
+    if pair[0] != anchor[0]:
+        return False
+    rules = service().rules(_namespace(), DIALECT)
+    try:
+        return normalize_value(*pair, rules) == normalize_value(*anchor, rules)
+    except InvalidValue:
+        return False
+
+
+def _link(
+    requests: list[LinkRequest], operation: str, *, existing_anchor: bool = False
+) -> LinkResult:
+    return service().linking.link(
         _namespace(),
         requests,
         operation=operation,
@@ -249,12 +286,34 @@ def _link(requests: list[LinkRequest], operation: str, *, existing_anchor: bool 
     )
 
 
-def _single(write: Callable[[], T]) -> T:
-    """A one-client route reports an invalid field as a field, not as batch item 0."""
+def _write_one(client: Mapping[str, Any], anchor: tuple[str, str] | None = None) -> None:
+    """Write one client (an update when ``anchor`` names it). An invalid field is reported as
+    a field, not as batch item 0; an item the rules refuse is Refused (409 ``conflict``)."""
+    request = _link_request(client, anchor)
     try:
-        return write()
+        result = _link([request], "client", existing_anchor=anchor is not None)
     except InvalidInput as invalid:
         raise as_field_errors(invalid) from invalid
+    [written] = result.results
+    if isinstance(written.outcome, Conflict):
+        raise _refused(request, written.outcome)
+
+
+def _refused(request: LinkRequest, conflict: Conflict) -> Refused:
+    """The refusal, naming the field whose identifier another client holds, and that client."""
+    reason, holder = conflict.reason, conflict.holder
+    if holder is None:
+        message = f"the rules refuse this client ({reason}); nothing was written"
+        return Refused("conflict", message, reason=reason)
+    field, held = request.names[holder.position], holder.identifier
+    problem = f"{held.value} belongs to client {holder.profile_id}"
+    return Refused(
+        "conflict",
+        f"{field}: {problem}; nothing was written",
+        fields={field: [problem]},
+        clientId=holder.profile_id,
+        reason=reason,
+    )
 
 
 def _kind(kind: str) -> str:

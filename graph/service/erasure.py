@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from graph.errors import NotFound
 from graph.model import PurgeRecord
 from graph.service.base import UseCase
 from graph.service.lookups import cursor_position, live_profile, lookup_identifier, profile_holding
@@ -33,10 +34,21 @@ class PurgePage:
 
 
 class Erasure(UseCase):
-    def purge(self, namespace: str, profile_id: int, *, purged_by: str) -> PurgeRecord:
-        """Erase a person by profile id; an absorbed id erases its live survivor. NotFound
-        for an unknown (or already erased) id. ``purged_by`` is who asked, for the audit log."""
-        return self._purge(namespace, lambda tx: live_profile(tx, namespace, profile_id), purged_by)
+    def purge(
+        self, namespace: str, profile_id: int, *, purged_by: str, absorbed_too: bool = True
+    ) -> PurgeRecord:
+        """Erase a person by profile id; an absorbed id erases its live survivor, unless
+        ``absorbed_too`` is False (Synerise: the sources of a merge are gone, so their ids name
+        no one), when it is NotFound, decided in the purge's own transaction. NotFound for an
+        unknown (or already erased) id. ``purged_by`` is who asked, for the audit log."""
+
+        def find(tx: WriteTx) -> int:
+            pid = live_profile(tx, namespace, profile_id)
+            if pid != profile_id and not absorbed_too:
+                raise NotFound(f"no profile {profile_id} in {namespace}: it was merged into {pid}")
+            return pid
+
+        return self._purge(namespace, find, purged_by)
 
     def purge_identifier(
         self, namespace: str, type_: str, value: str, *, purged_by: str, dialect: str = "native"
