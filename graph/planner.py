@@ -234,12 +234,12 @@ def _replace(
         return None
     swaps = []
     for identifier in replacing:
-        held = [
-            k for pid in profiles for k in graph.members(pid) if graph.type_of(k) == identifier.type
-        ]
-        if len(held) != 1:
+        held = [graph.counts(pid).get(identifier.type, 0) for pid in profiles]
+        if sum(held) != 1:
             return None
-        swaps.append((held[0], identifier))
+        # which one, only now: the first time a profile is asked, that indexes its members
+        (old,) = graph.members_of_type(profiles[held.index(1)], identifier.type)
+        swaps.append((old, identifier))
     staying = [i.type for i in new if i not in replacing]  # a swap leaves every count as it was
     if _refusal(graph, rules, profiles, staying) is not None:
         return None

@@ -9,6 +9,7 @@ No I/O and no clock: time and request come in with the Provenance.
 
 from __future__ import annotations
 
+from bisect import insort
 from collections import defaultdict, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -45,10 +46,11 @@ class WorkingGraph:
         self._created_at: dict[str, str] = {}
         self._members: dict[int, set[str]] = defaultdict(set)
         self._counts: dict[int, dict[str, int]] = defaultdict(dict)  # pid -> {type: count}
-        # pid -> {type: its oldest key, or None}: asked once per refused item (a batch may
-        # refuse thousands against one large profile), so kept until an identifier of that
-        # type joins or leaves the profile (``_assign``, ``_unassign``: all that changes one)
-        self._oldest_of_type: dict[int, dict[str, str | None]] = {}
+        # pid -> {type: its keys, oldest first}: asked once per refused or replacing item (a
+        # batch may send thousands against one large profile), so built for a profile the first
+        # time it is asked, then kept by ``_assign`` and ``_unassign`` (all that changes one);
+        # one dropped is built again when next asked
+        self._by_type: dict[int, defaultdict[str, list[str]]] = {}
         self._adjacent: dict[str, dict[str, int]] = defaultdict(dict)  # key -> {key: link id}
         self._profile_created: dict[int, str] = {}
         self._parent: dict[int, int] = {}
@@ -158,14 +160,20 @@ class WorkingGraph:
         """The profile's identifier keys, oldest first."""
         return sorted(self._members[pid], key=self._age)
 
+    def members_of_type(self, pid: int, type_: str) -> Sequence[str]:
+        """The profile's identifier keys of ``type_``, oldest first (as in ``members``)."""
+        by_type = self._by_type.get(pid)
+        if by_type is None:
+            by_type = self._by_type[pid] = defaultdict(list)
+            for key in self.members(pid):
+                by_type[self._identifier[key].type].append(key)
+        return by_type[type_]
+
     def oldest_of_type(self, pid: int, type_: str) -> str | None:
         """The profile's first identifier of ``type_`` in the order of ``members``; None if
         it holds none."""
-        known = self._oldest_of_type.setdefault(pid, {})
-        if type_ not in known:
-            keys = [key for key in self._members[pid] if self._identifier[key].type == type_]
-            known[type_] = min(keys, key=self._age, default=None)
-        return known[type_]
+        keys = self.members_of_type(pid, type_)
+        return keys[0] if keys else None
 
     # --- changes ------------------------------------------------------------------------------
 
@@ -353,7 +361,9 @@ class WorkingGraph:
         counts = self._counts[pid]
         type_ = self._identifier[key].type
         counts[type_] = counts.get(type_, 0) + 1
-        self._forget_oldest(pid, type_)
+        by_type = self._by_type.get(pid)
+        if by_type is not None:
+            insort(by_type[type_], key, key=self._age)
         self._touched.add(pid)
 
     def _unassign(self, key: str) -> None:
@@ -361,14 +371,11 @@ class WorkingGraph:
         self._members[pid].discard(key)
         type_ = self._identifier[key].type
         self._counts[pid][type_] -= 1
-        self._forget_oldest(pid, type_)
+        by_type = self._by_type.get(pid)
+        if by_type is not None:
+            by_type[type_].remove(key)
         self._profile_of[key] = None
         self._touched.add(pid)
-
-    def _forget_oldest(self, pid: int, type_: str) -> None:
-        known = self._oldest_of_type.get(pid)
-        if known is not None:
-            known.pop(type_, None)
 
     def merge(
         self,
@@ -396,6 +403,8 @@ class WorkingGraph:
             )
         else:
             self._attributes.drop(absorbed)
+        # left empty: its index by type goes whole, not key by key (a list removal each)
+        self._by_type.pop(absorbed, None)
         for key in list(self._members[absorbed]):
             self._unassign(key)
             self._assign(key, survivor)
