@@ -35,7 +35,7 @@ from werkzeug.exceptions import HTTPException
 from app.api.blueprint import Blueprint, Parser, check_batch_size, check_namespace, load_each
 from app.api.context import access, namespace, service, source
 from app.api.errors import ErrorSchema
-from app.api.schemas import ItemResultSchema
+from app.api.schemas import ItemResultSchema, without_optional_nulls
 from graph.errors import InvalidInput
 from graph.items import item_errors
 from graph.service import LinkRequest, LinkResult
@@ -94,10 +94,28 @@ class FolderQuerySchema(ma.Schema):
 
 class FolderItemSchema(ma.Schema):
     """What every Adnuntius object says: its folder, and which external system its user is
-    of. Any key not declared is a 400 naming it."""
+    of. Any key not declared is a 400 naming it.
+
+    An optional field sent as ``null`` is taken as not sent, where ``null`` means nothing of
+    its own (the field does not ``allow_none``): seed 000 lists the fields with no word on
+    null, and clients built on data classes send every field they know. So
+    ``"externalSystemType": null`` names the folder's default system, ``"folderId": null`` the
+    query's folder. A required field sent as ``null`` is still a 400 naming it;
+    ``"profileValues": null`` (no values) and a ``null`` value in it (delete it) are read as
+    before."""
 
     class Meta:
         unknown = ma.RAISE
+
+    @ma.pre_load(pass_collection=True)
+    def _null_is_absent(self, data: Any, *, many: bool, **kwargs: Any) -> Any:
+        """Each object without its optional nulls; anything but an object, or a list when
+        loading ``many``, is left for marshmallow to refuse."""
+        if not many:
+            return without_optional_nulls(self, data)
+        if not isinstance(data, list):
+            return data
+        return [without_optional_nulls(self, item) for item in data]
 
     folderId = fields.String(
         validate=_folder,

@@ -4,10 +4,10 @@ refused rather than read as last-wins, and so is one that is not Unicode text (n
 lone surrogate escape such as ``"\\ud800"``). A batch names every bad item at once: see
 ``Parser.handle_error``.
 
-A body is read or refused, never dropped: on a route that declares none, any body is a 400
-(``Blueprint``); what a hostile body cannot make us parse is in app/api/jsonbody.py. So is a
-query parameter on idgraph's own routes (``strict_query``): one the route does not read is a 400
-naming it."""
+A body is read or refused, never dropped: on a route that declares none, any body but one
+that says nothing (``{}``, ``null``) is a 400 (``Blueprint``); what a hostile body cannot make
+us parse is in app/api/jsonbody.py. So is a query parameter on idgraph's own routes
+(``strict_query``): one the route does not read is a 400 naming it."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ from graph.errors import InvalidInput
 from graph.model import format_time
 
 NAMESPACE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+JSON_WHITESPACE = b" \t\n\r"
+SAYS_NOTHING = frozenset({b"{}", b"null"})
 ValueErrors = Callable[[dict[int, Any]], Mapping[int, Mapping[str, list[str]]]]
 
 
@@ -186,7 +188,8 @@ class Blueprint(flask_smorest.Blueprint):
 
     An operation reads a body when it declares one (``@blp.arguments`` in ``json``, the
     default location: its OpenAPI ``requestBody``). Any other body would be dropped, so it is a
-    400 before the view runs, and nothing is done. An operation that declares no success answer
+    400 before the view runs, and nothing is done; ``{}`` or ``null`` says nothing and is no
+    body (``_refuse_an_unread_body``). An operation that declares no success answer
     (Adnuntius' ``/page``, Synerise's events: not idgraph's job) answers its error whatever the
     body: that drops nothing silently.
 
@@ -213,8 +216,14 @@ class Blueprint(flask_smorest.Blueprint):
             self.before_request(self._refuse_an_unread_query)
 
     def _refuse_an_unread_body(self) -> None:
+        """A body sent where the operation reads none is a 400 naming ``body``: it would be
+        dropped, and a body is read or refused, never dropped. A body that says nothing is no
+        body (``_says_nothing``): clients that always send one, as axios' ``post(url, {})``
+        does, send ``{}``, and letting it through drops nothing."""
         request = flask.request
-        if self._drops_body(request.endpoint or "", request.method) and request.get_data():
+        if not self._drops_body(request.endpoint or "", request.method):
+            return
+        if request.get_data() and not _says_nothing(request):
             problem = f"{request.method} on this route takes no body: nothing was done"
             raise InvalidInput(f"body: {problem}", fields={"body": [problem]})
 
@@ -271,6 +280,15 @@ class Blueprint(flask_smorest.Blueprint):
                 if not field.dump_only
             )
         return frozenset(names)
+
+
+def _says_nothing(request: flask.Request) -> bool:
+    """Whether the body is exactly ``{}`` or ``null``, with JSON whitespace around it at most,
+    sent as JSON (``application/json``, ``application/*+json``) or with no Content-Type. Under
+    any other type, or with anything in it, it says something, even ``[]`` or ``{"a": null}``."""
+    if request.mimetype and not request.is_json:
+        return False
+    return request.get_data().strip(JSON_WHITESPACE) in SAYS_NOTHING
 
 
 def check_namespace(value: object, field: str) -> str:

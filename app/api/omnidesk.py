@@ -28,6 +28,7 @@ from marshmallow import fields, validate
 from app.api.blueprint import Blueprint, check_namespace
 from app.api.context import caller, namespace, service, source
 from app.api.errors import ErrorSchema, as_field_errors
+from app.api.schemas import without_optional_nulls
 from graph.errors import InvalidInput, NotFound, Refused
 from graph.model import Conflict
 from graph.service import LinkRequest
@@ -39,6 +40,12 @@ STORED_AS = {"firstname": "firstName", "lastname": "lastName"}
 NOT_EMPTY = validate.Length(min=1, error="must not be an empty string (send null to delete)")
 INT_OR_TEXT = {"oneOf": [{"type": "integer"}, {"type": "string"}]}
 NO_SYNC = {"description": "accepted and ignored: idgraph holds no tickets to sync"}
+# The names that say which customer or brand a call is about, in one call or another (seed
+# 002: purge's external_id is "Same as primary_id"); never a custom field.
+NAMES_OF = dict(
+    primary_id="customer", externalPrimaryID="customer", external_id="customer",
+    brand_id="brand", brandID="brand",
+)  # fmt: skip
 
 blp = Blueprint("omnidesk", __name__, description="Omnidesk: customer sync, /api/v2/customer.")
 
@@ -67,10 +74,25 @@ def _brand() -> Brand:
     return Brand(required=True, metadata={**INT_OR_TEXT, "description": "the namespace"})
 
 
-class CustomerFieldsSchema(ma.Schema):
+class BodySchema(ma.Schema):
+    """An optional field sent as ``null`` is taken as not sent, where ``null`` means nothing
+    of its own (the field does not ``allow_none``): the seed lists ``noSync`` and the
+    ``extra_*`` addresses as optional and says nothing of null, and clients built on data
+    classes send every field they know. A required field sent as ``null`` is still a 400
+    naming it; a ``null`` that means something (a name or custom field: delete it; a ticket:
+    none) is read as before."""
+
+    @ma.pre_load
+    def _null_is_absent(self, data: Any, **kwargs: Any) -> Any:
+        return without_optional_nulls(self, data)
+
+
+class CustomerFieldsSchema(BodySchema):
     """Names and custom fields: any key not declared is a custom field (string, number or
-    boolean). ``null`` deletes one; an empty string is refused. Loads to the declared fields
-    plus ``attributes``: the writes, under their stored names."""
+    boolean). ``null`` deletes one; an empty string is refused, and so is a name that says
+    which customer or brand another call is about (``NAMES_OF``: ``primary_id`` sent to
+    updateCustomer names no attribute). Loads to the declared fields plus ``attributes``: the
+    writes, under their stored names."""
 
     class Meta:
         unknown = ma.INCLUDE
@@ -80,7 +102,7 @@ class CustomerFieldsSchema(ma.Schema):
 
     @ma.validates_schema
     def _custom_fields(self, data: Mapping[str, Any], **kwargs: Any) -> None:
-        problems = {name: _custom_problem(name, data[name]) for name in self._custom(data)}
+        problems = {name: self._custom_problem(name, data[name]) for name in self._custom(data)}
         errors = {name: [problem] for name, problem in problems.items() if problem}
         if errors:
             raise ma.ValidationError(errors)
@@ -93,6 +115,14 @@ class CustomerFieldsSchema(ma.Schema):
 
     def _custom(self, data: Mapping[str, Any]) -> list[str]:
         return [name for name in data if name not in self.fields]
+
+    def _custom_problem(self, name: str, value: Any) -> str | None:
+        if name not in NAMES_OF:
+            return _custom_problem(name, value)
+        what = NAMES_OF[name]
+        ours = [own for own in self.load_fields if NAMES_OF.get(own) == what]
+        here = f"; here {ours[0]} does" if ours else ""
+        return f"names the {what} in other calls, not a custom field{here}"
 
 
 def _custom_problem(name: str, value: Any) -> str | None:
@@ -120,7 +150,7 @@ class UpdateCustomerSchema(CustomerFieldsSchema):
     brandID = _brand()
 
 
-class AddChannelSchema(ma.Schema):
+class AddChannelSchema(BodySchema):
     """Any other key is refused (marshmallow's default), as in PurgeSchema."""
 
     brand_id = _brand()

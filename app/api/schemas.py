@@ -313,3 +313,18 @@ class AttributesSchema(ma.Schema):
 class HealthSchema(ma.Schema):
     status = fields.String(required=True)
     store = fields.String(required=True)
+
+
+def without_optional_nulls(schema: ma.Schema, item: Any) -> Any:
+    """``item`` without the fields ``schema`` declares optional and not ``allow_none`` that it
+    sends as ``null``: for the compatible faces, whose clients (data classes) send every field
+    they know, such a ``null`` is a field not sent. Anything but an object is left for the
+    schema to refuse."""
+    if not isinstance(item, Mapping):
+        return item
+    absent = {
+        field.data_key or name
+        for name, field in schema.load_fields.items()
+        if not field.required and not field.allow_none
+    }
+    return {key: value for key, value in item.items() if value is not None or key not in absent}

@@ -449,7 +449,12 @@ BAD_VISITORS = [
     ),
     pytest.param({"profileValues": {"": 1}}, "profileValues.", "attribute name", id="no-name"),
     pytest.param({"profileValues": ["x"]}, "profileValues", "mapping", id="not-an-object"),
-    pytest.param({"browserId": None}, "browserId", "null", id="browser-null"),
+    pytest.param(
+        {"browserId": None, "externalSystemUserId": None},
+        "browserId",
+        "send browserId",
+        id="browser-and-user-null",
+    ),
     pytest.param({"browserId": "null"}, "browserId", "blocked", id="browser-blocked"),
     pytest.param({"externalSystemUserId": ""}, "externalSystemUserId", "empty", id="user-empty"),
     pytest.param({"networkId": 7}, "networkId", "string", id="network-number"),

@@ -149,7 +149,7 @@ def test_every_route_that_takes_no_body_refuses_one(client):
     merge = "/v4/clients/merge/from/custom-ids/1/to/custom-id/1"
     assert ("POST", merge) in operations and len(operations) >= 15
     for method, path in operations:
-        response = send(client, method, path, "{}", "application/json")
+        response = send(client, method, path, '{"unread": true}', "application/json")
         assert response.status_code == 400, (method, path, response.json)
         error = error_body(response)
         assert error["details"]["fields"] == {
