@@ -140,7 +140,7 @@ def test_an_identifier_not_found_is_answered_as_the_app_answers_it(secured, path
         pytest.param("/v1/shop/profiles/1", {"headers": ADMIN}, 200, id="another route"),
         pytest.param(ANN, {"method": "HEAD", "headers": ADMIN}, 200, id="HEAD"),
         pytest.param(ANN + "?pretty=1", {"headers": ADMIN}, 400, id="a query"),  # unread
-        pytest.param(ANN, {"headers": ADMIN, "data": b"{}"}, 400, id="a body"),
+        pytest.param(ANN, {"headers": ADMIN, "data": b'{"unread": 1}'}, 400, id="a body"),
         pytest.param(
             ANN, {"headers": {**ADMIN, "Origin": "https://shop.example"}}, 200, id="a browser"
         ),
