@@ -7,7 +7,9 @@ each profile's values become. No I/O and no clock: time and request come with th
 - A merge: a recognized profile's values win over an anonymous one's, which fill the gaps;
   between equals the latest write wins. An explicit merge keeps only the target's values.
 - A split: each part takes the values written through its own identifiers, and fills the
-  names it lacks from the history of writes (loaded for splits only).
+  names it lacks from the history of writes (loaded for splits only). An undone merge's
+  absorbed side also takes the values written on it profile-level (and on the profiles it
+  had absorbed).
 """
 
 from __future__ import annotations
@@ -70,12 +72,19 @@ class Attributes:
     def carry(
         self, source: int, target: int, part: set[str], target_ids: set[int] | None = None
     ) -> None:
-        """The values written through ``part``'s identifiers go with it from ``source`` to
-        ``target``, which fills the names it lacks from the history: the latest write through
-        its own identifiers, or profile-level to one of ``target_ids`` (its own id by
-        default). The caller fills the source the same way once every part has left."""
+        """The values written through ``part``'s identifiers, or profile-level to one of
+        ``target_ids`` (its own id by default; an undo names the absorbed profile and those
+        it had absorbed), go with it from ``source`` to ``target``, which fills the names it
+        lacks from the history: the latest write through its own identifiers, or
+        profile-level to one of ``target_ids``. The caller fills the source the same way
+        once every part has left."""
+        owners = target_ids or {target}
         attributes = self._values.setdefault(source, {})
-        carried = {name: attr for name, attr in attributes.items() if attr.via in part}
+        carried = {
+            name: attr
+            for name, attr in attributes.items()
+            if attr.via in part or (attr.via is None and self._written_to(name, attr) & owners)
+        }
         for name in carried:
             del attributes[name]
         self._values[target] = carried
@@ -93,6 +102,17 @@ class Attributes:
         for name, write in latest.items():
             if name not in current and write.value is not None:
                 current[name] = Attribute(write.value, write.via, write.at, write.request_id)
+
+    def _written_to(self, name: str, attribute: Attribute) -> set[int]:
+        """The profiles whose profile-level write of ``name`` set ``attribute`` (one, but a
+        request writing the same name to two profiles at once leaves two)."""
+        return {
+            write.profile_id
+            for write in self._history
+            if write.via is None
+            and write.name == name
+            and (write.at, write.request_id) == (attribute.at, attribute.request_id)
+        }
 
     def changed(self) -> dict[int, dict[str, Attribute]]:
         """The whole map of every profile whose values changed, by id."""

@@ -206,9 +206,10 @@ class History(UseCase):
         ban every pair it joined so the next sync does not merge them again.
 
         Refused (409, nothing written) when the merge was undone already, when its survivor
-        was itself merged later (undo that merge first: ids are restored last-in,
-        first-out), or when links added since still join the two sides (the answer names
-        them: end them, then undo)."""
+        was itself merged later, or a later merge joined another profile through what this
+        one brought (undo that merge first: ids are restored last-in, first-out), or when
+        links added since still join the two sides (the answer names them: end them, then
+        undo)."""
         rules = self.rules(namespace)
 
         def work(tx: WriteTx) -> Separated:
@@ -224,9 +225,12 @@ class History(UseCase):
             touching = tx.links_touching(namespace, members)
             ending = [k for k in touching if k.merge_id == merge.id and k.ended_at is None]
             restoring = _retired_by(tx, namespace, merge, state)
+            _check_no_later_merge(tx, namespace, merge, state, touching, ending, restoring)
 
-            state = _with_history(tx, namespace, state)
             family = _family(tx, namespace, merge)
+            # profile-level writes to the absorbed side (and to the profiles it had absorbed)
+            # go back with it: load them too, not only the survivor's
+            state = _with_history(tx, namespace, state, [merge.absorbed, *family])
             plan = plan_undo_merge(
                 merge,
                 ending=ending,
@@ -384,6 +388,50 @@ def _check_undoable(tx: ReadTx, namespace: str, merge) -> None:
         )
 
 
+def _check_no_later_merge(
+    tx: ReadTx,
+    namespace: str,
+    merge: MergeRecord,
+    state: GraphState,
+    touching: list[LinkRecord],
+    ending: list[LinkRecord],
+    restoring: list[LinkRecord],
+) -> None:
+    """Refuse the undo when a later merge, not undone, joined a profile through what this
+    one brought: one of its active links has an end in the part the undo would give back,
+    the identifiers joined to the absorbed key once this merge's links (``ending``) and the
+    later merges' are taken out and ``restoring`` is linked again. Giving that part back
+    would carry the later profile's identifiers away while its id still answered the
+    survivor, and that later merge could never be undone. Names the latest such merge:
+    undo it first. When links that no later merge added still join the two sides, the
+    planner answers (``merge_in_use``), as it does when the sides have gone."""
+    later = [
+        link
+        for link in touching
+        if link.ended_at is None and link.merge_id is not None and link.merge_id > merge.id
+    ]
+    if not later or merge.absorbed_key not in state.identifiers:
+        return
+    graph = nx.Graph()
+    graph.add_nodes_from(state.identifiers)
+    graph.add_edges_from((link.a, link.b) for link in state.links)
+    graph.remove_edges_from((link.a, link.b) for link in (*ending, *later))
+    graph.add_edges_from((link.a, link.b) for link in restoring)
+    part = nx.node_connected_component(graph, merge.absorbed_key)
+    if merge.survivor_key in part:
+        return
+    joined = [link.merge_id for link in later if link.a in part or link.b in part]
+    if not joined:
+        return
+    blocking = tx.merge_record(namespace, max(joined))
+    raise Refused(
+        "merge_not_undoable",
+        f"merge {blocking.id} joined profile {blocking.absorbed} through what merge {merge.id} "
+        f"brought: undo merge {blocking.id} first",
+        merge_id=blocking.id,
+    )
+
+
 def _retired_by(tx: ReadTx, namespace: str, merge, state: GraphState) -> list[LinkRecord]:
     """The links an explicit merge ended to retire the absorbed profile's identifiers of
     unique types, and those identifiers, added to ``state``. Only the absorbed profile's:
@@ -416,9 +464,14 @@ def _family(tx: ReadTx, namespace: str, merge) -> list[int]:
     ]
 
 
-def _with_history(tx: ReadTx, namespace: str, state: GraphState) -> GraphState:
-    """The state with the attribute writes of its identifiers and profiles, for a split."""
-    state.history = tx.attribute_history(namespace, list(state.identifiers), list(state.profiles))
+def _with_history(
+    tx: ReadTx, namespace: str, state: GraphState, also: list[int] | None = None
+) -> GraphState:
+    """The state with the attribute writes of its identifiers, and the profile-level writes
+    to its profiles and to ``also`` (an undo's absorbed side, which the state does not
+    hold: merged profiles are not loaded), for a split."""
+    profiles = [*state.profiles, *(also or ())]
+    state.history = tx.attribute_history(namespace, list(state.identifiers), profiles)
     return state
 
 
