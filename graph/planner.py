@@ -26,13 +26,18 @@ the others. For each item:
    its attributes included, and the refusal is recorded for ``GET /conflicts``.
 
 Rules, in the order they are checked (the reason names the rule): ``banned`` (a person said
-these identifiers are not one; checked first, and neither a move nor a replacement resolves
-it), ``unique_type:<type>``, ``type_limit:<type>`` (of several types breaking either, the
-reason names the first by name), then the merge policy: ``recognized_profiles`` (by default
-two recognized profiles never merge implicitly), or with ``anonymous_into_other``
-``too_many_profiles`` (an item joins at most two profiles) and ``recognized_absorbed`` (only an
-anonymous profile is absorbed, into the profile of the item's later identifier, which keeps its
-id); last ``max_identifiers``.
+two identifiers are not one: of the item, of the profiles it joins, or generated for a new
+profile; checked first), ``unique_type:<type>``, ``type_limit:<type>`` (of several types
+breaking either, the reason names the first by name), then the merge policy:
+``recognized_profiles`` (by default two recognized profiles never merge implicitly), or with
+``anonymous_into_other`` ``too_many_profiles`` (an item joins at most two profiles) and
+``recognized_absorbed`` (only an anonymous profile is absorbed, into the profile of the item's
+later identifier, which keeps its id); last ``max_identifiers``.
+
+A ban makes no move and no replacement: an item whose join breaks one and no other rule is
+refused ``banned``. A move or a replacement made for another rule is refused by a ban only if
+its result breaks it (the identifiers it leaves behind count no more); an item it cannot
+resolve that way is refused ``banned`` if its join breaks a ban too, else by its first rule.
 
 An item of one identifier is a create-or-update: ``created`` if it is new, else ``noop``
 with its attributes written.
@@ -41,7 +46,7 @@ with its attributes written.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 import networkx as nx
@@ -53,6 +58,7 @@ from graph.model import (
     Created,
     GraphState,
     Holder,
+    Identifier,
     Linked,
     LinkItem,
     LinkRecord,
@@ -96,18 +102,22 @@ def plan_links(
 def _decide(graph: WorkingGraph, rules: Rules, index: int, item: LinkItem) -> Outcome:
     keys = [identifier.key for identifier in item.identifiers]
     profiles = graph.profiles_of(keys)
-    if graph.broken_ban(item.identifiers) is not None:  # a person's decision: final
-        return _conflict(graph, index, item, profiles, BANNED)
+    generated = () if profiles else item.on_create  # a new profile would hold them too
+    banned = graph.broken_ban((*item.identifiers, *generated)) is not None
     new_types = _new_types(graph, item, profiles)
     refusal = None
     if len(profiles) > 1 or new_types:
         refusal = _refusal(graph, rules, profiles, new_types)
-    if refusal is None:
+    if refusal is None and not banned:
         return _join(graph, rules, index, item, profiles)
-    resolved = _move(graph, rules, index, item) or _replace(graph, rules, index, item, profiles)
-    if resolved is not None:
-        return resolved
-    return _conflict(graph, index, item, profiles, refusal)
+    # a ban (a person's decision) makes no move and no replacement: it only refuses the ones
+    # whose result would break it
+    if refusal is not None:
+        resolved = _move(graph, rules, index, item)
+        resolved = resolved or _replace(graph, rules, index, item, profiles)
+        if resolved is not None:
+            return resolved
+    return _conflict(graph, index, item, profiles, BANNED if banned else refusal)
 
 
 def _conflict(
@@ -226,8 +236,8 @@ def _replace(
     graph: WorkingGraph, rules: Rules, index: int, item: LinkItem, profiles: list[int]
 ) -> Outcome | None:
     """Let each new identifier of a unique ``replace``-policy type take the place of the one
-    identifier of its type the joined profiles hold, if that keeps every other rule; None
-    when replacing cannot resolve the refusal."""
+    identifier of its type the joined profiles hold, if that keeps every other rule and every
+    ban; None when replacing cannot resolve the refusal."""
     new = [i for i in item.identifiers if graph.profile_of(i.key) is None]
     replacing = [i for i in new if rules.is_unique(i.type) and rules.policy(i.type) == REPLACE]
     if not replacing or max(Counter(i.type for i in replacing).values()) > 1:
@@ -243,9 +253,11 @@ def _replace(
     staying = [i.type for i in new if i not in replacing]  # a swap leaves every count as it was
     if _refusal(graph, rules, profiles, staying) is not None:
         return None
+    replaced = tuple(old for old, _ in swaps)
+    if _breaks_a_ban(graph, profiles, item.identifiers, replaced):
+        return None
     for old, identifier in swaps:
         graph.replace(old, identifier, index)
-    replaced = tuple(old for old, _ in swaps)
     # an item may name the identifier it replaces (an update addressed by the old email)
     remaining = tuple(i for i in item.identifiers if i.key not in replaced)
     joined = _join(graph, rules, index, replace(item, identifiers=remaining), profiles)
@@ -256,7 +268,7 @@ def _replace(
 
 def _move(graph: WorkingGraph, rules: Rules, index: int, item: LinkItem) -> Outcome | None:
     """Move the item's ``move``-policy identifiers to its other identifiers, if that keeps
-    every rule; None when moving cannot resolve the refusal."""
+    every rule and every ban; None when moving cannot resolve the refusal."""
     keys = [identifier.key for identifier in item.identifiers]
     movable = {
         k
@@ -279,10 +291,31 @@ def _move(graph: WorkingGraph, rules: Rules, index: int, item: LinkItem) -> Outc
     arriving_types += [graph.type_of(k) for k in leaving]
     if _refusal(graph, rules, target_profiles, arriving_types) is not None:
         return None
+    generated = () if target_profiles else item.on_create
+    if _breaks_a_ban(graph, target_profiles, (*item.identifiers, *generated)):
+        return None
     moved_from = tuple(graph.detach(leaving, reason="moved"))
     joined = _join(graph, rules, index, item, target_profiles)
     absorbed = joined.absorbed if isinstance(joined, Merged) else ()
     return Moved(joined.profile_id, moved_from=moved_from, absorbed=absorbed)
+
+
+def _breaks_a_ban(
+    graph: WorkingGraph,
+    profiles: list[int],
+    identifiers: Sequence[Identifier],
+    leaving: Collection[str] = (),
+) -> bool:
+    """Whether one profile made of ``profiles`` and ``identifiers``, without ``leaving``,
+    breaks a ban: what a move or a replacement would join, leaving some identifiers of the
+    profiles it joins behind (``WorkingGraph.broken_ban`` asks it of whole profiles)."""
+    if not graph.has_bans:
+        return False
+    types = {key: graph.type_of(key) for pid in profiles for key in graph.members(pid)}
+    types.update((i.key, i.type) for i in identifiers)
+    for key in leaving:
+        types.pop(key, None)
+    return graph.ban_among(types) is not None
 
 
 def plan_merge(

@@ -142,14 +142,25 @@ class WorkingGraph:
         for pid in self.profiles_of(list(types)):
             union |= self._members[pid]
         types.update((key, self.type_of(key)) for key in union if key not in types)
-        for key in union:
+        return self.ban_among(types)
+
+    @property
+    def has_bans(self) -> bool:
+        return bool(self._bans)
+
+    def ban_among(self, types: Mapping[str, str]) -> Ban | None:
+        """A ban that one profile of exactly the keys of ``types`` (key -> type) would break:
+        it names two of them (or one, and the type of another) that are not together yet. A
+        move or a replacement asks it of what it would join, leaving some identifiers of the
+        profiles it joins behind; ``broken_ban`` of whole profiles."""
+        for key in types:
             for ban in self._bans.get(key, ()):
-                if ban.a not in union:
+                if ban.a not in types:
                     continue
                 home = self._profile_of.get(ban.a)
-                for other in [ban.b] if ban.b is not None else union:
+                for other in [ban.b] if ban.b is not None else types:
                     if (
-                        other in union
+                        other in types
                         and ban.forbids(other, types[other])
                         and (home is None or self._profile_of.get(other) != home)
                     ):
