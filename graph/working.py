@@ -74,7 +74,8 @@ class WorkingGraph:
         self._ended: dict[int, str] = {}
         self._merges: list[MergeRow] = []
         self._conflicts: list[ConflictRow] = []
-        self._absorbed_by: dict[int, int] = {}  # profile -> the merge of this request absorbing it
+        # profile -> (the merge of this request absorbing it, the profile absorbing it)
+        self._absorbed_by: dict[int, tuple[int, int]] = {}
         self._restored: list[int] = []
         self._repointed: list[tuple[int, int]] = []
         self._undone: list[int] = []
@@ -425,17 +426,37 @@ class WorkingGraph:
                 merge_id, survivor, absorbed, item_index, survivor_key or None, absorbed_key or None
             )
         )
-        self._absorbed_by[absorbed] = merge_id
+        self._absorbed_by[absorbed] = (merge_id, survivor)
         return merge_id
 
     def _merge_joining(self, a: str, b: str) -> int | None:
         """The merge of this request a new link belongs to: one joining two identifiers that
         were in different profiles when the request began, now one (an item naming three
-        identifiers of two profiles adds two links across; an undo ends both)."""
+        identifiers of two profiles adds two links across; an undo ends both). It is the
+        merge that first put those two profiles together, not one that absorbed either of
+        them later: when A absorbs C and then D absorbs A, a link between A and C is the
+        first merge's, and undoing the second leaves it. None if no merge did."""
         before_a, before_b = self._loaded_profile_of.get(a), self._loaded_profile_of.get(b)
         if before_a is None or before_b is None or before_a == before_b:
             return None
-        return self._absorbed_by.get(before_a) or self._absorbed_by.get(before_b)
+        # the first profile both sides reach holds them since the later merge of the two
+        reached = dict(self._absorptions(before_a))
+        for pid, since in self._absorptions(before_b):
+            if pid in reached:
+                return max(since, reached[pid])
+        return None
+
+    def _absorptions(self, pid: int) -> list[tuple[int, int]]:
+        """``pid`` and the profiles this request's merges moved its identifiers into after
+        it, in turn, each with the merge that moved them there (0 for ``pid`` itself: merge
+        ids start at 1)."""
+        chain = [(pid, 0)]
+        for _ in range(len(self._absorbed_by)):  # each merge absorbs one profile
+            if pid not in self._absorbed_by:
+                break
+            merge_id, pid = self._absorbed_by[pid]
+            chain.append((pid, merge_id))
+        return chain
 
     def _survivor_order(self, pid: int) -> tuple[int, str, int]:
         return (-len(self._members[pid]), self._profile_created[pid], pid)
