@@ -7,7 +7,8 @@ lone surrogate escape such as ``"\\ud800"``). A batch names every bad item at on
 A body is read or refused, never dropped: on a route that declares none, any body but one
 that says nothing (``{}``, ``null``) is a 400 (``Blueprint``); what a hostile body cannot make
 us parse is in app/api/jsonbody.py. So is a query parameter on idgraph's own routes
-(``strict_query``): one the route does not read is a 400 naming it."""
+(``strict_query``): one the route does not read is a 400 naming it, and so is one it reads as
+one value sent more than once."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import flask
 import flask_smorest
 import marshmallow as ma
 from webargs.flaskparser import FlaskParser, abort
+from webargs.multidictproxy import MultiDictProxy
 
 from app.api.jsonbody import TOO_DEEP, Unreadable, loads, nested_too_deeply, problem_paths
 from graph.errors import InvalidInput
@@ -29,6 +31,8 @@ from graph.model import format_time
 NAMESPACE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 JSON_WHITESPACE = b" \t\n\r"
 SAYS_NOTHING = frozenset({b"{}", b"null"})
+NOT_DONE = "nothing was done"
+ONE_VALUE = "this route reads one value, and which one is meant is unclear"
 ValueErrors = Callable[[dict[int, Any]], Mapping[int, Mapping[str, list[str]]]]
 
 
@@ -198,8 +202,9 @@ class Blueprint(flask_smorest.Blueprint):
     does not name, and a route without one never looks, so ``DELETE .../profiles/1?dry_run=true``
     would erase and ``POST .../links?dryrun=true`` would write. An operation reads the fields of
     its query schemas (by ``data_key``, as OpenAPI documents them) and ``READ_BEFORE_VIEWS``.
-    The compatible faces keep the default, lenient: their published clients add parameters of
-    their own (cache busters)."""
+    One of those sent twice is refused too, unless its field is a list: webargs would read the
+    first, so ``?dry_run=false&dry_run=true`` would write. The compatible faces keep the
+    default, lenient: their published clients add parameters of their own (cache busters)."""
 
     ARGUMENTS_PARSER = Parser()
     BODY_LOCATIONS = frozenset({"json", "form", "files"})
@@ -213,7 +218,7 @@ class Blueprint(flask_smorest.Blueprint):
         super().__init__(*args, **kwargs)
         self.before_request(self._refuse_an_unread_body)
         if strict_query:
-            self.before_request(self._refuse_an_unread_query)
+            self.before_request(self._refuse_an_unread_or_repeated_query)
 
     def _refuse_an_unread_body(self) -> None:
         """A body sent where the operation reads none is a 400 naming ``body``: it would be
@@ -227,26 +232,30 @@ class Blueprint(flask_smorest.Blueprint):
             problem = f"{request.method} on this route takes no body: nothing was done"
             raise InvalidInput(f"body: {problem}", fields={"body": [problem]})
 
-    def _refuse_an_unread_query(self) -> None:
-        """Every query parameter the operation does not read, named in one 400."""
+    def _refuse_an_unread_or_repeated_query(self) -> None:
+        """Every query parameter the operation does not read, and every one it reads as one
+        value that was sent more than once (read as its first, whatever the client meant),
+        named in one 400, in the order they were sent. One it reads as a list may repeat."""
         request = flask.request
         if not request.args:
             return
         operation = self._answered(request.endpoint or "", request.method)
         if operation is None:
             return
-        reads = self._query_fields(operation)
+        schemas = self._query_schemas(operation)
+        reads = frozenset(name for schema in schemas for name in _loaded_names(schema))
+        lists = frozenset(name for schema in schemas for name in _list_names(schema))
         allowed = reads | self.READ_BEFORE_VIEWS
-        unread = [name for name in request.args if name not in allowed]
-        if not unread:
-            return
         hint = f" (it reads {', '.join(sorted(reads))})" if reads else ""
-        problems = {
-            name: [f"this route reads no query parameter {name}{hint}: nothing was done"]
-            for name in unread
-        }
-        first = unread[0]
-        raise InvalidInput(f"{first}: {problems[first][0]}", fields=problems)
+        problems: dict[str, list[str]] = {}
+        for name, values in request.args.lists():
+            if name not in allowed:
+                problems[name] = [f"this route reads no query parameter {name}{hint}: {NOT_DONE}"]
+            elif len(values) > 1 and name not in lists:
+                problems[name] = [f"sent {len(values)} times: {ONE_VALUE}; {NOT_DONE}"]
+        if problems:
+            first = next(iter(problems))
+            raise InvalidInput(f"{first}: {problems[first][0]}", fields=problems)
 
     def _drops_body(self, endpoint: str, method: str) -> bool:
         """Whether the view of ``endpoint`` answers ``method`` with a success without reading
@@ -266,20 +275,25 @@ class Blueprint(flask_smorest.Blueprint):
             return None
         return operation
 
-    def _query_fields(self, operation: dict[str, Any]) -> frozenset[str]:
-        """The query parameters an operation reads: its query schemas' fields, as sent."""
-        names: set[str] = set()
-        for parameter in operation.get("arguments", {}).get("parameters", []):
-            if parameter["in"] not in self.QUERY_LOCATIONS:
-                continue
-            schema = parameter["schema"]
-            schema = schema() if isinstance(schema, type) else schema
-            names.update(
-                field.data_key or name
-                for name, field in schema.fields.items()
-                if not field.dump_only
-            )
-        return frozenset(names)
+    def _query_schemas(self, operation: dict[str, Any]) -> list[ma.Schema]:
+        """The schemas an operation reads its query parameters with."""
+        schemas = [
+            parameter["schema"]
+            for parameter in operation.get("arguments", {}).get("parameters", [])
+            if parameter["in"] in self.QUERY_LOCATIONS
+        ]
+        return [schema() if isinstance(schema, type) else schema for schema in schemas]
+
+
+def _loaded_names(schema: ma.Schema) -> set[str]:
+    """The query parameters a schema reads: its fields, as sent (``data_key``)."""
+    return {field.data_key or name for name, field in schema.load_fields.items()}
+
+
+def _list_names(schema: ma.Schema) -> set[str]:
+    """The query parameters a schema reads every value of (a ``List``), as webargs decides."""
+    known = tuple(Blueprint.ARGUMENTS_PARSER.KNOWN_MULTI_FIELDS)
+    return MultiDictProxy({}, schema, known_multi_fields=known).multiple_keys
 
 
 def _says_nothing(request: flask.Request) -> bool:
