@@ -46,6 +46,14 @@ NAMES_OF = dict(
     primary_id="customer", externalPrimaryID="customer", external_id="customer",
     brand_id="brand", brandID="brand",
 )  # fmt: skip
+# The names creating a customer reads and updateCustomer does not (seed 002: the create table
+# has them, the update table not), with what an update would not do; never a custom field.
+CREATE_ONLY = dict(
+    channel_id="links no address (addchannelonly does)",
+    customer_link_channel="links no address (addchannelonly does)",
+    ticket_id="links no ticket",
+    noSync="syncs no tickets",
+)  # fmt: skip
 
 blp = Blueprint("omnidesk", __name__, description="Omnidesk: customer sync, /api/v2/customer.")
 
@@ -91,8 +99,9 @@ class CustomerFieldsSchema(BodySchema):
     """Names and custom fields: any key not declared is a custom field (string, number or
     boolean). ``null`` deletes one; an empty string is refused, and so is a name that says
     which customer or brand another call is about (``NAMES_OF``: ``primary_id`` sent to
-    updateCustomer names no attribute). Loads to the declared fields plus ``attributes``: the
-    writes, under their stored names."""
+    updateCustomer names no attribute), and one a create reads and an update does not
+    (``CREATE_ONLY``: ``ticket_id`` sent to updateCustomer links no ticket). Loads to the
+    declared fields plus ``attributes``: the writes, under their stored names."""
 
     class Meta:
         unknown = ma.INCLUDE
@@ -117,6 +126,9 @@ class CustomerFieldsSchema(BodySchema):
         return [name for name in data if name not in self.fields]
 
     def _custom_problem(self, name: str, value: Any) -> str | None:
+        if name in CREATE_ONLY:
+            why = CREATE_ONLY[name]
+            return f"read when a customer is created, not a custom field: an update {why}"
         if name not in NAMES_OF:
             return _custom_problem(name, value)
         what = NAMES_OF[name]
