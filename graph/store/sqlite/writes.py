@@ -44,13 +44,15 @@ _WRITES: dict[str, tuple[str, ...]] = {
     "move_identifiers": (
         "UPDATE identifiers SET profile_id = :profile_id WHERE ns = :ns AND key = :key",
     ),
-    "create_links": (  # after upsert_identifiers: both ends have their ids (migration 7)
+    # after upsert_identifiers: both ends have their ids (migration 7); an end numbered by
+    # this write comes with its id (``_with_end_ids``), the others' are looked up by key
+    "create_links": (
         "INSERT INTO links (id, ns, a_key, b_key, operation, source, request_id, item_index, "
         "merge_id, created_at, ended_at, end_reason, ended_request_id, a_id, b_id) VALUES (:id, "
         ":ns, :a_key, :b_key, :operation, :source, :request_id, :item_index, :merge_id, "
         ":created_at, :ended_at, :end_reason, :ended_request_id, "
-        "(SELECT id FROM identifiers WHERE ns = :ns AND key = :a_key), "
-        "(SELECT id FROM identifiers WHERE ns = :ns AND key = :b_key))",
+        "coalesce(:a_id, (SELECT id FROM identifiers WHERE ns = :ns AND key = :a_key)), "
+        "coalesce(:b_id, (SELECT id FROM identifiers WHERE ns = :ns AND key = :b_key)))",
     ),
     "end_links": (
         "UPDATE links SET ended_at = :at, end_reason = :end_reason, "
@@ -126,6 +128,7 @@ class ChangeWrites(Sql):
 
     def apply(self, namespace: str, changes: ChangeSet) -> None:
         placed = self._place_creations(namespace, changes)
+        numbered: dict[str, int] = {}  # the key of each identifier created now: its id
         for write in change_rows(changes):
             rows = write.rows
             if write.kind == "create_placements":  # new identifiers have theirs implicitly
@@ -135,6 +138,10 @@ class ChangeWrites(Sql):
             if write.kind in _NUMBERED_HERE and rows:  # identifiers in key order
                 first = take_ids(self.connection, namespace, _NUMBERED_HERE[write.kind], len(rows))
                 rows = [{**row, "id": first + n} for n, row in enumerate(rows)]
+            if write.kind == "upsert_identifiers":  # one coming back keeps the id it had
+                numbered = {row["key"]: row["id"] for row in rows if row["key"] not in placed}
+            if write.kind == "create_links":
+                rows = _with_end_ids(rows, numbered)
             self._run(write.kind, namespace, rows, write.params)
         self._run("advance_sequences", namespace, _sequence_rows(changes.sequences))
 
@@ -186,6 +193,15 @@ def take_ids(connection: sqlite3.Connection, namespace: str, kind: str, count: i
     advance = {"ns": namespace, "name": kind, "next": first + count}
     connection.execute(_WRITES["advance_sequences"][0], advance)
     return first
+
+
+def _with_end_ids(rows: list[Row], numbered: Mapping[str, int]) -> list[Row]:
+    """Links with the id of each end this write numbered, None for the others: two searches
+    of the identifiers' key index fewer for a link between new identifiers (most are)."""
+    return [
+        {**row, "a_id": numbered.get(row["a_key"]), "b_id": numbered.get(row["b_key"])}
+        for row in rows
+    ]
 
 
 def _sequence_rows(sequences: Sequences) -> list[Row]:
