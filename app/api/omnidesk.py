@@ -99,9 +99,10 @@ class CustomerFieldsSchema(BodySchema):
     """Names and custom fields: any key not declared is a custom field (string, number or
     boolean). ``null`` deletes one; an empty string is refused, and so is a name that says
     which customer or brand another call is about (``NAMES_OF``: ``primary_id`` sent to
-    updateCustomer names no attribute), and one a create reads and an update does not
-    (``CREATE_ONLY``: ``ticket_id`` sent to updateCustomer links no ticket). Loads to the
-    declared fields plus ``attributes``: the writes, under their stored names."""
+    updateCustomer names no attribute), one a create reads and an update does not
+    (``CREATE_ONLY``: ``ticket_id`` sent to updateCustomer links no ticket), and an
+    ``extra_*`` address, which addchannelonly alone reads. Loads to the declared fields plus
+    ``attributes``: the writes, under their stored names."""
 
     class Meta:
         unknown = ma.INCLUDE
@@ -126,6 +127,8 @@ class CustomerFieldsSchema(BodySchema):
         return [name for name in data if name not in self.fields]
 
     def _custom_problem(self, name: str, value: Any) -> str | None:
+        if name in EXTRA_TYPES:  # seed 002: only addchannelonly reads them
+            return "an address addchannelonly adds to a customer, not a custom field"
         if name in CREATE_ONLY:
             why = CREATE_ONLY[name]
             return f"read when a customer is created, not a custom field: an update {why}"

@@ -2,7 +2,8 @@
 create table, not in the update one): ``channel_id``, ``customer_link_channel``,
 ``ticket_id``, ``noSync``. Sent to an update they were stored as custom fields, so a client
 that meant to link an address or a ticket got a 200 and a stray attribute. Now, as
-``primary_id`` and ``brand_id`` there, each is a 400 naming it, and nothing is written."""
+``primary_id`` and ``brand_id`` there, each is a 400 naming it, and nothing is written. So
+is an ``extra_*`` address, which only addchannelonly reads, sent to a create or an update."""
 
 from __future__ import annotations
 
@@ -86,3 +87,30 @@ def test_the_create_still_reads_them_and_the_update_its_own_fields(client, ann):
     assert ann["attributes"] == {"firstName": "Ann", "city": "Oslo"}
     assert client.put(UPDATE, json=update(lastname="Lee", city="Bergen")).json == UPDATED
     assert stored(client)["attributes"] == {"firstName": "Ann", "lastName": "Lee", "city": "Bergen"}
+
+
+@pytest.mark.parametrize(
+    "field", ["extra_email", "extra_telephone", "extra_facebook", "extra_twitter"]
+)
+def test_an_extra_address_is_addchannelonlys_and_no_custom_field_of_create_or_update(
+    client, error_of, ann, field
+):
+    """An ``extra_*`` address sent to create or update was stored as a custom attribute and
+    linked nothing: a 400 naming it, and nothing written."""
+    address = "+48601234567" if field == "extra_telephone" else "bob@example.com"
+    created = {
+        "primary_id": "c-2",
+        "channel_id": "email",
+        "customer_link_channel": "cee@example.com",
+        field: address,
+    }
+    for method, path, body in (
+        ("put", UPDATE, update(lastname="Lee", **{field: address})),
+        ("post", CREATE, {"brand_id": BRAND, **created}),
+    ):
+        error = error_of(getattr(client, method)(path, json=body), 400, "invalid_input")
+        assert error["details"]["fields"] == {
+            field: ["an address addchannelonly adds to a customer, not a custom field"]
+        }
+    assert stored(client) == ann
+    assert client.get(f"/v1/{BRAND}/identifiers/customId/c-2").status_code == 404
