@@ -361,20 +361,85 @@ class Separation:
     changes: ChangeSet
 
 
+@dataclass(frozen=True, slots=True)
+class Undoing:
+    """A merge that ending a link may take back, with what undoing it needs (the arguments
+    of ``plan_undo_merge`` that the store answers)."""
+
+    merge: MergeRecord
+    restoring: list[LinkRecord]
+    aliases: list[int]
+    absorbed_created_at: str
+
+
+def merge_ended_by(
+    link: LinkRecord, state: GraphState, merges: Sequence[MergeRecord]
+) -> MergeRecord | None:
+    """The merge that ending ``link`` would take back, of ``merges`` (those of its profile):
+    the one it is tagged with (it first joined the link's ends), if that merge stands and its
+    survivor is the link's profile; for a link no merge added, the one standing merge into
+    its profile whose two sides (``survivor_key``, ``absorbed_key``) it is the last link to
+    join. None when there is none, or several (one part cannot go back to two ids): the
+    profile splits as for any link. Whether the sides do come apart, ``plan_end_link``
+    decides, as an undo does."""
+    pid = state.identifiers[link.a].profile_id
+    standing = [m for m in merges if m.survivor == pid and m.undone_at is None]
+    if link.merge_id is not None:
+        return next((m for m in standing if m.id == link.merge_id), None)
+    if not standing:
+        return None
+    graph = nx.Graph()
+    graph.add_nodes_from(key for key, held in state.identifiers.items() if held.profile_id == pid)
+    graph.add_edges_from((k.a, k.b) for k in state.links if k.id != link.id)
+    side = nx.node_connected_component(graph, link.a)
+    if link.b in side:
+        return None
+    separated = [
+        m
+        for m in standing
+        if m.survivor_key in graph
+        and m.absorbed_key in graph
+        and (m.survivor_key in side) != (m.absorbed_key in side)
+    ]
+    return separated[0] if len(separated) == 1 else None
+
+
 def plan_end_link(
     link: LinkRecord, state: GraphState, rules: Rules, provenance: Provenance, *, reason: str,
-    ban: bool = False,
+    ban: bool = False, undoing: Undoing | None = None,
 ) -> Separation:  # fmt: skip
-    """End an active link. If that disconnects its profile, the profile splits: the larger
+    """End an active link. If that separates the two sides of ``undoing``'s merge (see
+    ``merge_ended_by``), the merge is taken back as ``plan_undo_merge`` takes it back (the
+    absorbed side under its own id, the survivor's under its id whatever their sizes), but
+    with no ban of the merge's pairs and no other link ended: an undo that ends only this
+    link. Otherwise, if ending it disconnects its profile, the profile splits: the larger
     part keeps the id (the part holding the oldest identifier on a tie, as for a moved
     device), every other part gets a new id (in the order of their oldest identifiers), and
     values go with the identifiers they were written through. With ``ban`` the two
     identifiers may never be linked again."""
     graph = WorkingGraph(state, rules, provenance)
-    profiles = graph.end(link.id, link.a, link.b, reason)
+    if not (undoing and _undo_by_ending(graph, link, undoing, reason)):
+        graph.end(link.id, link.a, link.b, reason)
     if ban:
         graph.ban(link.a, link.b, None, reason, link_id=link.id)
+    profiles = dict.fromkeys(graph.profile_of(key) for key in (link.a, link.b))
     return Separation(tuple(profiles), graph.change_set())
+
+
+def _undo_by_ending(graph: WorkingGraph, link: LinkRecord, undoing: Undoing, reason: str) -> bool:
+    """Undo ``undoing``'s merge by ending ``link`` alone; False, changing nothing, when the
+    link is not in the merge's survivor or the two sides stay joined without it."""
+    if graph.profile_of(link.a) != undoing.merge.survivor:
+        return False
+    undone = graph.undo_merge(
+        undoing.merge,
+        [link],
+        undoing.restoring,
+        undoing.aliases,
+        undoing.absorbed_created_at,
+        reason,
+    )
+    return undone is not None
 
 
 def plan_undo_merge(

@@ -92,10 +92,13 @@ class EndLink(MethodView):
     @blp.arguments(EndLinkSchema)
     @blp.response(200, EndedLinkSchema)
     def post(self, body: dict, ns: str, link_id: str) -> Any:
-        """End one link. If that disconnects its profile, the profile splits: the larger part
-        keeps the id (on a tie the part holding the oldest identifier), the other gets a new
-        one, and attribute values follow the identifiers they were written through. With
-        ``"ban": true`` the two identifiers may never be linked again. 409 if already ended.
+        """End one link. If it was the last link joining the two sides of a merge, that
+        merge is taken back as an undo takes it back (the absorbed profile under its old id),
+        with no ban. Otherwise, if that disconnects its profile, the profile splits: the
+        larger part keeps the id (on a tie the part holding the oldest identifier), the other
+        gets a new one, and attribute values follow the identifiers they were written
+        through. With ``"ban": true`` the two identifiers may never be linked again. 409 if
+        already ended. See docs/lineage.md, "End a link".
         """
         return service().history.end_link(
             ns, number(link_id, "link_id"), reason=body["reason"], ban=body["ban"], source=caller()

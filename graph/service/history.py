@@ -23,7 +23,7 @@ from graph.model import (
     just_before,
 )
 from graph.normalize import InvalidValue, normalize_type
-from graph.planner import plan_ban, plan_end_link, plan_undo_merge
+from graph.planner import Undoing, merge_ended_by, plan_ban, plan_end_link, plan_undo_merge
 from graph.rules import Rules
 from graph.service.base import UseCase
 from graph.service.lookups import cursor_position, lookup_identifier, profile_holding
@@ -178,16 +178,23 @@ class History(UseCase):
         ban: bool = False,
         source: str | None = None,
     ) -> Separated:
-        """End one active link; if that disconnects its profile, it splits (see
-        ``plan_end_link``). Answers the profiles its two identifiers are in afterwards."""
+        """End one active link; if that separates the two sides of a merge, the merge is
+        taken back as an undo takes it back, without its bans; else if that disconnects its
+        profile, it splits (see ``plan_end_link``). Answers the profiles its two
+        identifiers are in afterwards."""
         rules = self.rules(namespace)
 
         def work(tx: WriteTx) -> Separated:
             first = _active(tx, namespace, link_id)
-            state = _with_history(tx, namespace, tx.load_state(namespace, [first.a]))
+            state = tx.load_state(namespace, [first.a])
             link = _active(tx, namespace, link_id)  # again, now that its profile is held
+            undoing = _undoing(tx, namespace, link, state)
+            also = [undoing.merge.absorbed, *undoing.aliases] if undoing else []
+            state = _with_history(tx, namespace, state, also)
             provenance = self._provenance("end", source)
-            plan = plan_end_link(link, state, rules, provenance, reason=reason, ban=ban)
+            plan = plan_end_link(
+                link, state, rules, provenance, reason=reason, ban=ban, undoing=undoing
+            )
             return Separated(*_applied(tx, namespace, plan), link=tx.link(namespace, link_id))
 
         return self.store.write(work)
@@ -361,31 +368,39 @@ def _active(tx: ReadTx, namespace: str, link_id: int) -> LinkRecord:
 
 
 def _check_undoable(tx: ReadTx, namespace: str, merge) -> None:
+    refusal = _undo_refusal(tx, namespace, merge)
+    if refusal is not None:
+        raise refusal
+
+
+def _undo_refusal(tx: ReadTx, namespace: str, merge) -> Refused | NotFound | None:
+    """Why the merge cannot be undone whatever the links say, or None."""
     if merge.undone_at is not None:
-        raise Refused(
+        return Refused(
             "merge_undone", f"merge {merge.id} was undone at {merge.undone_at}", merge_id=merge.id
         )
     survivor = tx.profile_record(namespace, merge.survivor)
     if survivor is None or tx.profile_record(namespace, merge.absorbed) is None:
-        raise NotFound(f"merge {merge.id}: its profiles were purged")
+        return NotFound(f"merge {merge.id}: its profiles were purged")
     if survivor.merged_into is not None:
         later = [
             m
             for m in tx.merges_of(namespace, [merge.survivor])
             if m.absorbed == merge.survivor and m.undone_at is None
         ]
-        raise Refused(
+        return Refused(
             "merge_superseded",
             f"profile {merge.survivor} was itself merged later (merge {later[-1].id}); "
             "undo that merge first",
             merge_id=later[-1].id,
         )
     if merge.survivor_key is None or merge.absorbed_key is None:
-        raise Refused(
+        return Refused(
             "merge_not_undoable",
             f"merge {merge.id} was recorded before idgraph kept the sides of a merge",
             merge_id=merge.id,
         )
+    return None
 
 
 def _check_no_later_merge(
@@ -398,20 +413,41 @@ def _check_no_later_merge(
     restoring: list[LinkRecord],
 ) -> None:
     """Refuse the undo when a later merge, not undone, joined a profile through what this
-    one brought: one of its active links has an end in the part the undo would give back,
-    the identifiers joined to the absorbed key once this merge's links (``ending``) and the
-    later merges' are taken out and ``restoring`` is linked again. Giving that part back
-    would carry the later profile's identifiers away while its id still answered the
-    survivor, and that later merge could never be undone. Names the latest such merge:
-    undo it first. When links that no later merge added still join the two sides, the
-    planner answers (``merge_in_use``), as it does when the sides have gone."""
+    one brought (see ``_later_merge_through``). Names the latest such merge: undo it first.
+    When links that no later merge added still join the two sides, the planner answers
+    (``merge_in_use``), as it does when the sides have gone."""
+    blocking = _later_merge_through(tx, namespace, merge, state, touching, ending, restoring)
+    if blocking is not None:
+        raise Refused(
+            "merge_not_undoable",
+            f"merge {blocking.id} joined profile {blocking.absorbed} through what merge "
+            f"{merge.id} brought: undo merge {blocking.id} first",
+            merge_id=blocking.id,
+        )
+
+
+def _later_merge_through(
+    tx: ReadTx,
+    namespace: str,
+    merge: MergeRecord,
+    state: GraphState,
+    touching: list[LinkRecord],
+    ending: list[LinkRecord],
+    restoring: list[LinkRecord],
+) -> MergeRecord | None:
+    """The latest later merge, not undone, that joined a profile through what ``merge``
+    brought: one of its active links has an end in the part an undo would give back, the
+    identifiers joined to the absorbed key once ``ending`` and the later merges' links are
+    taken out and ``restoring`` is linked again. Giving that part back would carry the
+    later profile's identifiers away while its id still answered the survivor, and that
+    later merge could never be undone. None if there is none."""
     later = [
         link
         for link in touching
         if link.ended_at is None and link.merge_id is not None and link.merge_id > merge.id
     ]
     if not later or merge.absorbed_key not in state.identifiers:
-        return
+        return None
     graph = nx.Graph()
     graph.add_nodes_from(state.identifiers)
     graph.add_edges_from((link.a, link.b) for link in state.links)
@@ -419,17 +455,26 @@ def _check_no_later_merge(
     graph.add_edges_from((link.a, link.b) for link in restoring)
     part = nx.node_connected_component(graph, merge.absorbed_key)
     if merge.survivor_key in part:
-        return
+        return None
     joined = [link.merge_id for link in later if link.a in part or link.b in part]
-    if not joined:
-        return
-    blocking = tx.merge_record(namespace, max(joined))
-    raise Refused(
-        "merge_not_undoable",
-        f"merge {blocking.id} joined profile {blocking.absorbed} through what merge {merge.id} "
-        f"brought: undo merge {blocking.id} first",
-        merge_id=blocking.id,
-    )
+    return tx.merge_record(namespace, max(joined)) if joined else None
+
+
+def _undoing(tx: ReadTx, namespace: str, link: LinkRecord, state: GraphState) -> Undoing | None:
+    """The merge that ending ``link`` takes back (``merge_ended_by``), with what undoing it
+    needs; None when there is none, or when an undo of it would be refused whatever the
+    links say (undone, superseded, a later merge through what it brought): ending the link
+    then splits the profile as for any link."""
+    pid = state.identifiers[link.a].profile_id
+    merge = merge_ended_by(link, state, tx.merges_of(namespace, [pid]))
+    if merge is None or _undo_refusal(tx, namespace, merge) is not None:
+        return None
+    touching = tx.links_touching(namespace, list(state.identifiers))
+    restoring = _retired_by(tx, namespace, merge, state)
+    if _later_merge_through(tx, namespace, merge, state, touching, [link], restoring):
+        return None
+    absorbed = tx.profile_record(namespace, merge.absorbed)
+    return Undoing(merge, restoring, _family(tx, namespace, merge), absorbed.created_at)
 
 
 def _retired_by(tx: ReadTx, namespace: str, merge, state: GraphState) -> list[LinkRecord]:
