@@ -355,10 +355,11 @@ def plan_merge(
 @dataclass(frozen=True, slots=True)
 class Separation:
     """What ending a link or undoing a merge did: the profiles its identifiers are in now
-    (one when nothing split), and the change set."""
+    (one when nothing split), the change set, and the merge that ending a link took back."""
 
     profiles: tuple[int, ...]
     changes: ChangeSet
+    undone: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,12 +419,14 @@ def plan_end_link(
     values go with the identifiers they were written through. With ``ban`` the two
     identifiers may never be linked again."""
     graph = WorkingGraph(state, rules, provenance)
-    if not (undoing and _undo_by_ending(graph, link, undoing, reason)):
+    taken_back = undoing if undoing and _undo_by_ending(graph, link, undoing, reason) else None
+    if taken_back is None:
         graph.end(link.id, link.a, link.b, reason)
     if ban:
         graph.ban(link.a, link.b, None, reason, link_id=link.id)
     profiles = dict.fromkeys(graph.profile_of(key) for key in (link.a, link.b))
-    return Separation(tuple(profiles), graph.change_set())
+    undone = taken_back.merge.id if taken_back else None
+    return Separation(tuple(profiles), graph.change_set(), undone)
 
 
 def _undo_by_ending(graph: WorkingGraph, link: LinkRecord, undoing: Undoing, reason: str) -> bool:

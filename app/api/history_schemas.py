@@ -207,6 +207,14 @@ class BanPageSchema(ma.Schema):
 class EndedLinkSchema(ma.Schema):
     link = fields.Nested(LinkRecordSchema, required=True)
     split = fields.Boolean(required=True)
+    merge = fields.Nested(
+        MergeRecordSchema,
+        allow_none=True,
+        metadata={
+            "description": "the merge ending this link took back (it was the last link "
+            "joining its two sides), now undone; null if it took none back"
+        },
+    )
     profiles = fields.List(fields.Nested(ProfileSchema), required=True)
     ban = fields.Function(
         lambda result: BanSchema().dump(result.bans[0]) if result.bans else None,

@@ -44,8 +44,9 @@ class Explanation:
 
 @dataclass(frozen=True, slots=True)
 class Separated:
-    """The answer to ending a link or undoing a merge: the link or merge as it is now, the
-    profiles its identifiers are in, the bans it made."""
+    """The answer to ending a link or undoing a merge: the link or merge as it is now (for
+    an ended link, the merge it took back, if it did), the profiles its identifiers are in,
+    the bans it made."""
 
     profiles: tuple[ProfileView, ...]
     bans: tuple[Ban, ...]
@@ -195,7 +196,9 @@ class History(UseCase):
             plan = plan_end_link(
                 link, state, rules, provenance, reason=reason, ban=ban, undoing=undoing
             )
-            return Separated(*_applied(tx, namespace, plan), link=tx.link(namespace, link_id))
+            applied = _applied(tx, namespace, plan)
+            merge = tx.merge_record(namespace, plan.undone) if plan.undone else None
+            return Separated(*applied, link=tx.link(namespace, link_id), merge=merge)
 
         return self.store.write(work)
 

@@ -66,6 +66,9 @@ def test_ending_the_link_a_merge_added_gives_the_absorbed_side_its_id_back(api):
     body = response.json
     assert (body["split"], body["ban"], body["link"]["end_reason"]) == (True, None, "wrong")
     assert [p["id"] for p in body["profiles"]] == [survivor, absorbed]
+    # the answer names the merge it took back, as it is now
+    assert (body["merge"]["id"], body["merge"]["absorbed"]) == (merge["id"], absorbed)
+    assert body["merge"]["undone_at"] == body["link"]["ended_at"]
     assert_taken_back(api, merge, survivor, absorbed, {"b1", "b2"})
     # the lineage says what happened: the link ended, and that request took the merge back
     body = lineage(api, absorbed)
@@ -119,6 +122,7 @@ def test_ending_a_link_inside_one_side_splits_off_a_new_profile_and_keeps_the_me
     assert response.json["split"] is True
     (part,) = [p for p in response.json["profiles"] if p["id"] != survivor]
     assert part["id"] not in (survivor, absorbed) and values(part) == departing
+    assert response.json["merge"] is None  # no merge taken back
     kept = profile(api, survivor)
     assert kept["aliases"] == [absorbed] and profile(api, absorbed)["id"] == survivor
     assert merges(api, A[0])[0]["undone_at"] is None
@@ -147,7 +151,7 @@ def test_ending_the_joining_link_while_others_join_the_sides_changes_nothing_els
         api.link(NS, later)
     before = profile(api, survivor)
     body = end(api, link_between(api, "browserId:a1", "browserId:b1")["id"]).json
-    assert body["split"] is False
+    assert (body["split"], body["merge"]) == (False, None)
     (after,) = body["profiles"]
     assert (after["id"], after["identifiers"]) == (survivor, before["identifiers"])
     assert (after["aliases"], after["attributes"]) == ([absorbed], before["attributes"])
@@ -157,6 +161,7 @@ def test_ending_the_joining_link_while_others_join_the_sides_changes_nothing_els
     remaining = link_between(api, *(later or ("browserId:a1", "browserId:b2")))
     body = end(api, remaining["id"]).json
     assert [p["id"] for p in body["profiles"]] == [survivor, absorbed]
+    assert body["merge"]["id"] == merge["id"]
     assert_taken_back(api, merge, survivor, absorbed, {"b1", "b2"})
 
 
