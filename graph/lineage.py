@@ -113,10 +113,12 @@ def profile_as_of(
 
 def shortest_path(links: Iterable[tuple[int, str, str]], start: str, end: str) -> list[tuple]:
     """The fewest active links joining two identifiers, as (link id, from, to) in walking
-    order; [] when ``start`` is ``end``. Raises nx.NetworkXNoPath when they are apart."""
+    order; [] when ``start`` is ``end``. Raises nx.NetworkXNoPath when they are apart. Of
+    several shortest paths, the one found first walking links in the order of their ids:
+    the same on every store, whatever order it reads links in."""
     graph = nx.Graph()
     graph.add_nodes_from((start, end))
-    for link_id, a, b in links:
+    for link_id, a, b in sorted(links):
         graph.add_edge(a, b, id=link_id)
     keys = nx.shortest_path(graph, start, end)
     return [(graph.edges[a, b]["id"], a, b) for a, b in zip(keys, keys[1:], strict=False)]
