@@ -31,6 +31,7 @@ from graph.model import format_time
 NAMESPACE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 JSON_WHITESPACE = b" \t\n\r"
 SAYS_NOTHING = frozenset({b"{}", b"null"})
+_DRY_RUN = re.compile(r"dry[-_]?run", re.IGNORECASE)
 NOT_DONE = "nothing was done"
 ONE_VALUE = "this route reads one value, and which one is meant is unclear"
 ValueErrors = Callable[[dict[int, Any]], Mapping[int, Mapping[str, list[str]]]]
@@ -204,7 +205,8 @@ class Blueprint(flask_smorest.Blueprint):
     its query schemas (by ``data_key``, as OpenAPI documents them) and ``READ_BEFORE_VIEWS``.
     One of those sent twice is refused too, unless its field is a list: webargs would read the
     first, so ``?dry_run=false&dry_run=true`` would write. The compatible faces keep the
-    default, lenient: their published clients add parameters of their own (cache busters)."""
+    default, lenient: their published clients add parameters of their own (cache busters),
+    but a write there that asks for a dry run is refused (``_refuse_a_dry_run``)."""
 
     ARGUMENTS_PARSER = Parser()
     BODY_LOCATIONS = frozenset({"json", "form", "files"})
@@ -219,6 +221,20 @@ class Blueprint(flask_smorest.Blueprint):
         self.before_request(self._refuse_an_unread_body)
         if strict_query:
             self.before_request(self._refuse_an_unread_or_repeated_query)
+        else:
+            self.before_request(self._refuse_a_dry_run)
+
+    def _refuse_a_dry_run(self) -> None:
+        """On a lenient face, a write that asks for a dry run (``?dry_run=true``, ``dryRun``,
+        ``dry-run``...) is a 400: no face has one, so the parameter would be ignored like a
+        cache buster and ``DELETE /v4/clients/1?dry_run=true`` would erase the person."""
+        request = flask.request
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return
+        asked = [name for name in request.args if _DRY_RUN.fullmatch(name)]
+        if asked:
+            problem = f"{request.method} on this route has no dry run: nothing was done"
+            raise InvalidInput(f"{asked[0]}: {problem}", fields={name: [problem] for name in asked})
 
     def _refuse_an_unread_body(self) -> None:
         """A body sent where the operation reads none is a 400 naming ``body``: it would be
