@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 import networkx as nx
 
 from graph.model import (
+    AttributeHistory,
     Identifier,
     LinkRecord,
     MergeRecord,
@@ -68,6 +69,11 @@ def links_as_of(links: Iterable[LinkRecord], as_of: str | None) -> list[LinkReco
     return [shown for link in links if (shown := link.as_of(as_of)) is not None]
 
 
+def merges_as_of(merges: Iterable[MergeRecord], as_of: str | None) -> list[MergeRecord]:
+    """The merges as they were at ``as_of`` (all of them, now, for None)."""
+    return [shown for merge in merges if (shown := merge.as_of(as_of)) is not None]
+
+
 def aliases_at(profile_id: int, merges: Iterable[MergeRecord], as_of: str | None) -> list[int]:
     """The ids merged into the profile, directly or through chains, by merges holding at
     ``as_of``."""
@@ -90,14 +96,17 @@ def profile_as_of(
     links: Iterable[LinkRecord],
     merges: Iterable[MergeRecord],
     attributes: dict,
+    writes: Iterable[AttributeHistory],
     recognizing_types: Iterable[str],
     as_of: str,
 ) -> ProfileView:
     """A profile as it was at ``as_of``; it was last updated by the latest of its members'
-    links created or ended by then."""
+    links created or ended by then and of the attribute writes to it by then (its values
+    change only through one or the other)."""
     times = [created_at] + [m.created_at for m in members]
     for link in links_as_of(links, as_of):
         times += [t for t in (link.created_at, link.ended_at) if t]
+    times += [w.at for w in writes if w.profile_id == profile_id and w.at <= as_of]
     ordered = sorted(members, key=lambda m: (m.created_at, m.key))
     recognizing = set(recognizing_types)
     return ProfileView(

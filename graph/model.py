@@ -434,6 +434,17 @@ class MergeRecord:
             return self.undone_at is None
         return self.at <= at and (self.undone_at is None or self.undone_at > at)
 
+    def as_of(self, at: str | None) -> MergeRecord | None:
+        """The merge as it was at ``at``: None before it was made; not undone if it was
+        undone later."""
+        if at is None:
+            return self
+        if self.at > at:
+            return None
+        if self.undone_at is not None and self.undone_at > at:
+            return replace(self, undone_at=None, undone_request_id=None)
+        return self
+
 
 @dataclass(frozen=True, slots=True)
 class AttributeHistory:

@@ -101,9 +101,7 @@ class History(UseCase):
             if as_of is not None:  # where the other ends were then
                 placed = tx.placed_at(namespace, [end.key for end in ends], as_of)
                 ends = [replace(end, profile_id=placed.get(end.key)) for end in ends]
-            merges = [
-                m for m in _merges_around(tx, namespace, pid) if as_of is None or m.at <= as_of
-            ]
+            merges = lineage.merges_as_of(_merges_around(tx, namespace, pid), as_of)
             summary = lineage.LineageProfile(
                 id=pid,
                 aliases=tuple(lineage.aliases_at(pid, merges, as_of)),
@@ -332,7 +330,8 @@ def _profile_at(tx: ReadTx, namespace: str, profile_id: int, as_of: str | None) 
 def _view_at(tx: ReadTx, namespace: str, pid: int, as_of: str, rules: Rules) -> ProfileView:
     record = tx.profile_record(namespace, pid)
     members = tx.members_page(namespace, pid, as_of=as_of, after_key="", limit=_ALL)
-    links = tx.links_touching(namespace, [m.key for m in members])
+    keys = [m.key for m in members]
+    links = tx.links_touching(namespace, keys)
     merges = _merges_around(tx, namespace, pid)
     return lineage.profile_as_of(
         pid,
@@ -341,6 +340,7 @@ def _view_at(tx: ReadTx, namespace: str, pid: int, as_of: str, rules: Rules) -> 
         links,
         merges,
         tx.attributes_at(namespace, pid, as_of),
+        tx.attribute_history(namespace, keys, [pid]),
         rules.recognizing_types,
         as_of,
     )
