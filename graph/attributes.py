@@ -7,7 +7,9 @@ each profile's values become. No I/O and no clock: time and request come with th
 - A merge: a recognized profile's values win over an anonymous one's, which fill the gaps;
   between equals the latest write wins. An explicit merge keeps only the target's values.
 - A split: each part takes the values written through its own identifiers, and fills the
-  names it lacks from the history of writes (loaded for splits only). An undone merge's
+  names it lacks from the history of writes (loaded for splits only: only the writes made to
+  the splitting profile or its own, base.py ``attribute_history``, never those made through
+  one of its identifiers while it was in another profile, a shared browser). An undone merge's
   absorbed side also takes the values written on it profile-level (and on the profiles it
   had absorbed).
 """

@@ -107,8 +107,15 @@ class ReadTx(Protocol):
     def attribute_history(
         self, namespace: str, keys: Iterable[str], profile_ids: Iterable[int]
     ) -> list[AttributeHistory]:
-        """Attribute writes through ``keys``, and profile-level writes to ``profile_ids``,
-        in the order they were made."""
+        """Attribute writes through ``keys`` made to ``profile_ids``' own profiles, and
+        profile-level writes to ``profile_ids``, in the order they were made (what a split
+        takes back, docs/lineage.md).
+
+        A profile's own are itself, the profiles merged into it (their writes before the
+        merge), and the profile it was split from, up to the split (with that one's own, up
+        to the same instant). A write through a key to any other profile was made while the
+        identifier was someone else's (a shared browser before it moved in): it is left
+        out. With no ``profile_ids``, every write through ``keys``, whatever its profile."""
 
     def attributes_at(self, namespace: str, profile_id: int, at: str) -> dict[str, Any]:
         """A profile's attribute values as they were at ``at`` ({} if it had none)."""

@@ -34,6 +34,7 @@ STATEMENTS = (
     "merge_record",
     "merges_of",
     "attribute_history",
+    "attribute_history_owners",
     "attributes_at",
     "bans_page",
     "bans_of_key",
@@ -106,7 +107,12 @@ class HistoryReads:
     def attribute_history(
         self, namespace: str, keys: Iterable[str], profile_ids: Iterable[int]
     ) -> list[AttributeHistory]:
-        rows = self.run("attribute_history", ns=namespace, keys=list(keys), ids=list(profile_ids))
+        ids = list(profile_ids)
+        owners = self._owners(namespace, ids)
+        rows = self.run(
+            "attribute_history", ns=namespace, keys=list(keys), ids=ids,
+            rows=[{"id": pid, "until": until} for pid, until in owners.items()],
+        )  # fmt: skip
         return [
             AttributeHistory(
                 row["profile_id"], row["via_key"], row["name"],
@@ -115,6 +121,26 @@ class HistoryReads:
             )
             for row in rows
         ]  # fmt: skip
+
+    def _owners(self, namespace: str, profile_ids: list[int]) -> dict[int, str | None]:
+        """The profiles whose writes count as ``profile_ids``' own, each with the instant
+        they count until (None: always): the profiles merged into one, and the one a
+        profile was split from, up to the split (as on SQLite, _OWNERS)."""
+        owners: dict[int, str | None] = dict.fromkeys(profile_ids)
+        frontier = list(owners)
+        while frontier:
+            reached: list[tuple[int, str | None]] = []
+            for row in self.run("attribute_history_owners", ns=namespace, ids=frontier):
+                until = owners[row["id"]]
+                reached += [(alias, until) for alias in row["aliases"]]
+                if row["parent_id"] is not None:
+                    reached.append((row["parent_id"], _earlier(until, row["created_at"])))
+            frontier = []
+            for pid, until in reached:
+                if _extends(owners, pid, until):
+                    owners[pid] = until
+                    frontier.append(pid)
+        return owners
 
     def attributes_at(self, namespace: str, profile_id: int, at: str) -> dict[str, Any]:
         rows = self.run("attributes_at", ns=namespace, id=profile_id, at=at)
@@ -132,6 +158,18 @@ class HistoryReads:
     def _bans_of(self, namespace: str, keys: Iterable[str]) -> list[Ban]:
         """Every ban naming one of ``keys``, as a or as b, by id (the planner's state)."""
         return [ban(row) for row in self.run("bans_naming", ns=namespace, keys=list(keys))]
+
+
+def _earlier(until: str | None, at: str) -> str:
+    return at if until is None else min(until, at)
+
+
+def _extends(owners: dict[int, str | None], pid: int, until: str | None) -> bool:
+    """Whether ``until`` counts more of ``pid``'s writes than ``owners`` does already."""
+    if pid not in owners:
+        return True
+    known = owners[pid]
+    return known is not None and (until is None or until > known)
 
 
 # --- rows to records ---------------------------------------------------------------------------

@@ -53,6 +53,36 @@ _PLACED_AT = f"""
 # before identifiers in ?2 change profile: the creation placement of those that have none
 _LINKS_TOUCHING = either_end("links", LINK_COLUMNS, "a_id", "b_id", IDS_OF_KEYS)
 _MERGES_OF = either_end("merges", MERGE_COLUMNS, "survivor", "absorbed")
+# The profiles whose writes count as :ids' own (base.py, attribute_history), each with the
+# instant its writes count until (NULL: all of them): the profiles merged into one, and the
+# one a profile was split from, up to the split. Aliases are flattened (merged_into names a
+# live profile) and a parent is older than its part, so the recursion ends.
+_OWNERS = """
+    own(id, until) AS (
+        SELECT value, NULL FROM json_each(:ids)
+        UNION
+        SELECT p.id, own.until FROM own JOIN profiles AS p
+            ON p.ns = :ns AND p.merged_into = own.id
+        UNION
+        SELECT p.parent_id, CASE WHEN own.until < p.created_at THEN own.until
+                                 ELSE p.created_at END
+        FROM own JOIN profiles AS p ON p.ns = :ns AND p.id = own.id
+        WHERE p.parent_id IS NOT NULL
+    )
+"""
+_WRITE_COLUMNS = "w.id, w.profile_id, w.via_key, w.name, w.value, w.written_at, w.request_id"
+_ATTRIBUTE_HISTORY = f"""
+    WITH RECURSIVE {_OWNERS}
+    SELECT {_WRITE_COLUMNS} FROM attribute_writes AS w
+    WHERE w.ns = :ns AND w.via_key IN (SELECT value FROM json_each(:keys))
+      AND (json_array_length(:ids) = 0
+           OR EXISTS (SELECT 1 FROM own WHERE own.id = w.profile_id
+                      AND (own.until IS NULL OR w.written_at <= own.until)))
+    UNION
+    SELECT {_WRITE_COLUMNS} FROM attribute_writes AS w
+    WHERE w.ns = :ns AND w.via_key IS NULL AND w.profile_id IN (SELECT value FROM json_each(:ids))
+    ORDER BY 1
+"""
 
 
 class HistoryReads(Sql):
@@ -132,16 +162,8 @@ class HistoryReads(Sql):
     def attribute_history(
         self, namespace: str, keys: Iterable[str], profile_ids: Iterable[int]
     ) -> list[AttributeHistory]:
-        rows = self._all(
-            "SELECT id, profile_id, via_key, name, value, written_at, request_id "
-            "FROM attribute_writes WHERE ns = ?1 AND via_key IN (SELECT value FROM json_each(?2)) "
-            "UNION SELECT id, profile_id, via_key, name, value, written_at, request_id "
-            "FROM attribute_writes WHERE ns = ?1 AND via_key IS NULL "
-            "AND profile_id IN (SELECT value FROM json_each(?3)) ORDER BY id",
-            namespace,
-            json_array(keys),
-            json_array(profile_ids),
-        )
+        wanted = {"ns": namespace, "keys": json_array(keys), "ids": json_array(profile_ids)}
+        rows = self.connection.execute(_ATTRIBUTE_HISTORY, wanted).fetchall()
         return [
             AttributeHistory(pid, via, name, None if value is None else json.loads(value), at, rid)
             for _, pid, via, name, value, at, rid in rows
