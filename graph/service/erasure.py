@@ -3,13 +3,15 @@
 A purge erases the profile (an alias names its live survivor), its aliases, its identifiers
 (those that left it by a replacement or a merge too), every link touching them, its
 attributes and their history, its merges, the bans and conflicts naming it, and the requests
-kept for idempotent replay whose answer names it. A request id whose record was erased is
-unknown again: replaying it applies it as a new request. In the same transaction the purge is
-added to the audit log (namespace, profile id, time, who, how many identifiers; never a
-value), and once committed it is logged at INFO in the same terms. Then the store is asked to
-settle the erasure: to drop what its journal or transaction logs keep of the erased values as
-soon as it can (``Store.settle_erasure``). The person is erased once the purge committed, so
-a failure there is logged, never raised.
+kept for idempotent replay whose answer names it. What it wrote leaves the other profiles it
+was part of for a while too (their attribute versions and values), and their merge records
+stop naming its identifiers (docs/storage.md, "Erasure and other profiles"). A request id
+whose record was erased is unknown again: replaying it applies it as a new request. In the
+same transaction the purge is added to the audit log (namespace, profile id, time, who, how
+many identifiers; never a value), and once committed it is logged at INFO in the same terms.
+Then the store is asked to settle the erasure: to drop what its journal or transaction logs
+keep of the erased values as soon as it can (``Store.settle_erasure``). The person is erased
+once the purge committed, so a failure there is logged, never raised.
 """
 
 from __future__ import annotations

@@ -400,7 +400,8 @@ def _undo_refusal(tx: ReadTx, namespace: str, merge) -> Refused | NotFound | Non
     if merge.survivor_key is None or merge.absorbed_key is None:
         return Refused(
             "merge_not_undoable",
-            f"merge {merge.id} was recorded before idgraph kept the sides of a merge",
+            f"merge {merge.id} does not record the identifiers it joined: it was made before "
+            "idgraph kept them, or a purge erased one of them",
             merge_id=merge.id,
         )
     return None

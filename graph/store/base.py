@@ -163,10 +163,14 @@ class WriteTx(ReadTx, Protocol):
     def purge_profile(self, namespace: str, profile_id: int) -> int:
         """Erase a live profile and everything that mentions it or its identifiers:
         identifiers (those that left it by a replacement or a merge too), links (active and
-        ended), attributes and their history (writes, versions, placements), merges, aliases,
-        bans, conflicts, and the requests kept for replay whose answer names one of its ids
-        or identifiers (``graph.replays.mentioned_in``). Returns how many identifiers were
-        erased."""
+        ended), attributes and their history (every write through its identifiers or to its
+        profiles, its versions, the placements of its identifiers and every placement in its
+        profiles), merges, aliases, bans, conflicts, and the requests kept for replay whose
+        answer names one of its ids or identifiers (``graph.replays.mentioned_in``). Other
+        profiles it reached keep their history without it: their attribute versions and
+        current values lose what it wrote (graph/store/scrub.py), and their
+        merges' records name none of its identifiers (``survivor_key``/``absorbed_key``
+        None). Returns how many identifiers were erased."""
 
     def record_purge(
         self, namespace: str, profile_id: int, *, purged_by: str, identifiers: int, at: str

@@ -22,6 +22,8 @@ from graph.model import PurgeRecord
 from graph.replays import mentioned_in
 from graph.store.base import departed_from
 from graph.store.neo4j.retry import StaleRead
+from graph.store.rows import dump_json
+from graph.store.scrub import Scrub
 
 if TYPE_CHECKING:
     from graph.store.neo4j.store import Neo4jStore
@@ -29,11 +31,19 @@ if TYPE_CHECKING:
 STATEMENTS = (
     "purge_scope",
     "departed",
+    "purge_erased_writes",
+    "purge_placed_in",
+    "purge_merges_of",
+    "purge_versions_of",
+    "purge_writes_to",
+    "purge_rewrite_versions",
+    "purge_merge_keys",
     "purge_attribute_writes",
     "purge_conflicts",
     "purge_identifiers",
     "purge_profiles",
     "purge_placements",
+    "purge_placements_in",
     "purge_attribute_versions",
     "purge_bans",
     "unmarked_requests",
@@ -69,6 +79,7 @@ class PurgeRows:
         if self._departed(ns, members) != departed:  # one came back to a profile meanwhile
             raise StaleRead(f"identifiers of profile {profile_id} moved while it was erased")
         keys = members + departed
+        self._scrub_others(ns, ids, keys)
         self._mark_requests(ns)
         self.run("purge_requests", ns=ns, ids=ids, keys=keys)
         self.run("purge_attribute_writes", ns=ns, keys=keys, ids=ids)
@@ -76,9 +87,51 @@ class PurgeRows:
         self.run("purge_identifiers", ns=ns, keys=keys)
         self.run("purge_profiles", ns=ns, ids=ids)
         self.run("purge_placements", ns=ns, keys=keys)
+        self.run("purge_placements_in", ns=ns, ids=ids)
         self.run("purge_attribute_versions", ns=ns, ids=ids)
         self.run("purge_bans", ns=ns, keys=keys)
         return len(keys)
+
+    def _scrub_others(self, ns: str, ids: list[int], keys: list[str]) -> None:
+        """Before the person's nodes go: take what it wrote out of the other profiles it
+        reached (graph/store/scrub.py), and their merges' records of its identifiers. The
+        other profiles are read, not locked: a writer that changes one of their attributes
+        meanwhile conflicts with these writes, and the driver runs the purge again; one that
+        adds a version of one from values it read before may keep a value this purge took
+        out of the others (SQLite's writers take turns, so there it cannot)."""
+        erased = self.run("purge_erased_writes", ns=ns, keys=keys, ids=ids)
+        placed = [row["profile_id"] for row in self.run("purge_placed_in", ns=ns, keys=keys)]
+
+        def merges_of(profiles: list[int]) -> list[tuple[int, int]]:
+            rows = self.run("purge_merges_of", ns=ns, ids=list(profiles))
+            return [(row["survivor"], row["absorbed"]) for row in rows]
+
+        scrub = Scrub(ids, keys, erased, placed, merges_of)
+        if not scrub.others:
+            return
+        others = sorted(scrub.others)
+        scrub.keep(self.run("purge_writes_to", ns=ns, ids=sorted(scrub.sources)))
+        versions = self.run("purge_versions_of", ns=ns, ids=others)
+        rows = scrub.versions((v["profile_id"], v["at"], v["attributes"]) for v in versions)
+        if rows:
+            self.run("purge_rewrite_versions", ns=ns, rows=rows)
+        current = {
+            row["id"]: json.loads(row["attributes"])
+            for row in self.run("profile_attributes", ns=ns, ids=others)
+        }
+        dropped = scrub.attributes(
+            {"profile_id": pid, "name": name, "via_key": entry["via"],
+             "request_id": entry["request_id"], "at": entry["at"]}
+            for pid, attributes in current.items()
+            for name, entry in attributes.items()
+        )  # fmt: skip
+        for row in dropped:
+            current[row["profile_id"]].pop(row["name"])
+        if dropped:
+            changed = sorted({row["profile_id"] for row in dropped})
+            rows = [{"id": pid, "attributes": dump_json(current[pid])} for pid in changed]
+            self.run("set_attributes", ns=ns, rows=rows)
+        self.run("purge_merge_keys", ns=ns, ids=others, keys=keys)
 
     def _departed(self, namespace: str, members: list[str]) -> list[str]:
         def step(keys: list[str]) -> list[str]:

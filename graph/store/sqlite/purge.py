@@ -1,6 +1,11 @@
 """The SQLite store's erasure of a person and its audit log (migration 4), mixed into SqliteTx.
 Purges are numbered per namespace, from its ``purge`` sequence.
 
+What the person wrote also leaves the other profiles it reached (graph/store/scrub.py):
+profiles the person's identifiers were in for a while (a merge later undone, a profile later
+split, a device that moved) keep attribute versions and values written through them, and
+merges of other profiles may name one of its identifiers as the side they joined.
+
 Deleted rows leave no bytes behind: every connection sets ``PRAGMA secure_delete``
 (graph/store/sqlite/store.py), so SQLite overwrites deleted content with zeros, and the WAL frames
 that still hold it go at the next truncating checkpoint.
@@ -8,8 +13,12 @@ that still hold it go at the next truncating checkpoint.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from graph.model import PurgeRecord
 from graph.store.base import departed_from
+from graph.store.scrub import Scrub
 from graph.store.sqlite.sql import IDS_OF_KEYS, Sql, json_array
 from graph.store.sqlite.writes import take_ids
 
@@ -25,18 +34,66 @@ _DEPARTED = f"""
 _PURGE_LINKS = f"""
     DELETE FROM links WHERE ns = ?1 AND (a_id IN ({IDS_OF_KEYS}) OR b_id IN ({IDS_OF_KEYS}))
 """
+# what the person wrote: through its identifiers, and profile-level to its profiles
+_ERASED_WRITES = """
+    SELECT profile_id, via_key, name, value, request_id, written_at FROM attribute_writes
+    WHERE ns = :ns AND (via_key IN (SELECT value FROM json_each(:keys))
+          OR (via_key IS NULL AND profile_id IN (SELECT value FROM json_each(:ids))))
+"""
+# the profiles its identifiers were ever in
+_PLACED_IN = """
+    SELECT DISTINCT profile_id FROM placements
+    WHERE ns = :ns AND key IN (SELECT value FROM json_each(:keys)) AND profile_id IS NOT NULL
+"""
+_MERGES_OF = """
+    SELECT survivor, absorbed FROM merges WHERE ns = :ns
+    AND (survivor IN (SELECT value FROM json_each(:ids))
+         OR absorbed IN (SELECT value FROM json_each(:ids)))
+"""
+_VERSIONS_OF = """
+    SELECT profile_id, at, attributes FROM attribute_versions
+    WHERE ns = :ns AND profile_id IN (SELECT value FROM json_each(:ids))
+"""
+_WRITES_TO = """
+    SELECT profile_id, via_key, name, value, written_at FROM attribute_writes
+    WHERE ns = :ns AND profile_id IN (SELECT value FROM json_each(:ids))
+"""
+_ATTRIBUTES_OF = """
+    SELECT profile_id, name, via_key, request_id, updated_at AS at FROM attributes
+    WHERE ns = :ns AND profile_id IN (SELECT value FROM json_each(:ids))
+"""
+_REWRITE_VERSION = """
+    UPDATE attribute_versions SET attributes = :attributes
+    WHERE ns = :ns AND profile_id = :profile_id AND at = :at
+"""
+_DROP_ATTRIBUTE = """
+    DELETE FROM attributes WHERE ns = :ns AND profile_id = :profile_id AND name = :name
+"""
+# other profiles' merges keep their records, without naming an erased identifier
+_FORGET_MERGE_KEYS = [
+    """UPDATE merges SET survivor_key = NULL WHERE ns = :ns
+       AND survivor IN (SELECT value FROM json_each(:others))
+       AND survivor_key IN (SELECT value FROM json_each(:keys))""",
+    """UPDATE merges SET absorbed_key = NULL WHERE ns = :ns
+       AND absorbed IN (SELECT value FROM json_each(:others))
+       AND absorbed_key IN (SELECT value FROM json_each(:keys))""",
+]
 _PURGE = [
     "DELETE FROM identifiers WHERE ns = :ns AND key IN (SELECT value FROM json_each(:keys))",
     "DELETE FROM attributes WHERE ns = :ns AND profile_id IN (SELECT value FROM json_each(:ids))",
-    # writes through its identifiers, and profile-level writes to it; not writes through
-    # identifiers that were split off and belong to someone else now
+    # writes through its identifiers, and every write to its profiles: through identifiers
+    # that are someone else's now too (a shared device that moved away leaves its values here)
     """DELETE FROM attribute_writes WHERE ns = :ns
        AND (via_key IN (SELECT value FROM json_each(:keys))
-            OR (via_key IS NULL AND profile_id IN (SELECT value FROM json_each(:ids))))""",
+            OR profile_id IN (SELECT value FROM json_each(:ids)))""",
     """DELETE FROM merges WHERE ns = :ns AND (survivor IN (SELECT value FROM json_each(:ids))
        OR absorbed IN (SELECT value FROM json_each(:ids)))""",
     "DELETE FROM profiles WHERE ns = :ns AND id IN (SELECT value FROM json_each(:ids))",
+    # where its identifiers were, and who was in its profiles: an identifier that was in one
+    # for a while (an undone merge, a split) is where it was before, in a time-travel read
     "DELETE FROM placements WHERE ns = :ns AND key IN (SELECT value FROM json_each(:keys))",
+    """DELETE FROM placements WHERE ns = :ns
+       AND profile_id IN (SELECT value FROM json_each(:ids))""",
     """DELETE FROM attribute_versions WHERE ns = :ns
        AND profile_id IN (SELECT value FROM json_each(:ids))""",
     """DELETE FROM bans WHERE ns = :ns AND (a_key IN (SELECT value FROM json_each(:keys))
@@ -74,11 +131,46 @@ class PurgeRows(Sql):
         departed = departed_from(
             members, lambda keys: self._column(_DEPARTED, ns, json_array(keys))
         )
-        erase = {"ns": ns, "ids": json_array(ids), "keys": json_array(members + departed)}
+        keys = members + departed
+        erase = {"ns": ns, "ids": json_array(ids), "keys": json_array(keys)}
+        self._scrub_others(ns, ids, keys, erase)
         self.connection.execute(_PURGE_LINKS, (ns, erase["keys"]))
         for statement in _PURGE:
             self.connection.execute(statement, erase)
-        return len(members) + len(departed)
+        return len(keys)
+
+    def _scrub_others(
+        self, ns: str, ids: list[int], keys: list[str], erase: Mapping[str, Any]
+    ) -> None:
+        """Before the person's rows go: take what it wrote out of the other profiles it
+        reached (``Scrub``), and their merges' records of its identifiers."""
+        erased = self._dicts(_ERASED_WRITES, erase)
+        placed = [row["profile_id"] for row in self._dicts(_PLACED_IN, erase)]
+
+        def merges_of(profiles: Iterable[int]) -> list[tuple[int, int]]:
+            rows = self._dicts(_MERGES_OF, {"ns": ns, "ids": json_array(profiles)})
+            return [(row["survivor"], row["absorbed"]) for row in rows]
+
+        scrub = Scrub(ids, keys, erased, placed, merges_of)
+        if not scrub.others:
+            return
+        others = {"ns": ns, "ids": json_array(sorted(scrub.others))}
+        sources = {"ns": ns, "ids": json_array(sorted(scrub.sources))}
+        scrub.keep(self._dicts(_WRITES_TO, sources))
+        versions = scrub.versions(
+            (row["profile_id"], row["at"], row["attributes"])
+            for row in self._dicts(_VERSIONS_OF, others)
+        )
+        self.connection.executemany(_REWRITE_VERSION, [{"ns": ns, **row} for row in versions])
+        dropped = scrub.attributes(self._dicts(_ATTRIBUTES_OF, others))
+        self.connection.executemany(_DROP_ATTRIBUTE, [{"ns": ns, **row} for row in dropped])
+        for statement in _FORGET_MERGE_KEYS:
+            self.connection.execute(statement, {**erase, "others": others["ids"]})
+
+    def _dicts(self, sql: str, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
+        cursor = self.connection.execute(sql, parameters)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
 
     def record_purge(
         self, namespace: str, profile_id: int, *, purged_by: str, identifiers: int, at: str
