@@ -5,13 +5,11 @@ as of then (docs/storage.md, "Erasure and other profiles")."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
 from apitools import identifiers
-
-from graph.model import utc_now
+from test_time_travel import U2, instant, two_people_merged
 
 NS = "shop"
 
@@ -19,13 +17,6 @@ NS = "shop"
 @pytest.fixture
 def marker() -> str:
     return f"erase-me-{uuid.uuid4().hex}"
-
-
-def instant() -> str:
-    time.sleep(0.002)
-    now = utc_now()
-    time.sleep(0.002)
-    return now
 
 
 def ok(response) -> dict:
@@ -43,14 +34,21 @@ def text(response) -> str:
     return response.get_data(as_text=True)
 
 
-def _undone_merge(api, marker: str) -> tuple[int, int]:
-    """Ann absorbs the marked visitor, the merge is undone; (Ann, the visitor)."""
+def _ann_absorbs_the_marked(api, marker: str) -> int:
+    """Ann's profile absorbs the marked visitor's (a note of the marker written through its
+    browser); Ann's id."""
     ok(api.link(NS, {"identifiers": identifiers("email:ann@x.io", "browserId:a1"),
                      "attributes": {"name": "Ann"}}))  # fmt: skip
     ok(api.link(NS, {"identifiers": identifiers(f"browserId:{marker}-1", f"browserId:{marker}-2"),
                      "attributes": {"note": marker}}))  # fmt: skip
     [(outcome, ann)] = api.outcomes(NS, ("browserId:a1", f"browserId:{marker}-1"))
     assert outcome == "merged"
+    return ann
+
+
+def _undone_merge(api, marker: str) -> tuple[int, int]:
+    """Ann absorbs the marked visitor, the merge is undone; (Ann, the visitor)."""
+    ann = _ann_absorbs_the_marked(api, marker)
     [merge] = ok(api.get(f"/v1/{NS}/profiles/{ann}/lineage"))["merges"]
     undone = api.client.post(f"/v1/{NS}/merges/{merge['id']}/undo", json={"reason": "two"})
     assert undone.status_code == 200, undone.json
@@ -149,20 +147,6 @@ def test_a_purged_persons_attributes_do_not_come_back_when_a_shared_device_split
         assert marker not in text(api.get(f"/v1/{NS}/profiles/{pid}"))
 
 
-U2 = "uuid:00000000-0000-0000-0000-000000000002"
-
-
-def two_people_merged(api) -> tuple[int, int]:
-    """Ann (recognized) absorbs an anonymous visitor; their ids (survivor, absorbed)."""
-    ok(api.link(NS, {"identifiers": identifiers("email:ann@x.io", "browserId:a1"),
-                     "attributes": {"name": "Ann"}}))  # fmt: skip
-    ok(api.link(NS, {"identifiers": identifiers(U2, "browserId:b1"),
-                     "attributes": {"city": "Rome"}}))  # fmt: skip
-    [(outcome, survivor)] = api.outcomes(NS, ("browserId:a1", "browserId:b1"))
-    assert outcome == "merged"
-    return survivor, api.profile(NS, U2).json["aliases"][0]
-
-
 def test_an_undone_absorbed_profile_read_as_of_its_merge_is_not_an_empty_profile(api):
     """Profile 2 was absorbed by Ann's profile 1, the merge was undone, then Ann was purged.
     ``GET /profiles/2?as_of=<while merged>`` answers a profile 2 with no identifier at all
@@ -218,12 +202,7 @@ def test_a_purged_persons_values_leave_a_profile_that_absorbed_the_one_they_were
     """The marked visitor was part of Ann's profile while Bob's absorbed Ann's; both merges
     were undone, then the visitor was purged. Bob's versions of that while held the visitor's
     value too, and lose it with the purge; Ann's and Bob's own values stay."""
-    ok(api.link(NS, {"identifiers": identifiers("email:ann@x.io", "browserId:a1"),
-                     "attributes": {"name": "Ann"}}))  # fmt: skip
-    ok(api.link(NS, {"identifiers": identifiers(f"browserId:{marker}-1", f"browserId:{marker}-2"),
-                     "attributes": {"note": marker}}))  # fmt: skip
-    [(outcome, ann)] = api.outcomes(NS, ("browserId:a1", f"browserId:{marker}-1"))
-    assert outcome == "merged"
+    ann = _ann_absorbs_the_marked(api, marker)
     ok(api.link(NS, {"identifiers": identifiers("ext:crm:bob", "browserId:b1"),
                      "attributes": {"city": "Rome"}}))  # fmt: skip
     [(outcome, bob)] = api.outcomes(NS, ("browserId:b1", "browserId:a1"))

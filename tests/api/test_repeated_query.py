@@ -6,7 +6,6 @@ repeat. The compatible faces stay lenient, as their clients add parameters of th
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import marshmallow as ma
@@ -14,6 +13,7 @@ import pytest
 from apitools import Api, identifiers
 from flask.views import MethodView
 from synerise_client import Synerise
+from test_query_parameters import operations
 
 from app.api.blueprint import Blueprint
 
@@ -21,7 +21,6 @@ NS = "shop"
 TOKEN = "s3cret-admin-token"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 LINK = {"items": [{"identifiers": identifiers("email:ann@x.io", "customId:c1")}]}
-PATH_VALUES = {"ns": NS, "type": "email", "value": "ann@x.io", "kind": "email"}
 
 
 @pytest.fixture
@@ -40,22 +39,6 @@ def repeated(count: int = 2) -> str:
 def fields_of(response) -> dict[str, list[str]]:
     assert response.status_code == 400, (response.status_code, response.get_data()[:300])
     return response.json["error"]["details"]["fields"]
-
-
-def operations(app) -> list[tuple[str, str, list[str]]]:
-    """(method, path, documented query parameters) of every operation /openapi.json lists."""
-    spec = app.test_client().get("/openapi.json").json
-    found = []
-    for template, item in spec["paths"].items():
-        path = template.format_map(
-            {name: PATH_VALUES.get(name, "1") for name in re.findall(r"{(\w+)}", template)}
-        )
-        for method, operation in item.items():
-            if method == "parameters":
-                continue
-            documented = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
-            found.append((method.upper(), path, documented))
-    return found
 
 
 def test_a_dry_run_sent_twice_is_refused_and_writes_nothing(api, error_of):

@@ -3,23 +3,11 @@ lineage read as of an instant say what they said then, nothing that happened lat
 
 from __future__ import annotations
 
-import time
-
 from apitools import identifiers
-
-from graph.model import utc_now
+from test_lineage import instant
 
 NS = "shop"
 U2 = "uuid:00000000-0000-0000-0000-000000000002"
-
-
-def instant() -> str:
-    """An instant strictly between the writes before and after it (times have microseconds;
-    the server runs in this process, on this clock)."""
-    time.sleep(0.002)
-    now = utc_now()
-    time.sleep(0.002)
-    return now
 
 
 def ok(response) -> dict:
