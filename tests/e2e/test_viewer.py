@@ -94,6 +94,25 @@ def test_viewer_draws_the_lineage_and_ends_a_bridge_link(server, browser, tmp_pa
     assert not shared.evaluate(ended)
 
 
+def test_viewer_ending_the_link_that_joined_a_merge_takes_the_merge_back(server, browser):
+    seed(server, ("email:ann@x.io", "browserId:a1"))
+    seed(server, ("browserId:b1", "browserId:b2"))
+    profile_id = seed(server, ("browserId:a1", "browserId:b1"), request_id="merge")
+    lineage = call(server, "GET", f"/v1/shop/profiles/{profile_id}/lineage")
+    [merge] = lineage["merges"]
+    [joining] = [k for k in lineage["links"] if k["merge_id"] == merge["id"]]
+    page = open_viewer(browser, server, profile_id)
+
+    click_edge(page, joining["id"])
+    end_selected_link(page, "two people on one laptop")
+    survivor, absorbed = merge["survivor"], merge["absorbed"]
+    said = page.locator("#message").inner_text()
+    assert said == (
+        f"merge #{merge['id']} taken back: profiles {survivor} and {absorbed}, drawn side by side"
+    )
+    assert call(server, "GET", "/v1/shop/identifiers/browserId/b1")["id"] == absorbed
+
+
 def test_viewer_search_goes_to_the_profile_of_an_identifier(server, browser):
     first = seed(server, ("email:ann@x.io", "browserId:b1"))
     other = seed(server, ("ext:crm:u/1", "browserId:b9"))

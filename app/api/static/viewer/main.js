@@ -334,14 +334,19 @@ async function undo(event) {
     const body = { reason: form.elements.reason.value, ban: form.elements.ban.checked };
     const result = await call("POST", `/merges/${id}/undo`, body);
     const ids = result.profiles.map((p) => p.id);
-    const shown = view.lineages[0].profile.id;
-    state.also = ids.filter((pid) => pid !== shown && String(pid) !== state.profileId).map(String);
-    state.selected = null;
+    drawBeside(ids);
     say(`merge #${id} undone: profiles ${ids.join(" and ")}, drawn side by side`);
     await load();
   } catch (error) {
     say(error.message, true);
   }
+}
+
+// The profiles a merge taken back separated, drawn beside the one shown.
+function drawBeside(ids) {
+  const shown = view.lineages[0].profile.id;
+  state.also = ids.filter((pid) => pid !== shown && String(pid) !== state.profileId).map(String);
+  state.selected = null;
 }
 
 async function endLink(event) {
@@ -353,8 +358,12 @@ async function endLink(event) {
     const body = { reason: form.elements.reason.value, ban: form.elements.ban.checked };
     const result = await call("POST", `/links/${link.id}/end`, body);
     form.reset();
-    const ids = result.profiles.map((p) => p.id).join(" and ");
-    say(result.split ? `split into profiles ${ids}` : "still one profile");
+    const ids = result.profiles.map((p) => p.id);
+    if (result.merge) {
+      // it was the last link joining a merge's sides: the merge is taken back, as an undo
+      drawBeside(ids);
+      say(`merge #${result.merge.id} taken back: profiles ${ids.join(" and ")}, drawn side by side`);
+    } else say(result.split ? `split into profiles ${ids.join(" and ")}` : "still one profile");
     await load();
   } catch (error) {
     say(error.message, true);
