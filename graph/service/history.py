@@ -233,7 +233,16 @@ class History(UseCase):
             touching = tx.links_touching(namespace, members)
             ending = [k for k in touching if k.merge_id == merge.id and k.ended_at is None]
             restoring = _retired_by(tx, namespace, merge, state)
-            _check_no_later_merge(tx, namespace, merge, state, touching, ending, restoring)
+            blocking = _later_merge_through(
+                tx, namespace, merge, state, touching, ending, restoring
+            )
+            if blocking is not None:  # undo it first (its identifiers would leave with these)
+                raise Refused(
+                    "merge_not_undoable",
+                    f"merge {blocking.id} joined profile {blocking.absorbed} through what merge "
+                    f"{merge.id} brought: undo merge {blocking.id} first",
+                    merge_id=blocking.id,
+                )
 
             family = _family(tx, namespace, merge)
             # profile-level writes to the absorbed side (and to the profiles it had absorbed)
@@ -407,29 +416,6 @@ def _undo_refusal(tx: ReadTx, namespace: str, merge) -> Refused | NotFound | Non
     return None
 
 
-def _check_no_later_merge(
-    tx: ReadTx,
-    namespace: str,
-    merge: MergeRecord,
-    state: GraphState,
-    touching: list[LinkRecord],
-    ending: list[LinkRecord],
-    restoring: list[LinkRecord],
-) -> None:
-    """Refuse the undo when a later merge, not undone, joined a profile through what this
-    one brought (see ``_later_merge_through``). Names the latest such merge: undo it first.
-    When links that no later merge added still join the two sides, the planner answers
-    (``merge_in_use``), as it does when the sides have gone."""
-    blocking = _later_merge_through(tx, namespace, merge, state, touching, ending, restoring)
-    if blocking is not None:
-        raise Refused(
-            "merge_not_undoable",
-            f"merge {blocking.id} joined profile {blocking.absorbed} through what merge "
-            f"{merge.id} brought: undo merge {blocking.id} first",
-            merge_id=blocking.id,
-        )
-
-
 def _later_merge_through(
     tx: ReadTx,
     namespace: str,
@@ -444,7 +430,9 @@ def _later_merge_through(
     identifiers joined to the absorbed key once ``ending`` and the later merges' links are
     taken out and ``restoring`` is linked again. Giving that part back would carry the
     later profile's identifiers away while its id still answered the survivor, and that
-    later merge could never be undone. None if there is none."""
+    later merge could never be undone. None if there is none: when links that no later merge
+    added still join the two sides, the planner answers (``merge_in_use``), as it does when
+    the sides have gone."""
     later = [
         link
         for link in touching

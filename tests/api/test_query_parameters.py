@@ -56,6 +56,13 @@ def operations(app) -> list[tuple[str, str, list[str]]]:
     return found
 
 
+def face_operations(app) -> list[tuple[str, str, list[str]]]:
+    """The operations of the compatible faces (all but ``/v1/``), every face among them."""
+    faces = [op for op in operations(app) if not op[1].startswith("/v1/")]
+    assert {"/sync", "/crm/v1/list", "/api/v2/customer"} <= {path for _, path, _ in faces}
+    return faces
+
+
 def native(app) -> list[tuple[str, str, list[str]]]:
     found = [op for op in operations(app) if op[1].startswith("/v1/")]
     assert ("POST", f"/v1/{NS}/links", ["dry_run"]) in found  # the document was read
@@ -154,10 +161,8 @@ def test_the_compatible_faces_ignore_a_cache_buster_the_native_api_refuses(app, 
     assert fields_of(api.client.post(f"/v1/{NS}/links?_=17", json=LINK)) == {
         "_": [refusal("dry_run", name="_")]
     }
-    faces = [op for op in operations(app) if not op[1].startswith("/v1/")]
-    assert {"/sync", "/crm/v1/list", "/api/v2/customer"} <= {path for _, path, _ in faces}
     client = app.test_client()
-    for method, path, _ in faces:
+    for method, path, _ in face_operations(app):
         answer = client.open(f"{path}?_=17", method=method)
         assert b"reads no query parameter" not in answer.get_data(), (method, path)
     sync = client.post(
