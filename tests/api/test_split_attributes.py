@@ -7,17 +7,12 @@ from __future__ import annotations
 
 import pytest
 from apitools import identifiers
+from test_undo import link_between, pid_of
 
 NS = "shop"
 BROWSER = "browserId:shared-1"
 ANN = "ext:crm:ann"
 BOB = "ext:crm:bob"
-
-
-def pid_of(api, text: str) -> int:
-    response = api.profile(NS, text)
-    assert response.status_code == 200, response.json
-    return response.json["id"]
 
 
 def attributes_of(api, text: str) -> dict:
@@ -35,14 +30,8 @@ def sync(api, *items) -> None:
     assert response.status_code == 200, response.json
 
 
-def active_link(api, a: str, b: str) -> dict:
-    body = api.get(f"/v1/{NS}/profiles/{pid_of(api, a)}/lineage").json
-    (found,) = [k for k in body["links"] if {k["a"], k["b"]} == {a, b} and k["active"]]
-    return found
-
-
 def end(api, a: str, b: str) -> dict:
-    link_id = active_link(api, a, b)["id"]
+    link_id = link_between(api, a, b)["id"]
     response = api.client.post(f"/v1/{NS}/links/{link_id}/end", json={"reason": "wrong"})
     assert response.status_code == 200, response.json
     return response.json
