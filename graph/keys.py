@@ -43,6 +43,9 @@ from graph.model import utc_now
 RIGHTS = ("read", "write", "collect")
 COLLECT = "collect"
 NAME = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# what purges, bans and ended links record for callers that are no key (app/api/auth.py,
+# app/api/context.py): a key of one of these names would pass for them in that audit
+RESERVED_NAMES = frozenset({"admin", "local", "anonymous"})
 _KEY = re.compile(r"idg_(0|[1-9][0-9]{0,17})_([A-Za-z0-9_-]{43})")  # the id in canonical decimal
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 _REMEMBERED = 10_000  # verified keys a process remembers before it starts over
@@ -154,6 +157,9 @@ class ApiKeys:
         name = name or f"key-{secrets.token_hex(4)}"
         if not NAME.fullmatch(name):
             problem = "a key name is 1-64 of letters, digits, '.', '_', ':', '-'"
+            raise InvalidInput(f"name: {problem}", fields={"name": [problem]})
+        if name.lower() in RESERVED_NAMES:
+            problem = f"{name!r} is how the audit names a caller that is no key: choose another"
             raise InvalidInput(f"name: {problem}", fields={"name": [problem]})
         secret = secrets.token_urlsafe(32)
         salt = secrets.token_hex(16)

@@ -9,15 +9,17 @@
   rate-limited per key and per client address. It may also come as the ``key`` query
   parameter, since ``navigator.sendBeacon`` cannot set headers; no other key may.
 - Without an admin token the service is in local open mode: it answers loopback clients only
-  (``idgraph serve`` refuses to bind anything else), and a request without credentials has
-  every right. API keys work in both modes.
+  (``idgraph serve`` refuses to bind anything else; ``is_local``: not a request a proxy
+  forwarded), and a request without credentials has every right. API keys work in both modes.
 
 Checks, in this order, before any view runs:
 
 1. 429 with ``Retry-After`` when the client's address got ``FAILED_CREDENTIALS`` credentials
    wrong within ``FAILURE_WINDOW``, before anything it sends is hashed (``guarded``); 401
    without valid credentials.
-2. 429 with ``Retry-After`` when an API key is over its rate (app/api/ratelimit.py).
+2. 429 with ``Retry-After`` when an API key is over its rate (app/api/ratelimit.py), or a
+   collect key's client address (an IPv4 address or an IPv6 /64) is over its own; the latter
+   is checked first and takes nothing of the key's rate.
 3. 404 when a key names another namespace in the path (``/v1/<ns>/...``): the same answer as
    a missing profile, so a key cannot learn what another namespace holds. Namespaces a body or
    a header names (Adnuntius ``folderId``, Omnidesk ``brand_id``, Synerise's header) are
@@ -49,7 +51,7 @@ from flask import Flask, current_app, g, request
 from werkzeug.exceptions import Forbidden, TooManyRequests, Unauthorized
 
 from app.api.cors import origins
-from app.api.ratelimit import FailedCredentials, RateLimiter
+from app.api.ratelimit import FailedCredentials, RateLimiter, client_of
 from app.settings import Settings, is_loopback
 from graph import tokens
 from graph.errors import NotFound
@@ -151,8 +153,14 @@ def install_auth(app: Flask, settings: Settings, keys: ApiKeys) -> None:
             return Caller(key.name, key.namespace, key.rights, key.id)
         if token:
             raise Unauthorized("send Authorization: Bearer <token>")
-        if not is_loopback(request.remote_addr or ""):
-            raise Unauthorized("local open mode answers loopback clients only")
+        forwarded = ",".join(request.headers.getlist("X-Forwarded-For"))
+        if "Forwarded" in request.headers or not is_local(
+            request.remote_addr or "", forwarded, settings.proxies
+        ):
+            raise Unauthorized(
+                "local open mode answers loopback clients only, not one a proxy forwarded: "
+                "set IDGRAPH_ADMIN_TOKEN to serve others"
+            )
         return LOCAL
 
     @app.before_request
@@ -160,11 +168,18 @@ def install_auth(app: Flask, settings: Settings, keys: ApiKeys) -> None:
         if request.endpoint in PUBLIC_ENDPOINTS:
             return
         caller = g.caller = identify()
-        if caller.key_id is not None:
-            _limit(limiter, caller.key_id, f"API key {caller.name}", settings.rate_limit)
-        if caller.collects_only:
+        visitor = None  # a collect key's client: first, so that one over its rate spends
+        if caller.collects_only:  # none of the page's
             address = client_address()
-            _limit(by_address, (caller.key_id, address), f"address {address}", address_rate)
+            visitor = (caller.key_id, client_of(address))
+            _limit(by_address, visitor, f"address {address}", address_rate)
+        if caller.key_id is not None:
+            try:
+                _limit(limiter, caller.key_id, f"API key {caller.name}", settings.rate_limit)
+            except TooManyRequests:
+                if visitor is not None:
+                    by_address.give_back(visitor)
+                raise
         namespace = (request.view_args or {}).get("ns")
         if isinstance(namespace, str) and not caller.may_see(namespace):
             raise NotFound(f"namespace {namespace}: not found")
@@ -201,7 +216,7 @@ def proven_caller(
     URL, a throttled address, or no credentials where they are needed. ``peer`` is the
     socket's address, ``forwarded`` the X-Forwarded-For header."""
     if authorization is None:
-        return LOCAL if settings.open_mode and is_loopback(peer) else None
+        return LOCAL if settings.open_mode and is_local(peer, forwarded, settings.proxies) else None
     scheme, _, presented = authorization.partition(" ")
     presented = presented.strip()
     if scheme.lower() != "bearer" or not presented:
@@ -256,6 +271,18 @@ def authenticated_key(presented: str) -> ApiKey | None:
     for a view that takes a key in its body, Synerise's login."""
     keys: ApiKeys = current_app.extensions["idgraph.keys"]
     return guarded(presented, keys.authenticate, keys.verified)
+
+
+def is_local(peer: str, forwarded: str, proxies: int) -> bool:
+    """Whether a request from ``peer`` with this X-Forwarded-For comes from this machine, as
+    local open mode asks: the peer is loopback and no proxy forwarded it, or the client behind
+    ``IDGRAPH_PROXIES`` proxies is loopback too. A reverse proxy on this machine makes every
+    client's peer loopback, declared or not; what it forwards is not local."""
+    if not is_loopback(peer):
+        return False
+    if not proxies:
+        return not forwarded.strip()
+    return is_loopback(address_of(peer, forwarded, proxies))
 
 
 def client_address() -> str:

@@ -98,6 +98,7 @@ class LeanLookups:
             and environ.get("CONTENT_LENGTH") in (None, "", "0")
             and "HTTP_TRANSFER_ENCODING" not in environ
             and "HTTP_ORIGIN" not in environ
+            and "HTTP_FORWARDED" not in environ  # local open mode refuses it (auth.is_local)
             and environ.get("PATH_INFO", "").startswith("/v1/")
         )
 

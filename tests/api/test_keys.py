@@ -113,6 +113,31 @@ def test_me_in_local_open_mode_is_local_with_every_right(client):
     }
 
 
+@pytest.mark.parametrize(
+    ("proxies", "forwarded"),
+    [(0, {"X-Forwarded-For": "203.0.113.9"}), (0, {"Forwarded": "for=203.0.113.9"}),
+     (1, {"X-Forwarded-For": "203.0.113.9"})],
+)  # fmt: skip
+def test_local_open_mode_refuses_a_client_a_proxy_forwarded(make_app, error_of, proxies, forwarded):
+    """A reverse proxy on this machine makes every client come from loopback: a request it
+    forwarded is not local, whether IDGRAPH_PROXIES declares the proxy or not."""
+    client = make_app(proxies=proxies).test_client()
+    for answer in (
+        client.get("/v1/shop/me", headers=forwarded),
+        client.get("/v1/shop/identifiers/email/ann@x.io", headers=forwarded),
+        client.delete("/v1/shop/profiles/1", headers=forwarded),
+    ):
+        error = error_of(answer, 401, "unauthorized")
+        assert "loopback" in error["message"]
+
+
+def test_local_open_mode_behind_a_declared_proxy_answers_a_loopback_client(make_app):
+    client = make_app(proxies=1).test_client()
+    assert client.get("/v1/shop/me").json["name"] == "local"  # straight to the server
+    forwarded = {"X-Forwarded-For": "127.0.0.1"}  # through the proxy, from this machine
+    assert client.get("/v1/shop/me", headers=forwarded).json["name"] == "local"
+
+
 def test_me_in_another_namespace_is_a_404_and_a_write_only_key_a_403(secured, error_of):
     error_of(with_key(secured, key_for(secured, "shop")).get("/v1/other/me"), 404, "not_found")
     writer = with_key(secured, key_for(secured, "shop", "write"))

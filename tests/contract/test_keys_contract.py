@@ -54,6 +54,14 @@ def test_an_active_name_is_unique_in_its_namespace(open_store):
     assert second.id != first.id
 
 
+@pytest.mark.parametrize("name", ["admin", "local", "anonymous", "Admin"])
+def test_a_key_may_not_take_a_name_the_audit_gives_other_callers(open_store, name):
+    """Purges, bans and ended links name their caller: a key named ``admin`` would be
+    recorded as the admin token is."""
+    with pytest.raises(InvalidInput, match="name"):
+        ApiKeys(open_store()).create("shop", ["read", "write"], name)
+
+
 @pytest.mark.parametrize("rights", [[], ["admin"], ["read", "delete"]])
 def test_rights_are_read_and_write(open_store, rights):
     with pytest.raises(InvalidInput, match="rights"):
