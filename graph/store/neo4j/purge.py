@@ -94,11 +94,14 @@ class PurgeRows:
 
     def _scrub_others(self, ns: str, ids: list[int], keys: list[str]) -> None:
         """Before the person's nodes go: take what it wrote out of the other profiles it
-        reached (graph/store/scrub.py), and their merges' records of its identifiers. The
-        other profiles are read, not locked: a writer that changes one of their attributes
-        meanwhile conflicts with these writes, and the driver runs the purge again; one that
-        adds a version of one from values it read before may keep a value this purge took
-        out of the others (SQLite's writers take turns, so there it cannot)."""
+        reached (graph/store/scrub.py), and their merges' records of its identifiers. They are
+        locked as writers lock them, then read: a writer that locked one first commits first,
+        and what it wrote is read and scrubbed; the reach is read again under the locks until
+        no writer merged one meanwhile. The profiles they absorbed (``scrub.sources``) are read
+        unlocked: only one an undone merge left live can gain a write meanwhile, and a write
+        missed there only takes a value out of a version, as a scrub may anyway. A writer of
+        the person's profile and another may lock them the other way round: Neo4j detects the
+        deadlock, and the driver runs one of the two transactions again (store.py)."""
         erased = self.run("purge_erased_writes", ns=ns, keys=keys, ids=ids)
         placed = [row["profile_id"] for row in self.run("purge_placed_in", ns=ns, keys=keys)]
 
@@ -107,6 +110,12 @@ class PurgeRows:
             return [(row["survivor"], row["absorbed"]) for row in rows]
 
         scrub = Scrub(ids, keys, erased, placed, merges_of)
+        locked: set[int] = set()
+        while scrub.others - locked:  # until no writer merged one of them meanwhile
+            new = sorted(scrub.others - locked)
+            self.run("lock_profiles", ns=ns, ids=new, keys=[])
+            locked.update(new)
+            scrub = Scrub(ids, keys, erased, placed, merges_of)
         if not scrub.others:
             return
         others = sorted(scrub.others)
