@@ -10,7 +10,9 @@
   parameter, since ``navigator.sendBeacon`` cannot set headers; no other key may.
 - Without an admin token the service is in local open mode: it answers loopback clients only
   (``idgraph serve`` refuses to bind anything else; ``is_local``: not a request a proxy
-  forwarded), and a request without credentials has every right. API keys work in both modes.
+  forwarded), and a request without credentials has every right, so a browser on this
+  machine must not lend it to another site's page: only requests whose Host is this machine
+  (no DNS rebinding), and writes from no other ``Origin``. API keys work in both modes.
 
 Checks, in this order, before any view runs:
 
@@ -46,6 +48,7 @@ import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, request
 from werkzeug.exceptions import Forbidden, TooManyRequests, Unauthorized
@@ -161,6 +164,17 @@ def install_auth(app: Flask, settings: Settings, keys: ApiKeys) -> None:
                 "local open mode answers loopback clients only, not one a proxy forwarded: "
                 "set IDGRAPH_ADMIN_TOKEN to serve others"
             )
+        if not addressed_here(request.host):
+            raise Forbidden(
+                f"local open mode answers requests for this machine only, and Host is "
+                f"{request.host!r}: use localhost, 127.0.0.1 or [::1]"
+            )
+        origin = request.headers.get("Origin")
+        if request.method not in READ_METHODS and not _same_origin(origin, request.host):
+            raise Forbidden(
+                f"local open mode takes writes from its own pages only, not from a page of "
+                f"origin {origin}: send an API key, or the admin token"
+            )
         return LOCAL
 
     @app.before_request
@@ -203,6 +217,7 @@ def proven_caller(
     authorization: str | None,
     peer: str,
     forwarded: str,
+    host: str,
     settings: Settings,
     keys: ApiKeys,
     failures: FailedCredentials,
@@ -214,9 +229,11 @@ def proven_caller(
     the token is throttled like any other); or, in local open mode, a loopback client sending
     no credentials. None when only ``identify`` can tell: any other credential, a key in the
     URL, a throttled address, or no credentials where they are needed. ``peer`` is the
-    socket's address, ``forwarded`` the X-Forwarded-For header."""
+    socket's address, ``forwarded`` the X-Forwarded-For header, ``host`` the Host header (it
+    is a read: no ``Origin`` to check)."""
     if authorization is None:
-        return LOCAL if settings.open_mode and is_local(peer, forwarded, settings.proxies) else None
+        local = is_local(peer, forwarded, settings.proxies) and addressed_here(host)
+        return LOCAL if settings.open_mode and local else None
     scheme, _, presented = authorization.partition(" ")
     presented = presented.strip()
     if scheme.lower() != "bearer" or not presented:
@@ -271,6 +288,30 @@ def authenticated_key(presented: str) -> ApiKey | None:
     for a view that takes a key in its body, Synerise's login."""
     keys: ApiKeys = current_app.extensions["idgraph.keys"]
     return guarded(presented, keys.authenticate, keys.verified)
+
+
+def addressed_here(host: str) -> bool:
+    """Whether a request's Host names this machine (a loopback name or address). A browser
+    sends the name of the site whose page made the request: a hostile site whose name
+    resolves to 127.0.0.1 (DNS rebinding) is refused in local open mode, where a request
+    without credentials has every right."""
+    try:
+        return is_loopback(urlsplit(f"//{host}").hostname or "")
+    except ValueError:  # a malformed Host: "[::1"
+        return False
+
+
+def _same_origin(origin: str | None, host: str) -> bool:
+    """Whether a browser's ``Origin`` is this server's own (the lineage viewer's page): a
+    browser sends a page's write to loopback with no preflight when it is a form or
+    text/plain, so in local open mode another site's page could undo merges and purge. No
+    ``Origin``: no browser's cross-origin request."""
+    if origin is None:
+        return True
+    try:
+        return urlsplit(origin).netloc.lower() == host.lower()
+    except ValueError:
+        return False
 
 
 def is_local(peer: str, forwarded: str, proxies: int) -> bool:

@@ -115,6 +115,7 @@ class LeanLookups:
             environ.get("HTTP_AUTHORIZATION"),
             environ.get("REMOTE_ADDR", ""),
             environ.get("HTTP_X_FORWARDED_FOR", ""),
+            environ.get("HTTP_HOST", ""),
             self._settings,
             self._keys,
             self._failures,

@@ -138,6 +138,43 @@ def test_local_open_mode_behind_a_declared_proxy_answers_a_loopback_client(make_
     assert client.get("/v1/shop/me", headers=forwarded).json["name"] == "local"
 
 
+def test_local_open_mode_refuses_a_write_another_sites_page_sends(client, error_of):
+    """A browser on this machine sends a page's request to loopback without credentials,
+    which local open mode takes as the local user: a write from another origin's page (a
+    text/plain POST needs no preflight) must not undo merges, end links or purge."""
+    api = Api(client)
+    [(_, pid)] = api.outcomes("shop", ("email:ann@x.io", "customId:c1"))
+    [link] = api.get(f"/v1/shop/profiles/{pid}/lineage").json["links"]
+    elsewhere = {"Origin": "http://localhost:18732", "Content-Type": "text/plain"}
+    for answer in (
+        client.post(f"/v1/shop/links/{link['id']}/end", data='{"reason": "x"}', headers=elsewhere),
+        client.delete(f"/v1/shop/profiles/{pid}", headers={"Origin": "null"}),
+        client.post("/v1/shop/links", data='{"items": []}', headers=elsewhere),
+    ):
+        error = error_of(answer, 403, "forbidden")
+        assert "origin" in error["message"]
+    assert api.get(f"/v1/shop/profiles/{pid}/lineage").json["links"][0]["ended_at"] is None
+    same = {"Origin": "http://localhost", "Content-Type": "application/json"}  # the viewer's
+    ended = client.post(f"/v1/shop/links/{link['id']}/end", json={"reason": "x"}, headers=same)
+    assert ended.status_code == 200, ended.json
+
+
+@pytest.mark.parametrize("host", ["attacker.example", "attacker.example:5000", "10.0.0.8"])
+def test_local_open_mode_answers_only_requests_addressed_to_this_machine(client, error_of, host):
+    """A hostile site whose name resolves to 127.0.0.1 (DNS rebinding) makes the browser send
+    its own name as Host: neither a read nor a write is answered for it."""
+    Api(client).outcomes("shop", ("email:ann@x.io", "customId:c1"))
+    for answer in (
+        client.get("/v1/shop/identifiers/email/ann@x.io", headers={"Host": host}),
+        client.get("/v1/shop/me", headers={"Host": host}),
+        client.post("/v1/shop/links", json={"items": []}, headers={"Host": host}),
+    ):
+        error = error_of(answer, 403, "forbidden")
+        assert "Host" in error["message"]
+    for host in ("localhost:5000", "127.0.0.1", "[::1]:8080"):
+        assert client.get("/v1/shop/me", headers={"Host": host}).status_code == 200
+
+
 def test_me_in_another_namespace_is_a_404_and_a_write_only_key_a_403(secured, error_of):
     error_of(with_key(secured, key_for(secured, "shop")).get("/v1/other/me"), 404, "not_found")
     writer = with_key(secured, key_for(secured, "shop", "write"))
