@@ -1,43 +1,49 @@
 // Email history: which profiles have been recognized by at least $min_emails emails over time?
-// An email counts for a profile if it is in the profile now, or if it left a profile and is
-// in none now (replaced under `on_conflict = { email = "replace" }`, or retired by an explicit
-// merge: its links ended with reason 'replaced' or 'merged') and an identifier it was linked
-// to is in this profile now. Ended links need care both ways: an email still in another
-// profile, reached through the ended link of a browser that moved here, is someone else's
-// email and does not count; and when such a neighbour moved away after the email left, the
-// email belongs to the profile the neighbour left (the other end of its first 'moved' link
-// since), not to the one it moved to. Only one move is followed that way.
+// An email counts for the profile it is in now, and for every profile it left when it was
+// replaced (under `on_conflict = { email = "replace" }`) or retired by an explicit merge: its
+// links ended with reason 'replaced' or 'merged', and the request that ended them placed it in
+// no profile (the placements: where each identifier is from an instant on; a request that
+// replaced the email's neighbour did not place the email at all). The profile it left is the
+// one its placement before that request names or, if a merge absorbed that profile since, the
+// live profile that did (merged_into). Its neighbours play no part: a browser that moved away
+// since, or an email of another profile reached through a browser that moved here, gives it
+// to no other profile. An email that left a profile counts for it even when it is in a profile
+// again, as current for the profile holding it now. An email replaced by the request that
+// added it was in no profile before that request, and counts for none it left.
 // One row per profile, most emails first: `emails` how many, `current` the emails it holds
-// now, `former` those that left it, in the order they left, `last_left_at` when the latest
-// left. Reads the identifier_key index (ns, key) by key prefix.
+// now, `former` those that left it (and are not back in it), in the order they left,
+// `last_left_at` when the latest of those left. Reads the identifier_key index (ns, key) by
+// key prefix, then placements by identifier (placement_at) and profiles by id (profile_id).
 // params: $ns, $min_emails
 MATCH (email:Identifier)
 WHERE email.ns = $ns AND email.key STARTS WITH 'email:'
-OPTIONAL MATCH (email)-[gone:LINKED]-(neighbour:Identifier)
-WHERE email.profile_id IS NULL AND gone.end_reason IN ['replaced', 'merged']
-// the neighbour's moves are compared with gone.ended_at after the match, not in it: a
-// predicate on ended_at in the match lets the planner read the link_ended index once per row
-// (every ended link of the graph) instead of the neighbour's few links
-OPTIONAL MATCH (neighbour)-[move:LINKED]-(left_behind:Identifier)
-WHERE move.end_reason = 'moved'
-WITH email, gone, neighbour, move, left_behind
-ORDER BY move.ended_at
-WITH email, gone, neighbour,
-     head(collect(CASE WHEN move.ended_at >= gone.ended_at THEN [left_behind.profile_id] END))
-       AS moved_away
-WITH email, gone,
-     CASE
-       WHEN email.profile_id IS NOT NULL THEN email.profile_id
-       WHEN moved_away IS NOT NULL THEN moved_away[0]
-       ELSE neighbour.profile_id
-     END AS profile_id
-WHERE profile_id IS NOT NULL
-WITH profile_id, email.value AS address, max(gone.ended_at) AS left_at
-ORDER BY profile_id, left_at
+// the instants it left a profile
+WITH email, COLLECT {
+  MATCH (email)-[gone:LINKED]-(:Identifier)
+  WHERE gone.end_reason IN ['replaced', 'merged']
+  MATCH (out:Placement {ns: $ns, key: email.key, at: gone.ended_at})
+  WHERE out.profile_id IS NULL
+  RETURN DISTINCT out.at
+} AS departures
+// a row for where it is now (left_at null), and one for each profile it left
+UNWIND [null] + departures AS left_at
+// the profile it left: where its latest placement before it left put it (none for the now row)
+WITH email, left_at, COLLECT {
+  MATCH (before:Placement {ns: $ns, key: email.key})
+  WHERE before.at < left_at
+  RETURN before.profile_id ORDER BY before.at DESC LIMIT 1
+} AS left_from
+WITH email, left_at, CASE WHEN left_at IS NULL THEN email.profile_id ELSE head(left_from) END
+     AS was_in
+WHERE was_in IS NOT NULL
+OPTIONAL MATCH (left:Profile {ns: $ns, id: was_in})
+WITH coalesce(left.merged_into, was_in) AS profile_id, email.value AS address, left_at
+WITH profile_id, address, count(*) > count(left_at) AS held, max(left_at) AS left_at
+ORDER BY profile_id, left_at, address
 WITH profile_id, collect(address) AS addresses,
-     collect(CASE WHEN left_at IS NULL THEN address END) AS current,
-     collect(CASE WHEN left_at IS NOT NULL THEN address END) AS former,
-     max(left_at) AS last_left_at
+     collect(CASE WHEN held THEN address END) AS current,
+     collect(CASE WHEN NOT held THEN address END) AS former,
+     max(CASE WHEN NOT held THEN left_at END) AS last_left_at
 WHERE size(addresses) >= $min_emails
 RETURN profile_id, size(addresses) AS emails, current, former, last_left_at
 ORDER BY emails DESC, profile_id

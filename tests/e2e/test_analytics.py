@@ -11,6 +11,13 @@ The graph, namespace ``shop`` (customIds are not unique there, emails are replac
 - conflicts on two days.
 Namespace ``other`` holds a bigger profile and a link by the same source in the same window,
 which no query of ``shop`` may return.
+
+Namespaces ``history`` (the rules of ``shop``) and ``plain`` (the default rules) hold the cases
+where an ended link's two ends must be told apart, the end that left from the end that stayed:
+a browser moving away after an email it was linked to was replaced, a browser moving while its
+old neighbour gets a link of its own in the same request (or is merged away in it), a profile
+split by a browser leaving, an email that comes back after it was replaced, and a browser linked
+to a neighbouring browser that moved.
 """
 
 from __future__ import annotations
@@ -36,6 +43,10 @@ IDGRAPH = str(Path(sys.executable).parent / "idgraph")
 ERASE_EVERYTHING = Statement.read(CYPHER_DIR / "testing" / "erase_everything.cypher")
 RULES = """
 [namespaces.shop]
+unique_types = ["email", "ext:*"]
+on_conflict = { email = "replace", browserId = "move" }
+
+[namespaces.history]
 unique_types = ["email", "ext:*"]
 on_conflict = { email = "replace", browserId = "move" }
 """
@@ -80,6 +91,8 @@ def shop(bolt_server, tmp_path_factory) -> Iterator[Shop]:
 
     try:
         _build(link, built)
+        _build_history(link, built)
+        _build_plain(link, built)
         yield built
     finally:
         store.close()
@@ -129,6 +142,62 @@ def _build(link, built: Shop) -> None:
         ("2026-11-24T09:05:00", ("email:g3@x.io", "email:fay@x.io")),
     ):
         assert link(at, "crm-sync", item)[0][0][0] == "conflict"
+
+
+def _build_history(link, built: Shop) -> None:
+    """Namespace ``history``: which end of an ended link left."""
+    p = built.profiles
+
+    def one(at: str, rid: str, *identifiers: str) -> tuple[str, int]:
+        [outcome], _ = link(at, "web-shop", identifiers, ns="history", rid=rid)
+        return outcome
+
+    # h1@x.io is replaced by h2@x.io; later the browser hb, linked to the customId h1@x.io was
+    # linked to, moves to Z: h1@x.io left H, not Z
+    _, p["h"] = one("12:00", "e-1", "customId:h", "email:h1@x.io", "browserId:hb")
+    assert one("12:01", "e-2", "customId:h", "email:h2@x.io") == ("linked", p["h"])
+    _, p["z"] = one("12:02", "e-3", "ext:crm:z", "email:zed@x.io")
+    assert one("12:03", "e-4", "browserId:hb", "ext:crm:z") == ("moved", p["z"])
+    # b2 moves away from ann@a.io, which is replaced later and stays in no profile
+    _, p["ann"] = one("12:10", "s-1", "email:ann@a.io", "browserId:b2", "customId:k1")
+    _, p["bob"] = one("12:11", "s-2", "ext:crm:v2", "email:bob@a.io")
+    assert one("12:12", "s-3", "browserId:b2", "ext:crm:v2") == ("moved", p["bob"])
+    assert one("12:13", "s-4", "customId:k1", "email:ann3@a.io") == ("linked", p["ann"])
+    # cy@a.io is replaced, then comes back in a profile of its own
+    _, p["cy"] = one("12:15", "f-1", "customId:k5", "email:cy@a.io")
+    assert one("12:16", "f-2", "customId:k5", "email:cy2@a.io") == ("linked", p["cy"])
+    outcome, p["cy-again"] = one("12:17", "f-3", "email:cy@a.io", "customId:k9")
+    assert outcome == "created"
+    # hub was all that joined l1 and w1: when it moves, {w1} splits off into a profile of its own
+    _, p["l1"] = one("12:20", "x-1", "browserId:hub", "customId:l1", "ext:crm:w1")
+    outcome, p["w2"] = one("12:21", "x-2", "browserId:hub", "ext:crm:w2")
+    assert outcome == "moved"
+    # a device shared by three customIds, linked to a browser kq2 that moves
+    shared = ("browserId:kq", "customId:q1", "customId:q2", "customId:q3", "browserId:kq2")
+    _, p["kq"] = one("12:30", "m-1", *shared, "ext:crm:qq")
+    outcome, p["kq2"] = one("12:31", "m-2", "browserId:kq2", "ext:crm:zz")
+    assert outcome == "moved"
+
+
+def _build_plain(link, built: Shop) -> None:
+    """Namespace ``plain``, default rules: a move and, in the same request, another item
+    naming the identifier the browser moved away from."""
+    p = built.profiles
+
+    def request(at: str, rid: str, *items: tuple[str, ...]) -> list[tuple[str, int]]:
+        return link(at, "web-shop", *items, ns="plain", rid=rid)[0]
+
+    [(_, p["plain-u1"])] = request("12:40", "r1", ("browserId:b1", "ext:crm:u1"))
+    # b1 moves to u2; u1 gets a link of its own in the same request, and stays
+    outcomes = request("12:41", "r2", ("browserId:b1", "ext:crm:u2"), ("ext:crm:u1", "customId:c1"))
+    p["plain-u2"] = outcomes[0][1]
+    assert outcomes == [("moved", p["plain-u2"]), ("linked", p["plain-u1"])]
+    # b3 moves to u4; u3, left alone, is merged into the larger profile of m2 in the same request
+    [(_, p["plain-m"])] = request("12:50", "r3", ("customId:m1", "cookie:m2", "cookie:m3"))
+    [(_, p["plain-u3"])] = request("12:51", "r4", ("browserId:b3", "ext:crm:u3"))
+    outcomes = request("12:52", "r5", ("browserId:b3", "ext:crm:u4"), ("ext:crm:u3", "cookie:m2"))
+    p["plain-u4"] = outcomes[0][1]
+    assert outcomes == [("moved", p["plain-u4"]), ("merged", p["plain-m"])]
 
 
 def run_cli(server, *args: str, env: dict[str, str] | None = None):
@@ -265,6 +334,71 @@ def test_departures_say_which_identifier_left_why_and_where_it_is(bolt_server, s
     ]
 
 
+# --- which end of an ended link left ------------------------------------------------------------
+
+
+def test_email_history_gives_a_replaced_email_to_the_profile_it_left(bolt_server, shop):
+    p = shop.profiles
+    rows = query(bolt_server, "email_history", ns="history", min_emails=1)
+    got = [(r["profile_id"], r["emails"], r["current"], r["former"]) for r in rows]
+    assert got == [
+        (p["h"], 2, ["h2@x.io"], ["h1@x.io"]),
+        (p["ann"], 2, ["ann3@a.io"], ["ann@a.io"]),
+        (p["cy"], 2, ["cy2@a.io"], ["cy@a.io"]),
+        (p["z"], 1, ["zed@x.io"], []),
+        (p["bob"], 1, ["bob@a.io"], []),
+        (p["cy-again"], 1, ["cy@a.io"], []),
+    ], "h1@x.io left H when h2@x.io replaced it; hb moving from H to Z later takes it nowhere"
+    assert [r["last_left_at"] for r in rows[:3]] == [at("12:01"), at("12:13"), at("12:16")]
+
+
+def test_departures_list_the_end_that_left_not_the_end_that_stayed(bolt_server, shop):
+    p = shop.profiles
+    rows = query(bolt_server, "departures", ns="history", since=DAY)
+    assert [tuple(row.values()) for row in rows] == [
+        (at("12:01"), "replaced", "email:h1@x.io", ["customId:h"], None, "e-2"),
+        (at("12:03"), "moved", "browserId:hb", ["customId:h"], p["z"], "e-4"),
+        # not ann@a.io, which stayed when b2 moved away from it, and left only at s-4
+        (at("12:12"), "moved", "browserId:b2", ["email:ann@a.io"], p["bob"], "s-3"),
+        (at("12:13"), "replaced", "email:ann@a.io", ["customId:k1"], None, "s-4"),
+        (at("12:16"), "replaced", "email:cy@a.io", ["customId:k5"], p["cy-again"], "f-2"),
+        # not w1, split off into a profile of its own when hub left
+        (at("12:21"), "moved", "browserId:hub", ["customId:l1", "ext:crm:w1"], p["w2"], "x-2"),
+        (at("12:31"), "moved", "browserId:kq2", ["browserId:kq"], p["kq2"], "m-2"),
+    ]  # fmt: skip
+
+
+def test_departures_leave_out_an_end_another_item_of_the_request_linked(bolt_server, shop):
+    p = shop.profiles
+    rows = query(bolt_server, "departures", ns="plain", since=DAY)
+    assert [tuple(row.values()) for row in rows] == [
+        (at("12:41"), "moved", "browserId:b1", ["ext:crm:u1"], p["plain-u2"], "r2"),
+        (at("12:52"), "moved", "browserId:b3", ["ext:crm:u3"], p["plain-u4"], "r5"),
+    ], "u1 got a link of its own in r2 and u3 was merged away in r5: neither left"
+
+
+def test_a_departure_stays_listed_after_the_identifier_comes_back(bolt_server, shop):
+    p = shop.profiles
+    rows = query(bolt_server, "departures", ns="history", since=f"{DAY}T12:15")
+    assert [(r["identifier"], r["reason"], r["now_in"]) for r in rows][:1] == [
+        ("email:cy@a.io", "replaced", p["cy-again"])
+    ], "cy@a.io left C at f-2 whatever happened to it since"
+    history = query(bolt_server, "email_history", ns="history", min_emails=2)
+    assert (p["cy"], ["cy2@a.io"], ["cy@a.io"]) in [
+        (r["profile_id"], r["current"], r["former"]) for r in history
+    ], "C was recognized by cy@a.io before cy2@a.io replaced it"
+
+
+def test_roaming_devices_leave_out_a_device_whose_neighbour_moved(bolt_server, shop):
+    p = shop.profiles
+    rows = query(bolt_server, "roaming_devices", ns="history", min_users=2)
+    assert [(r["device"], r["user_type"], r["users"], r["current"], r["moves"]) for r in rows] == [
+        ("hub", "ext:crm", 2, ["w2"], 1)
+    ], "kq never moved: kq2, linked to it, did"
+    shared = query(bolt_server, "shared_devices", ns="history", min_users=2)
+    assert [(r["device"], r["users"], r["profile_id"]) for r in shared] == [("kq", 3, p["kq"])]
+
+
 # --- the command ------------------------------------------------------------------------------
 
 
@@ -286,7 +420,7 @@ def test_the_idgraph_command_prints_an_aligned_table(bolt_server, shop):
     end = header.index("identifiers") + len("identifiers")  # numbers align to the right
     assert first[:end].split() == [str(shop.profiles["d"]), "23"] and first[end] == " "
     assert second[:end].split() == [str(shop.profiles["kiosk"]), "4"]
-    assert second.index("customId: 3, browserId: 1") == header.index("per_type")
+    assert second.index('["customId: 3", "browserId: 1"]') == header.index("per_type")
     assert count == "(2 rows)"
 
 
