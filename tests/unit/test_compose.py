@@ -209,10 +209,11 @@ def test_the_image_builds_its_wheel_from_the_code_and_the_cypher_folder():
     assert "cypher" not in final  # the statements come with the wheel
 
 
-def test_the_wheel_carries_every_cypher_statement(tmp_path):
+def test_the_wheel_carries_every_cypher_statement_and_every_file_of_the_viewer(tmp_path):
     """An installed idgraph reads its statements from the wheel (importlib.resources), not
-    from a source tree beside it. Built from what the image's build stage copies, as it does
-    (a build/ folder left in the working copy would hold files since deleted)."""
+    from a source tree beside it, and serves the lineage viewer's page, scripts and styles
+    from it. Built from what the image's build stage copies, as it does (a build/ folder left
+    in the working copy would hold files since deleted)."""
     source = tmp_path / "src"
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
@@ -227,10 +228,22 @@ def test_the_wheel_carries_every_cypher_statement(tmp_path):
         check=True, capture_output=True,
     )  # fmt: skip
     [wheel] = tmp_path.glob("idgraph-*.whl")
+    pages = ("app/api/static/", "app/api/templates/")
     with zipfile.ZipFile(wheel) as archive:
-        shipped = {name for name in archive.namelist() if name.endswith(".cypher")}
+        shipped = {
+            name
+            for name in archive.namelist()
+            if name.endswith(".cypher") or name.startswith(pages)
+        }
     expected = {path.relative_to(ROOT).as_posix() for path in (ROOT / "cypher").rglob("*.cypher")}
-    assert expected and shipped == expected
+    expected |= {
+        path.relative_to(ROOT).as_posix()
+        for folder in pages
+        for path in (ROOT / folder).rglob("*")
+        if path.is_file()
+    }
+    assert any(name.endswith("viewer/main.js") for name in expected)
+    assert shipped == expected, sorted(expected ^ shipped)
 
 
 def test_the_image_sets_only_real_settings():
