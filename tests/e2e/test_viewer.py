@@ -10,6 +10,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +36,7 @@ CHROMIUM_ARGS = [
 ]
 TOKEN = "viewer-e2e-token"
 UUID = "uuid:00000000-0000-0000-0000-000000000001"
+MAX_NODES = 50  # app/api/static/viewer/model.js: about as many nodes as a view holds
 
 
 @pytest.fixture
@@ -128,6 +130,106 @@ def test_viewer_search_goes_to_the_profile_of_an_identifier(server, browser):
     page.get_by_text("no such identifier").wait_for()
 
 
+def test_search_finds_an_identifier_whose_value_is_a_dot_segment(server, browser):
+    """A browser's URL parser takes `.` and `..` (and `%2E%2E`) in a path for "here" and "up":
+    /identifiers/browserId/.. would ask for /identifiers/."""
+    first = seed(server, ("email:ann@x.io", "browserId:b1"))
+    dots = seed(server, ("browserId:..", "email:dots@x.io"))
+    dot = seed(server, ("browserId:.", "email:dot@x.io"))
+    page = open_viewer(browser, server, first)
+    for key, profile_id in (("browserId:..", dots), ("browserId:.", dot)):
+        page.fill("#search input", key)
+        with page.expect_navigation(timeout=5_000):
+            page.press("#search input", "Enter")
+        assert page.url.endswith(f"/v1/shop/profiles/{profile_id}/view"), (key, page.url)
+        page.locator("#graph[data-state=ready]").wait_for()
+        assert key in drawn_nodes(page)
+
+
+def test_an_identifier_named_like_a_part_is_drawn_as_itself(server, browser):
+    """Identifiers of types `part` and `group` whose keys read like the viewer's own nodes (the
+    parts' boxes, a folded group): each is drawn as itself, its links end at it, and the boxes
+    stay boxes."""
+    seed(server, ("email:ann@x.io", "browserId:a1"), ("browserId:a1", "part:1"))
+    seed(server, ("browserId:b1", "browserId:b2"))
+    group = [{"type": "browserId", "value": "b2"}, {"type": "group", "value": "part:0:browserId"}]
+    call(server, "POST", "/v1/shop/links", {"items": [{"identifiers": group}], "source": "e2e"})
+    profile_id = seed(server, ("browserId:a1", "browserId:b1"), request_id="merge")
+    lineage = call(server, "GET", f"/v1/shop/profiles/{profile_id}/lineage")
+    page = open_viewer(browser, server, profile_id)
+
+    assert drawn_nodes(page) == {i["key"] for i in lineage["identifiers"]}
+    assert drawn_edges(page) == {(str(k["id"]), k["a"], k["b"]) for k in lineage["links"]}
+    for key in ("part:1", "group:part:0:browserId"):
+        tap(page, key)
+        assert page.locator("#panel-title").inner_text() == f"Identifier {key}"
+    boxes = page.evaluate("() => idgraphViewer.cy.nodes('.part').map((n) => n.id())")
+    assert len(boxes) == 2
+    titles = set()
+    for box in boxes:
+        tap(page, box)
+        titles.add(page.locator("#panel-title").inner_text())
+    assert titles == {"Part A", "Part B"}
+
+
+def test_a_browser_shared_by_1500_people_opens_as_a_few_nodes_at_once(server, browser):
+    """A kiosk browser that moved 1,499 times: a profile of 2 identifiers whose ended links
+    reach 1,499 other profiles. They are folded, the drawing stays small and the page opens
+    at once; the table still lists every identifier."""
+    moves = 1500
+    items = [("browserId:kiosk", f"email:v{n}@x.io") for n in range(moves)]
+    body = {
+        "items": [{"identifiers": [identifier(text) for text in item]} for item in items],
+        "source": "e2e",
+        "request_id": "kiosk",
+    }
+    results = call(server, "POST", "/v1/shop/links", body)["results"]
+    assert {r["outcome"] for r in results[1:]} == {"moved"}
+    profile_id = results[-1]["profile_id"]
+    lineage = call(server, "GET", f"/v1/shop/profiles/{profile_id}/lineage?limit=2000")
+    assert len(lineage["identifiers"]) == moves + 1
+    page = open_viewer(browser, server, profile_id)
+
+    started = time.monotonic()
+    page.reload()  # the token is in the tab's sessionStorage: no form this time
+    page.locator("#graph[data-state=ready]").wait_for(timeout=30_000)
+    ready_after = time.monotonic() - started
+    nodes = page.evaluate(
+        """() => idgraphViewer.cy.nodes().map((n) => ({
+            id: n.id(), classes: n.classes(), count: n.data('count'), label: n.data('label'),
+        }))"""
+    )
+    assert len(nodes) <= MAX_NODES, (len(nodes), page.locator("#note").inner_text())
+    assert ready_after < 5, ready_after
+    # both members on their own; every other identifier is in a drawn node's count
+    members = {i["key"] for i in lineage["identifiers"] if i["member"]}
+    alone = {n["id"] for n in nodes if "identifier" in n["classes"]}
+    assert members <= alone
+    folded = sum(n["count"] for n in nodes if "group" in n["classes"])
+    assert len(alone) + folded == moves + 1
+    # a few profiles drawn as boxes, the others folded into one
+    outside = [n for n in nodes if {"part", "outside"} <= set(n["classes"])]
+    [others] = [n for n in outside if "other profiles" in n["label"]]
+    assert len(outside) <= 6
+    assert others["label"].startswith(f"{moves - len(outside)} other profiles")
+    folded_links = page.evaluate(
+        "() => idgraphViewer.cy.edges('.folded').map((e) => [e.data('count'),"
+        " e.connectedNodes().map((n) => n.parent().id()).sort()])"
+    )
+    [own] = [n["id"] for n in nodes if "part" in n["classes"] and n not in outside]
+    assert folded_links == [[moves - len(outside), sorted([others["id"], own])]]  # one, counted
+    tap(page, others["id"])
+    assert page.locator("#panel-title").inner_text() == f"{moves - len(outside)} other profiles"
+    panel = page.locator("#details").inner_text()
+    assert "Table" in panel
+    assert page.locator("#details a").count() > 0  # the first of them, each a link to its view
+    assert "drawn as 1 part" in page.locator("#note").inner_text()
+
+    page.get_by_role("button", name="Table").click()
+    caption = page.locator("#table-identifiers caption").inner_text()
+    assert caption == f"Identifiers ({moves + 1})"
+
+
 def seed(server: Server, *items: tuple[str, ...], request_id: str | None = None) -> int:
     """Links each item's "type:value" texts (type = up to the last ':'); the last profile id."""
     body = {
@@ -214,6 +316,21 @@ def click_edge(page: Page, link_id: int) -> None:
         link_id,
     )
     page.mouse.click(x, y)
+
+
+def tap(page: Page, element_id: str) -> None:
+    """A tap on a drawn node or edge, as cytoscape reports a click on it (a box may lie under
+    its children, where a mouse click would land on a child)."""
+    found = page.evaluate(
+        """(id) => {
+            const element = idgraphViewer.cy.getElementById(id);
+            if (element.empty()) return false;
+            element.emit('tap');
+            return true;
+        }""",
+        element_id,
+    )
+    assert found, f"{element_id} is not drawn"
 
 
 def end_selected_link(page: Page, reason: str) -> None:

@@ -28,6 +28,23 @@ export function api(base, { onUnauthorized }) {
   };
 }
 
+// A URL path of values, each one segment: "/" + its percent-encoding. A browser's URL parser
+// (WHATWG URL, which fetch and links use) takes a segment "." or ".." for "here" and "one up",
+// and so it takes "%2E" and "%2E%2E" too: no path can carry those two values, and asking for
+// one throws (isDotSegment says which, for a caller that can ask another way).
+export function path(...values) {
+  return values
+    .map((value) => {
+      if (isDotSegment(value)) throw new Error(`"${value}" cannot be a segment of a URL path`);
+      return `/${encodeURIComponent(value)}`;
+    })
+    .join("");
+}
+
+export function isDotSegment(value) {
+  return value === "." || value === "..";
+}
+
 export const token = {
   get: () => sessionStorage.getItem(TOKEN_KEY),
   set: (value) => sessionStorage.setItem(TOKEN_KEY, value),

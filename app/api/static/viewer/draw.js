@@ -221,7 +221,7 @@ function arrangeParts(cy, boxes) {
         id,
         w: box.w + GAP,
         h: box.h + GAP,
-        rank: id.startsWith("outside") ? -1 : merges.get(id),
+        rank: cy.getElementById(id).hasClass("outside") ? -1 : merges.get(id),
       },
     })),
   });
@@ -257,6 +257,7 @@ export function highlight(cy, keys, linkIds) {
 }
 
 export function colourOf(type) {
+  if (type === null) return "#777"; // a group of all of a part's identifiers, of several types
   if (Object.hasOwn(TYPE_COLOURS, type)) return TYPE_COLOURS[type];
   let hash = 0;
   for (const char of type ?? "") hash = (hash * 31 + char.codePointAt(0)) >>> 0;

@@ -5,15 +5,24 @@
 // view (as of, selection, open groups, explained pair, table), so a link to it can be shared.
 // Everything shown comes from the JSON API and is user input: it reaches the page as text.
 
-import { api, token } from "./api.js";
+import { api, isDotSegment, path, token } from "./api.js";
 import { $, describe, el, say, when } from "./dom.js";
 import { colourOf, createGraph, draw, highlight } from "./draw.js";
-import { analyse, combine, elementsOf, instantsOf, mergesOf, parseKey } from "./model.js";
+import {
+  analyse,
+  combine,
+  elementsOf,
+  instantsOf,
+  MAX_ALONE,
+  mergesOf,
+  parseKey,
+} from "./model.js";
 import { showConflicts, showMerges } from "./timeline.js";
 
 const page = document.body.dataset;
-const API = `${page.root}/v1/${encodeURIComponent(page.ns)}`;
+const API = page.root + path("v1", page.ns);
 const LIMIT = 2000; // identifiers of a lineage page: above the default profile cap of 1,000
+const BOX_LISTED = 20; // the profiles (or parts) a box of many lists in the side panel
 const graph = $("graph");
 const slider = $("time");
 const call = api(API, { onUnauthorized: askForToken });
@@ -81,7 +90,7 @@ async function fetchAndDraw(latest) {
   if (state.asOf) query.set("as_of", state.asOf);
   const ids = [state.profileId, ...state.also];
   const lineages = await Promise.all(
-    ids.map((id) => call("GET", `/profiles/${id}/lineage?${query}`)),
+    ids.map((id) => call("GET", `${path("profiles", id, "lineage")}?${query}`)),
   );
   if (!latest()) return;
   const [main] = lineages;
@@ -100,6 +109,10 @@ async function fetchAndDraw(latest) {
 async function render() {
   const pinned = new Set([...pathKeys(), state.selected].filter(Boolean));
   view.elements = elementsOf(view.analysis, state.expanded, pinned);
+  for (const id of view.elements.tooLarge) state.expanded.delete(id);
+  if (view.elements.tooLarge.length) {
+    say(`too many to draw one by one (${MAX_ALONE} at most): the Table lists every identifier`);
+  }
   view.byId = new Map();
   for (const item of [...view.elements.nodes, ...view.elements.edges]) view.byId.set(item.id, item);
   await draw(cy, view.elements);
@@ -142,8 +155,9 @@ function showTitle(lineages) {
   );
   const shown = view.data.identifiers.filter((i) => i.member).length;
   const more = lineages.some((l) => l.next_cursor) ? ` (the first ${LIMIT} of each profile)` : "";
-  $("note").textContent =
-    `${shown} identifiers${more}, drawn as ${plural(view.analysis.parts.length, "part")}`;
+  const { parts, outside } = view.analysis.counts;
+  const left = outside ? `; ended links reach ${plural(outside, "other profile")}` : "";
+  $("note").textContent = `${shown} identifiers${more}, drawn as ${plural(parts, "part")}${left}`;
 }
 
 function showLegend(identifiers) {
@@ -174,12 +188,12 @@ function showDetails(id) {
     $("panel-title").textContent = `Identifier ${item.id}`;
     if (item.hub) rows.push(["hub", `${item.degree} active links, far more than its peers`]);
     rows.push(["links", String(item.degree)], ...Object.entries(item.identifier));
-    const group = groupOf(item.id);
-    if (state.expanded.has(group)) groupButton(`Fold the ${item.type} group`, group, false);
+    const group = view.elements.opened.get(item.id);
+    if (group) groupButton(foldLabel(group), group, false);
   } else if (item.kind === "group") {
-    $("panel-title").textContent = `${item.group.keys.length} ${item.type} identifiers`;
-    rows.push(["part", item.group.part.name], ["first", item.group.keys.slice(0, 5).join(", ")]);
-    groupButton(`Open the ${item.type} group`, item.id, true);
+    showGroup(item, rows);
+  } else if (item.kind === "part" && item.part.parts) {
+    showBox(item.part, rows);
   } else if (item.kind === "part") {
     $("panel-title").textContent = `Part ${item.part.name}`;
     rows.push(["identifiers", String(item.part.keys.length)], ["since", when(item.part.since)]);
@@ -190,9 +204,47 @@ function showDetails(id) {
   }
   for (const [name, value] of rows) {
     const shown =
-      name === "profile_id" || name === "profile" ? profileLink(value) : describe(value);
+      value instanceof Node
+        ? value
+        : name === "profile_id" || name === "profile"
+          ? profileLink(value)
+          : describe(value);
     details.append(el("dt", "", name), el("dd", "", shown));
   }
+}
+
+// A folded group: of one type in a part, or all of a part's identifiers (`type` null).
+function showGroup(item, rows) {
+  const { group } = item;
+  const what = group.type === null ? "" : ` ${group.type}`;
+  $("panel-title").textContent = `${group.keys.length}${what} identifiers`;
+  rows.push(["part", group.part.name], ["first", group.keys.slice(0, 5).join(", ")]);
+  const label = group.type === null ? "Open the group" : `Open the ${group.type} group`;
+  const button = groupButton(label, item.id, true);
+  if (group.keys.length > MAX_ALONE) {
+    button.disabled = true;
+    $("group-actions").append(
+      el("p", "why", `${MAX_ALONE} at most are drawn one by one: the Table lists them all`),
+    );
+  }
+}
+
+// An opened group: of one type, or all of a part's identifiers.
+function foldLabel(id) {
+  const group = view.analysis.groups.get(id);
+  return group ? `Fold the ${group.type} group` : "Fold the group";
+}
+
+// The box of the parts, or the profiles outside, beyond those drawn as boxes of their own.
+function showBox(box, rows) {
+  $("panel-title").textContent = box.name;
+  rows.push(["identifiers", String(box.keys.length)], ["since", when(box.since)]);
+  const shown = box.parts.slice(0, BOX_LISTED);
+  if (box.member) rows.push(["parts", shown.map((part) => part.name).join(", ")]);
+  else rows.push(["profiles", profileLinks(shown.map((part) => part.profileId))]);
+  const rest = box.parts.length - shown.length;
+  const all = "the Table lists every identifier and its profile";
+  rows.push(["all", rest > 0 ? `${rest} more; ${all}` : all]);
 }
 
 function showLinks(edge, rows) {
@@ -222,6 +274,7 @@ function groupButton(label, group, open) {
   button.type = "button";
   button.addEventListener("click", () => toggleGroup(group, open));
   $("group-actions").append(button);
+  return button;
 }
 
 function toggleGroup(group, open) {
@@ -238,8 +291,15 @@ function profileLink(id) {
   return link;
 }
 
+// Links to the views of profiles, comma separated ("—" for identifiers in no profile).
+function profileLinks(ids) {
+  const list = el("span", "");
+  ids.forEach((id, at) => list.append(at ? ", " : "", profileLink(id)));
+  return list;
+}
+
 function viewUrl(id) {
-  return `${API}/profiles/${encodeURIComponent(id)}/view`;
+  return API + path("profiles", id, "view");
 }
 
 // What the person may change here, and if nothing, why.
@@ -261,7 +321,10 @@ async function showHistory(latest) {
     showMergeList();
     const ids = [view.lineages[0].profile.id, ...state.also];
     const pages = await Promise.all(
-      ids.map((id) => call("GET", `/conflicts?profile=${id}&limit=100`)),
+      ids.map((id) => {
+        const query = new URLSearchParams({ profile: id, limit: 100 });
+        return call("GET", `/conflicts?${query}`);
+      }),
     );
     if (!latest()) return;
     const conflicts = new Map(pages.flatMap((p) => p.conflicts).map((c) => [c.id, c]));
@@ -332,7 +395,7 @@ async function undo(event) {
   $("undo-dialog").close();
   try {
     const body = { reason: form.elements.reason.value, ban: form.elements.ban.checked };
-    const result = await call("POST", `/merges/${id}/undo`, body);
+    const result = await call("POST", path("merges", id, "undo"), body);
     const ids = result.profiles.map((p) => p.id);
     drawBeside(ids);
     say(`merge #${id} undone: profiles ${ids.join(" and ")}, drawn side by side`);
@@ -356,7 +419,7 @@ async function endLink(event) {
   if (!link || !window.confirm(`End link ${link.id} between ${link.a} and ${link.b}?`)) return;
   try {
     const body = { reason: form.elements.reason.value, ban: form.elements.ban.checked };
-    const result = await call("POST", `/links/${link.id}/end`, body);
+    const result = await call("POST", path("links", link.id, "end"), body);
     form.reset();
     const ids = result.profiles.map((p) => p.id);
     if (result.merge) {
@@ -403,10 +466,6 @@ async function explain() {
 // Drawn inside a folded group (not on its own, and not absent).
 function isFolded(key) {
   return view.analysis.partOf.has(key) && view.byId.get(key)?.kind !== "identifier";
-}
-
-function groupOf(key) {
-  return `group:${view.analysis.partOf.get(key).id}:${view.analysis.byKey.get(key).type}`;
 }
 
 function pathKeys() {
@@ -520,12 +579,19 @@ async function search(event) {
   const key = parseKey(event.target.elements.key.value);
   if (!key) return say("write type:value, e.g. email:ann@x.io", true);
   try {
-    const path = `/identifiers/${encodeURIComponent(key.type)}/${encodeURIComponent(key.value)}`;
-    const profile = await call("GET", path);
-    window.location.assign(viewUrl(profile.id));
+    window.location.assign(viewUrl(await profileOf(key)));
   } catch (error) {
     say(error.status === 404 ? "no such identifier" : error.message, true);
   }
+}
+
+// The id of the profile holding an identifier. A value "." or ".." cannot be a path segment
+// (api.js, path): for those, GET /explain of the identifier with itself, which names it in the
+// query string and answers the same lookup (the value normalized alike, a 404 when unknown).
+async function profileOf({ type, value }) {
+  if (!isDotSegment(value)) return (await call("GET", path("identifiers", type, value))).id;
+  const key = `${type}:${value}`;
+  return (await call("GET", `/explain?${new URLSearchParams({ a: key, b: key })}`)).a.profile_id;
 }
 
 function askForToken() {

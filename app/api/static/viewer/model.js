@@ -1,14 +1,29 @@
 // What the viewer draws, decided from lineages alone: no DOM, no cytoscape, no requests.
 //
-// A profile is cut into *parts*: the identifiers its active links join once the links a merge
-// added are taken out. Each part is a former profile (or what is left of one), and the merge
-// links show where the parts were joined. Inside a part, identifiers of one type form a *group*,
-// drawn as one node with its count when it holds more than FOLD_ABOVE identifiers or while the
-// view would hold more than MAX_NODES nodes. A hub (an identifier with far more links than its
-// peers, such as a shared device) and an end of a merge link are always drawn on their own. Identifiers outside the profile
-// (the other ends of links that left it) are parts of their own, one per profile they are in.
+// A profile is cut into *parts* (parts.js): former profiles, or what is left of them, joined
+// by the links merges added; the identifiers outside it (the other ends of links that left it)
+// are parts of their own, one per profile they are in now. Each part is a box, but beyond a
+// dozen parts, or five profiles outside, the rest share one box ("988 more parts", "1495 other
+// profiles": a browser shared at a kiosk reaches a profile per person who used it), so the
+// layout gets a few boxes however many parts there are. Inside a box, identifiers of one type
+// form a *group*, drawn as one node with its count when it holds more than FOLD_ABOVE
+// identifiers or while the view would hold more than MAX_NODES nodes. A hub (an identifier with
+// far more links than its peers, such as a shared device) and an end of a merge link are drawn
+// on their own, unless the view would still hold more than MAX_NODES nodes (hundreds of hubs or
+// merge links): then they fold with their type, and if even that is too many (hundreds of
+// types), the boxes with most nodes fold whole into one group each (their *rest*). What the
+// person pinned (the selection, an explained path) or opened is drawn on its own, up to
+// MAX_ALONE identifiers. So a view holds at most about MAX_NODES + MAX_ALONE nodes, whatever
+// the lineage holds.
+//
+// Node ids: an identifier's is its key, `type:value`, which always holds a colon (graph/model.py
+// identifier_key); no other id holds one (boxes, groups, folded links; a link's is its number),
+// so no identifier can take the id of a box or a group.
+
+import { boxesOf, partsByKey } from "./parts.js";
 
 export const MAX_NODES = 50;
+export const MAX_ALONE = 1000; // identifiers drawn on their own because pinned or opened
 const FOLD_ABOVE = 10; // a group of more identifiers than this is folded even within MAX_NODES
 const HUB_MIN_LINKS = 8; // fewer links than this is never a hub
 const HUB_FACTOR = 5; // a hub has this many times the median links of its profile's identifiers
@@ -38,7 +53,8 @@ export function combine(lineages) {
   };
 }
 
-// Parts, groups, hubs and degrees of a combined lineage: everything but what is expanded.
+// Parts (as boxes, parts.js), groups, hubs and degrees of a combined lineage: everything but
+// what is expanded. `counts`: how many parts and profiles outside there are.
 export function analyse(data) {
   const byKey = new Map(data.identifiers.map((i) => [i.key, i]));
   const degree = new Map(data.identifiers.map((i) => [i.key, 0]));
@@ -47,10 +63,8 @@ export function analyse(data) {
     degree.set(link.a, degree.get(link.a) + 1);
     degree.set(link.b, degree.get(link.b) + 1);
   }
-  const parts = partsOf(data, byKey);
-  const partOf = new Map();
-  parts.forEach((part) => part.keys.forEach((key) => partOf.set(key, part)));
-  nameFormerProfiles(data.merges, partOf);
+  const { parts, counts } = boxesOf(data, byKey);
+  const partOf = partsByKey(parts);
   const hubs = hubsOf(data.identifiers, degree);
   const anchors = new Set(hubs);
   for (const link of data.links) {
@@ -61,22 +75,35 @@ export function analyse(data) {
   }
   const groups = new Map();
   for (const part of parts) {
+    const ofType = new Map();
     for (const key of part.keys) {
-      if (anchors.has(key)) continue;
       const type = byKey.get(key).type;
-      const id = `group:${part.id}:${type}`;
-      if (!groups.has(id)) groups.set(id, { id, part, type, keys: [] });
-      groups.get(id).keys.push(key);
+      if (!ofType.has(type)) ofType.set(type, { id: groupId(part, type), part, type, keys: [] });
+      ofType.get(type).keys.push(key);
     }
+    for (const group of ofType.values()) groups.set(group.id, group);
   }
-  return { ...data, byKey, degree, parts, partOf, hubs, groups };
+  const rests = new Map(parts.map((part) => [restId(part), part]));
+  return { ...data, byKey, degree, parts, partOf, hubs, anchors, groups, rests, counts };
+}
+
+// The group that folds the identifiers of one type in a part, and the one that folds a whole
+// part when even groups leave too many nodes. A type holds no '/' once escaped, nor any ':'.
+const groupId = (part, type) => `group/${part.id}/${escaped(type)}`;
+const restId = (part) => `rest/${part.id}`;
+
+function escaped(text) {
+  return String(text).replaceAll("%", "%25").replaceAll(":", "%3A").replaceAll("/", "%2F");
 }
 
 // The elements to draw: which groups stay folded, given the ones the person expanded and the
 // identifiers that must be drawn on their own (pinned: the selection, an explained path), and
 // the edges between what is drawn (links folded into one edge when both ends are folded alike).
+// `opened`: identifier key -> the opened group that shows it on its own; `tooLarge`: the
+// expanded groups left folded, as opening them would pass MAX_ALONE.
 export function elementsOf(analysis, expanded, pinned = new Set()) {
-  const folded = foldedGroups(analysis, expanded, pinned);
+  const { alone, opened, tooLarge } = drawnAlone(analysis, expanded, pinned);
+  const folded = foldedGroups(analysis, alone);
   const shownAs = new Map(); // identifier key -> id of the node that shows it
   for (const group of folded) group.keys.forEach((key) => shownAs.set(key, group.id));
   const nodes = [];
@@ -90,7 +117,7 @@ export function elementsOf(analysis, expanded, pinned = new Set()) {
       kind: "group",
       parent: group.part.id,
       group,
-      label: `${group.type}\n× ${group.keys.length}`,
+      label: `${group.type ?? "identifiers"}\n× ${group.keys.length}`,
       type: group.type,
     });
   }
@@ -109,130 +136,106 @@ export function elementsOf(analysis, expanded, pinned = new Set()) {
       type: identifier.type,
     });
   }
-  return { nodes, edges: edgesOf(analysis.links, shownAs) };
+  return { nodes, edges: edgesOf(analysis.links, shownAs), opened, tooLarge };
+}
+
+// The identifiers drawn on their own whatever else is folded: the pinned ones, then those of
+// the groups the person opened (a type's, or a whole part's), while they stay within MAX_ALONE.
+function drawnAlone(analysis, expanded, pinned) {
+  const keys = [...pinned].filter((key) => analysis.byKey.has(key)).slice(0, MAX_ALONE);
+  const alone = new Set(keys);
+  const opened = new Map();
+  const tooLarge = [];
+  for (const id of [...expanded].sort()) {
+    const group = analysis.groups.get(id) ?? analysis.rests.get(id);
+    if (!group) continue; // not in this lineage (another instant, a profile since changed)
+    const added = group.keys.filter((key) => !alone.has(key));
+    if (alone.size + added.length > MAX_ALONE) {
+      tooLarge.push(id);
+      continue;
+    }
+    for (const key of group.keys) {
+      alone.add(key);
+      if (!opened.has(key)) opened.set(key, id); // a pinned one too: its group is open
+    }
+  }
+  return { alone, opened, tooLarge };
+}
+
+// The groups drawn folded. Those drawn alone (pinned, opened) aside, while the view would hold
+// more than MAX_NODES nodes: groups without the hubs and ends of merge links, then with them
+// (hundreds of hubs, of merge links), then whole parts (hundreds of types).
+function foldedGroups(analysis, alone) {
+  const nodes = analysis.parts.length + analysis.identifiers.length;
+  const apart = (key) => alone.has(key) || analysis.anchors.has(key);
+  let { folded, count } = foldedTypes(analysis, nodes, apart);
+  if (count - alone.size <= MAX_NODES) return folded;
+  ({ folded, count } = foldedTypes(analysis, nodes, (key) => alone.has(key)));
+  if (count - alone.size <= MAX_NODES) return folded;
+  return foldedParts(analysis, alone, folded, count);
 }
 
 // Folds every group of more than FOLD_ABOVE identifiers (a ring of 24 browsers makes every
 // label too small to read), then the largest groups first until the view holds at most
-// MAX_NODES nodes; a group the person expanded stays open, a pinned identifier stays out, and a
-// group of one is not folded.
-function foldedGroups(analysis, expanded, pinned) {
+// MAX_NODES nodes; the identifiers `kept` out stay out, and a group of one is not folded.
+function foldedTypes(analysis, count, kept) {
   const candidates = [...analysis.groups.values()]
-    .map((group) => ({ ...group, keys: group.keys.filter((key) => !pinned.has(key)) }))
-    .filter((group) => group.keys.length > 1 && !expanded.has(group.id))
+    .map((group) => ({ ...group, keys: group.keys.filter((key) => !kept(key)) }))
+    .filter((group) => group.keys.length > 1)
     .sort((x, y) => y.keys.length - x.keys.length || (x.id < y.id ? -1 : 1));
-  let count = analysis.parts.length + analysis.identifiers.length;
   const folded = [];
   for (const group of candidates) {
     if (count <= MAX_NODES && group.keys.length <= FOLD_ABOVE) break;
     folded.push(group);
     count -= group.keys.length - 1;
   }
-  return folded;
+  return { folded, count };
+}
+
+// Groups of one still too many (a part of hundreds of types): the parts with most nodes first
+// fold whole, but what is drawn alone, into one group each, until the rest of the view holds
+// at most MAX_NODES nodes.
+function foldedParts(analysis, alone, groups, count) {
+  const groupOf = new Map();
+  groups.forEach((group) => group.keys.forEach((key) => groupOf.set(key, group.id)));
+  const rests = analysis.parts
+    .map((part) => {
+      const keys = part.keys.filter((key) => !alone.has(key));
+      const nodes = new Set(keys.map((key) => groupOf.get(key) ?? key)).size;
+      return { id: restId(part), part, type: null, keys, nodes };
+    })
+    .filter((rest) => rest.nodes > 1)
+    .sort((x, y) => y.nodes - x.nodes || (x.id < y.id ? -1 : 1));
+  const whole = new Set();
+  for (const rest of rests) {
+    if (count - alone.size <= MAX_NODES) break;
+    whole.add(rest.part);
+    count -= rest.nodes - 1;
+  }
+  return [
+    ...groups.filter((group) => !whole.has(group.part)),
+    ...rests.filter((rest) => whole.has(rest.part)),
+  ];
 }
 
 function edgesOf(links, shownAs) {
   const edges = new Map();
+  const escapes = new Map(); // a hub's thousands of folded links name it as often
+  const escape = (id) => escapes.get(id) ?? escapes.set(id, escaped(id)).get(id);
   for (const link of links) {
     const source = shownAs.get(link.a);
     const target = shownAs.get(link.b);
     if (source === undefined || target === undefined || source === target) continue;
     const kind = link.merge_id !== null ? "merge" : link.active ? "active" : "ended";
     const folded = source !== link.a || target !== link.b;
-    const id = folded ? `links:${[source, target].sort().join("|")}:${kind}` : String(link.id);
+    const id = folded
+      ? `links/${[source, target].sort().map(escape).join("/")}/${kind}`
+      : String(link.id);
     if (!edges.has(id)) edges.set(id, { id, source, target, kind, links: [] });
     edges.get(id).links.push(link);
   }
   for (const edge of edges.values()) edge.label = edgeLabel(edge);
   return [...edges.values()];
-}
-
-// Union-find over the active links no merge added, between identifiers of the same profile.
-function partsOf(data, byKey) {
-  const parent = new Map(data.identifiers.map((i) => [i.key, i.key]));
-  const find = (key) => {
-    while (parent.get(key) !== key) {
-      parent.set(key, parent.get(parent.get(key)));
-      key = parent.get(key);
-    }
-    return key;
-  };
-  for (const link of data.links) {
-    const a = byKey.get(link.a);
-    const b = byKey.get(link.b);
-    if (!link.active || link.merge_id !== null || !a || !b) continue;
-    if (a.member !== b.member || a.profile_id !== b.profile_id) continue;
-    parent.set(find(link.a), find(link.b));
-  }
-  const roots = new Map();
-  for (const identifier of data.identifiers) {
-    const root = find(identifier.key);
-    if (!roots.has(root)) roots.set(root, []);
-    roots.get(root).push(identifier);
-  }
-  const members = [];
-  const outside = new Map(); // profile id -> identifiers outside the drawn profiles
-  for (const identifiers of roots.values()) {
-    if (identifiers[0].member) members.push(identifiers);
-    else {
-      const pid = identifiers[0].profile_id;
-      if (!outside.has(pid)) outside.set(pid, []);
-      outside.get(pid).push(...identifiers); // not a copy per component: there may be hundreds
-    }
-  }
-  const oldest = (identifiers) => identifiers.reduce((x, y) => (keyOrder(y, x) < 0 ? y : x));
-  members.sort((x, y) => keyOrder(oldest(x), oldest(y)));
-  const parts = members.map((identifiers, index) => ({
-    id: `part:${index}`,
-    name: partName(index),
-    member: true,
-    profileId: identifiers[0].profile_id,
-    since: oldest(identifiers).created_at,
-    keys: identifiers.map((i) => i.key).sort(),
-  }));
-  for (const [pid, identifiers] of [...outside].sort(([x], [y]) => (x ?? 0) - (y ?? 0))) {
-    parts.push({
-      id: `outside:${pid}`,
-      name: pid === null ? "no longer in any profile" : `in profile ${pid}`,
-      member: false,
-      profileId: pid,
-      since: oldest(identifiers).created_at,
-      keys: identifiers.map((i) => i.key).sort(),
-    });
-  }
-  return parts;
-}
-
-// Which profile each part was before it was merged: each merge names an identifier of either
-// side (survivor_key, absorbed_key); oldest merge first, a part takes the first name it gets
-// (a part absorbed into a profile that a later merge absorbed keeps its own id).
-function nameFormerProfiles(merges, partOf) {
-  const oldestFirst = [...merges].sort((x, y) =>
-    x.at < y.at ? -1 : x.at > y.at ? 1 : x.id - y.id,
-  );
-  for (const merge of oldestFirst) {
-    for (const [key, id] of [
-      [merge.survivor_key, merge.survivor],
-      [merge.absorbed_key, merge.absorbed],
-    ]) {
-      const part = key && partOf.get(key);
-      if (part && part.member && part.former === undefined) part.former = id;
-    }
-  }
-}
-
-function keyOrder(x, y) {
-  if (x.created_at !== y.created_at) return x.created_at < y.created_at ? -1 : 1;
-  return x.key < y.key ? -1 : x.key > y.key ? 1 : 0;
-}
-
-// A, B, ... Z, AA, AB, ...
-function partName(index) {
-  let name = "";
-  for (let n = index + 1; n > 0; n = Math.floor((n - 1) / 26)) {
-    name = String.fromCharCode(65 + ((n - 1) % 26)) + name;
-  }
-  return name;
 }
 
 // An identifier with at least HUB_MIN_LINKS active links and HUB_FACTOR times the median of
@@ -251,7 +254,7 @@ function hubsOf(identifiers, degree) {
 // With several profiles drawn (both sides of an undone merge), each part says whose it is now.
 function partLabel(part, severalProfiles) {
   const size = `${part.keys.length} identifier${part.keys.length === 1 ? "" : "s"}`;
-  if (!part.member) return `${part.name} · ${size}`;
+  if (!part.member || part.parts) return `${part.name} · ${size}`;
   const owner = severalProfiles ? `profile ${part.profileId}: ` : "";
   const former = part.former === undefined ? "" : ` · from profile ${part.former}`;
   return `${owner}part ${part.name}${former} · ${size} · since ${part.since.slice(0, 10)}`;
