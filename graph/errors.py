@@ -73,3 +73,15 @@ class RulesError(IdgraphError):
 
 class StoreError(IdgraphError):
     """A database failure, wrapped once at the store boundary."""
+
+
+class StatementRefused(RuntimeError):
+    """Neo4j refused a statement as it is (its syntax, a parameter's type, an entity gone, a
+    write in a read transaction): a bug of idgraph's own statements, not an outage (500, not
+    503), or an analyst's query that `idgraph cypher` reports. ``code`` is Neo4j's
+    (``Neo.ClientError.Statement.SyntaxError``), ``description`` its words."""
+
+    def __init__(self, code: str, description: str) -> None:
+        super().__init__(f"Neo4j refused a statement of idgraph's: {code}: {description}")
+        self.code = code
+        self.description = description

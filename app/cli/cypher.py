@@ -21,17 +21,14 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import click
 
 from app.settings import Settings, SettingsError
-from graph.errors import IdgraphError, StoreError
+from graph.errors import IdgraphError, StatementRefused, StoreError
 from graph.store import is_neo4j_url
 from graph.store.cypher import CYPHER_DIR, Statement
-
-if TYPE_CHECKING:  # the driver is imported with the store, once a query is to be sent
-    from neo4j.exceptions import Neo4jError
 
 ANALYTICS_DIR = CYPHER_DIR / "analytics"
 FORMATS = ("table", "json", "csv")
@@ -260,14 +257,11 @@ def run_query(settings: Settings, path: Path, parameters: Mapping[str, Any]) -> 
     store = Neo4jStore(settings.store, **settings.store_options, read_only=True)
     try:
         return store.run(statement, **parameters)
-    except (RuntimeError, StoreError) as error:
-        refused = _client_error(error)
-        if refused is None:
-            raise
-        first_line = (refused.message or "").partition("\n")[0]
+    except StatementRefused as refused:
+        first_line = refused.description.partition("\n")[0]
         raise QueryRefused(
             f"Neo4j refused {statement.name}.cypher: {refused.code}: {first_line}"
-        ) from error
+        ) from refused
     finally:
         store.close()
 
@@ -277,18 +271,6 @@ def _read(path: Path | Traversable) -> Statement:
         return Statement.read(path)
     except UnicodeDecodeError as error:
         raise QueryRefused(f"{path} is not UTF-8 text: {error}") from error
-
-
-def _client_error(error: Exception) -> Neo4jError | None:
-    """The error Neo4j answered ``error`` with, when it is the client's (a statement, a
-    parameter or a right that Neo4j refuses): the store raises a statement Neo4j refuses
-    as a RuntimeError (a bug of idgraph's own statements), other refusals as StoreError."""
-    from neo4j.exceptions import Neo4jError
-
-    cause = error.__cause__
-    if isinstance(cause, Neo4jError) and (cause.code or "").startswith("Neo.ClientError."):
-        return cause
-    return None
 
 
 # --- output -----------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import neo4j
 from neo4j.exceptions import ConstraintError, DriverError, Neo4jError
 
-from graph.errors import StoreError
+from graph.errors import StatementRefused, StoreError
 from graph.model import utc_now
 from graph.store.cypher import CYPHER_DIR, Statement, load_statements
 from graph.store.neo4j import SCHEMES, history, keys, purge, rekey, schema, tx
@@ -243,7 +243,7 @@ class Neo4jStore:
                 return s.execute_read(unit)
         except Neo4jError as error:
             if (error.code or "").startswith(_STATEMENT_ERRORS):
-                raise RuntimeError(f"Neo4j refused a statement of idgraph's: {error}") from error
+                raise StatementRefused(error.code or "", error.message or "") from error
             raise StoreError(f"Neo4j: {error}") from error
         except DriverError as error:
             raise StoreError(f"Neo4j: {error}") from error
