@@ -7,6 +7,7 @@ every other ``idgraph`` command starts without them.
 from __future__ import annotations
 
 import errno
+import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -69,9 +70,12 @@ def migrate(
     merges, attribute writes, conflicts, applied requests, the history time travel reads
     (placements, attribute versions), bans and the id sequences, so idgraph
     goes on where it stopped with IDGRAPH_STORE pointing at Neo4j. Stop every writer of the
-    SQLite store first. An interrupted migration resumes where it stopped when run again with
-    the same --from. Verification compares counts of each kind per namespace and a sample of
-    profiles on both sides; it exits 1, listing the differences, if they differ.
+    SQLite store first. The target must be empty (an idgraph store opened on it, its schema
+    and sequences, is): a target holding anything else, an API key or a purge's audit row
+    say, is refused, since the copy would overwrite what shares an id with the source. An
+    interrupted migration resumes where it stopped when run again with the same --from.
+    Verification compares counts of each kind per namespace and a sample of profiles on
+    both sides; it exits 1, listing the differences, if they differ.
     """
     from graph.store.neo4j.store import Neo4jStore, url_problem
     from graph.store.sqlite.store import SqliteStore
@@ -218,8 +222,13 @@ def export(format_: str, namespaces: tuple[str, ...], out: Path) -> None:
       member_of.csv    identifier -> its profile (type MEMBER_OF)
       links.csv        identifier -> identifier, every link with its provenance, ended
                        ones too (type LINKED)
-      Import them with: neo4j-admin database import full --nodes=identifiers.csv
-      --nodes=profiles.csv --relationships=member_of.csv --relationships=links.csv <db>
+      Import them with (Neo4j 5.19+ reads the database ahead of the named arguments;
+      a value may hold a line break, an end reason say, written as it is):
+      neo4j-admin database import full <database> --nodes=identifiers.csv
+      --nodes=profiles.csv --relationships=member_of.csv --relationships=links.csv
+      --multiline-fields=true
+    Each file is written under a temporary name beside its own (.partial-*) and renamed
+    to it once the export is complete: one stopped midway leaves an earlier one as it was.
     """
     from app.api.blueprint import check_namespace
     from graph.transfer.export import export_csv, export_graphml
@@ -266,9 +275,14 @@ def _check_out(format_: str, out: Path) -> None:
 
 
 def _import_command(folder: Path) -> str:
+    """neo4j-admin's command for the folder, as a shell reads it: the database comes ahead of
+    the named arguments (Neo4j 5.19 on reads one after them as one more file), and values
+    may hold line breaks (an end reason, an undo's reason): --multiline-fields=true keeps
+    them as they are, where escaping them would change the values imported."""
     nodes = [f"--nodes={folder / name}" for name in ("identifiers.csv", "profiles.csv")]
     links = [f"--relationships={folder / name}" for name in ("member_of.csv", "links.csv")]
-    return f"import with: neo4j-admin database import full {' '.join(nodes + links)} <database>"
+    arguments = shlex.join([*nodes, *links, "--multiline-fields=true"])
+    return f"import with: neo4j-admin database import full <database> {arguments}"
 
 
 @contextmanager

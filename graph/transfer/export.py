@@ -9,6 +9,17 @@ CSV: the files ``neo4j-admin database import full`` reads, each with its header,
 row at a time. Node ids are ``<namespace>/<key>`` (identifiers) and ``<namespace>/<id>``
 (profiles): a namespace holds no ``/``, so they are unique across namespaces.
 
+Each namespace's identifiers are read first, a page at a time, then its links: no snapshot
+holds both (a store's streams hold none, graph/store/base.py), so a link written meanwhile
+may name an identifier created after its page was read. Such an identifier is read with the
+link and written too (``_with_ends``): every link's ends are in the export, which an import
+needs, and so is every profile an identifier is a member of. A link whose end is gone by
+then (erased, re-keyed) is left out.
+
+The files are written under temporary names beside their own (``.partial-<random>-<name>``)
+and renamed to them only once all are complete: an export stopped midway (Ctrl-C, kill -9, a
+full disk) leaves an earlier export at those names as it was.
+
 A namespace named twice is exported once.
 
 Both tell a ``progress`` callback how far each step stands (the command line draws the bars).
@@ -18,9 +29,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import secrets
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any, TypeVar
@@ -61,6 +75,7 @@ CSV_HEADERS: dict[str, list[str]] = {
     ],
 }  # fmt: skip
 _VIEWS_PER_READ = 1000
+_LINKS_PER_READ = 1000  # links whose ends not exported yet are read together
 _REPORT_EVERY = 1000  # items between two progress reports
 T = TypeVar("T")
 
@@ -101,6 +116,9 @@ def node_id(namespace: str, key: str | int) -> str:
     return f"{namespace}/{key}"
 
 
+IdentifierRow = tuple[str, str, str, int | None]  # key, type, value, profile id
+
+
 def export_graphml(
     store: Store,
     namespaces: Iterable[str],
@@ -114,19 +132,9 @@ def export_graphml(
     reported all at once when it is written."""
     graph = nx.MultiDiGraph()
     for ns in dict.fromkeys(namespaces):
-        identifiers = store.iter_identifiers(ns)
-        for key, type_, value, profile_id in _counted(
-            identifiers, progress, f"{ns} identifiers", "identifiers"
-        ):
-            node = _graphml_node(ns, key)
-            if node in graph:  # a key spelled as another's escape: keys are otherwise unique
-                raise IdgraphError(
-                    f"cannot export {ns} to GraphML: identifier {key!r} and another would be "
-                    "written alike, one of them escaped"
-                )
-            properties = {"ns": ns, "key": key, "type": type_, "value": value}
-            graph.add_node(node, **xml_safe({**properties, "profile_id": profile_id}))
-        for link in _counted(store.iter_links(ns), progress, f"{ns} links", "links"):
+        add = partial(_add_node, graph, ns)
+        exported = _identifiers(store, ns, add, progress)
+        for link in _with_ends(store, ns, _links(store, ns, progress), exported, add):
             graph.add_edge(
                 _graphml_node(ns, link["a_key"]),
                 _graphml_node(ns, link["b_key"]),
@@ -141,9 +149,22 @@ def export_graphml(
     }
     step, elements = f"writing {path.name}", written["nodes"] + written["edges"]
     progress(Progress(step, "nodes+edges", 0, elements))
-    nx.write_graphml(graph, path)
+    with _replacing([path]) as (temporary,):
+        nx.write_graphml(graph, temporary)
     progress(Progress(step, "nodes+edges", elements, elements))
     return written
+
+
+def _add_node(graph: nx.MultiDiGraph, ns: str, identifier: IdentifierRow) -> None:
+    key, type_, value, profile_id = identifier
+    node = _graphml_node(ns, key)
+    if node in graph:  # a key spelled as another's escape: keys are otherwise unique
+        raise IdgraphError(
+            f"cannot export {ns} to GraphML: identifier {key!r} and another would be "
+            "written alike, one of them escaped"
+        )
+    properties = {"ns": ns, "key": key, "type": type_, "value": value}
+    graph.add_node(node, **xml_safe({**properties, "profile_id": profile_id}))
 
 
 def _graphml_node(ns: str, key: str) -> str:
@@ -156,6 +177,46 @@ def _escaped(graph: nx.MultiDiGraph) -> int:
     return sum(1 for *_, escaped in elements if escaped)
 
 
+def _identifiers(
+    store: Store,
+    ns: str,
+    add: Callable[[IdentifierRow], None],
+    progress: Callable[[Progress], None],
+) -> set[str]:
+    """Hand each identifier of the namespace to ``add``; returns their keys."""
+    exported: set[str] = set()
+    identifiers = store.iter_identifiers(ns)
+    for identifier in _counted(identifiers, progress, f"{ns} identifiers", "identifiers"):
+        add(identifier)
+        exported.add(identifier[0])
+    return exported
+
+
+def _links(store: Store, ns: str, progress: Callable[[Progress], None]) -> Iterator[dict]:
+    return _counted(store.iter_links(ns), progress, f"{ns} links", "links")
+
+
+def _with_ends(
+    store: Store,
+    ns: str,
+    links: Iterable[dict[str, Any]],
+    exported: set[str],
+    add: Callable[[IdentifierRow], None],
+) -> Iterator[dict[str, Any]]:
+    """``links``, each once both its ends are exported: an end whose key is not in
+    ``exported`` (created after the identifiers were read) is read, a thousand links at a
+    time, handed to ``add`` and added to ``exported``. A link whose end is gone (erased or
+    re-keyed meanwhile) is left out: no import takes a relationship without its nodes."""
+    chunks = iter(links)
+    while chunk := list(islice(chunks, _LINKS_PER_READ)):
+        ends = {key for link in chunk for key in (link["a_key"], link["b_key"])}
+        if missing := sorted(ends - exported):
+            for found in store.read(lambda tx, keys=missing: tx.identifiers(ns, keys)):
+                add((found.key, found.type, found.value, found.profile_id))
+                exported.add(found.key)
+        yield from (link for link in chunk if {link["a_key"], link["b_key"]} <= exported)
+
+
 def export_csv(
     store: Store,
     namespaces: Iterable[str],
@@ -164,14 +225,15 @@ def export_csv(
     progress: Callable[[Progress], None] = _ignore,
 ) -> dict[str, int]:
     """Write the CSV files of CSV_HEADERS into ``folder``; returns the rows of each.
-    Progress: each namespace's identifiers (identifiers.csv and member_of.csv), profiles (of
-    a known total) and links, as they are written."""
+    Progress: each namespace's identifiers (identifiers.csv and member_of.csv), links (and
+    the identifiers created meanwhile they name), then profiles (of a known total), as they
+    are written."""
     folder.mkdir(parents=True, exist_ok=True)
     counts = dict.fromkeys(CSV_HEADERS, 0)
-    with ExitStack() as files:
+    with _replacing([folder / name for name in CSV_HEADERS]) as temporary, ExitStack() as files:
         writers = {}
-        for name, header in CSV_HEADERS.items():
-            handle = files.enter_context((folder / name).open("w", newline="", encoding="utf-8"))
+        for (name, header), path in zip(CSV_HEADERS.items(), temporary, strict=True):
+            handle = files.enter_context(path.open("x", newline="", encoding="utf-8"))
             writers[name] = csv.writer(handle)
             writers[name].writerow(header)
 
@@ -180,32 +242,52 @@ def export_csv(
             counts[name] += 1
 
         for ns in dict.fromkeys(namespaces):
-            identifiers = _counted(
-                store.iter_identifiers(ns), progress, f"{ns} identifiers", "identifiers"
-            )
-            profile_ids = sorted(_write_identifiers(identifiers, ns, write))
-            views = _profile_views(store, ns, profile_ids)
-            for view in _counted(views, progress, f"{ns} profiles", "profiles", len(profile_ids)):
-                write("profiles.csv", profile_row(ns, view))
-            for link in _counted(store.iter_links(ns), progress, f"{ns} links", "links"):
+            profile_ids: dict[int, None] = {}
+            add = partial(_write_identifier, ns, write=write, profile_ids=profile_ids)
+            exported = _identifiers(store, ns, add, progress)
+            for link in _with_ends(store, ns, _links(store, ns, progress), exported, add):
                 write("links.csv", link_row(ns, link))
+            ids = sorted(profile_ids)
+            views = _profile_views(store, ns, ids)
+            for view in _counted(views, progress, f"{ns} profiles", "profiles", len(ids)):
+                write("profiles.csv", profile_row(ns, view))
     return counts
 
 
-def _write_identifiers(
-    identifiers: Iterable[tuple[str, str, str, int | None]],
+def _write_identifier(
     ns: str,
+    identifier: IdentifierRow,
     write: Callable[[str, list[Any]], None],
-) -> dict[int, None]:
-    """identifiers.csv and member_of.csv; returns the profiles they are members of."""
-    profile_ids: dict[int, None] = {}
-    for key, type_, value, profile_id in identifiers:
-        node = node_id(ns, key)
-        write("identifiers.csv", [node, ns, key, type_, value, profile_id, "Identifier"])
-        if profile_id is not None:
-            write("member_of.csv", [node, node_id(ns, profile_id), "MEMBER_OF"])
-            profile_ids[profile_id] = None
-    return profile_ids
+    profile_ids: dict[int, None],
+) -> None:
+    """A row of identifiers.csv and one of member_of.csv; its profile joins ``profile_ids``."""
+    key, type_, value, profile_id = identifier
+    node = node_id(ns, key)
+    write("identifiers.csv", [node, ns, key, type_, value, profile_id, "Identifier"])
+    if profile_id is not None:
+        write("member_of.csv", [node, node_id(ns, profile_id), "MEMBER_OF"])
+        profile_ids[profile_id] = None
+
+
+@contextmanager
+def _replacing(paths: list[Path]) -> Iterator[list[Path]]:
+    """Temporary names beside ``paths`` (``.partial-<random>-<name>``, in the same folder,
+    ending as the name does: networkx compresses a ``.gz`` file) for the block to write; once
+    it has, each file is flushed to disk and renamed to its own name, replacing what was
+    there. If the block raises, they are removed and ``paths`` left as they were; after a
+    kill they stay behind, named partial."""
+    temporary = [path.with_name(f".partial-{secrets.token_hex(4)}-{path.name}") for path in paths]
+    try:
+        yield temporary
+        for path in temporary:
+            with path.open("rb") as written:
+                os.fsync(written.fileno())
+    except BaseException:
+        for path in temporary:
+            path.unlink(missing_ok=True)
+        raise
+    for path, final in zip(temporary, paths, strict=True):
+        path.replace(final)
 
 
 def _profile_views(store: Store, ns: str, ids: list[int]) -> Iterator[ProfileView | int]:

@@ -14,6 +14,10 @@ and API key ids store-wide.
 
 The source must not change meanwhile: stop every writer of the SQLite store first, and run
 one migration at a time (AttributeWrite has no unique key for two concurrent runs to meet on).
+The target must hold nothing but what an idgraph store creates when it opens an empty database
+(schema steps, sequences) and what earlier runs from the same source wrote: since every row is
+MERGEd on its id, a key, a purge, a profile... already there would be overwritten by the
+source's of the same id, so any other node refuses the target (``_Runner.claim``).
 """
 
 from __future__ import annotations
@@ -62,6 +66,20 @@ def _ignore(progress: Progress) -> None:
 
 class TargetNotEmpty(StoreError):
     """The Neo4j database holds data that no migration from this source wrote."""
+
+
+# what a store opening an empty database creates (its schema steps, its sequences' seeds) and
+# a migration's checkpoints: a target holding only these is empty
+BOOKKEEPING = frozenset({"SchemaStep", "Sequence", "Migration"})
+OTHER_LABELS = "nodes of no idgraph label"
+
+
+def held_data(nodes: int, labels: Mapping[str, int]) -> dict[str, int]:
+    """The data a target holds, as target_contents counts it: its nodes of each label but
+    BOOKKEEPING, and under OTHER_LABELS those of no label idgraph writes."""
+    held = {label: n for label, n in sorted(labels.items()) if n and label not in BOOKKEEPING}
+    other = nodes - sum(labels.values())
+    return {**held, OTHER_LABELS: other} if other > 0 else held
 
 
 def migrate(
@@ -140,10 +158,13 @@ class _Runner:
                 f"{self.target.url} holds a migration from {', '.join(others)}; "
                 "empty the database to migrate another store into it"
             )
-        if contents["profiles"] and self.source not in contents["sources"]:
+        held = held_data(contents["nodes"], contents["labels"])
+        if held and self.source not in contents["sources"]:
             raise TargetNotEmpty(
-                f"{self.target.url} already holds data that no migration wrote (profiles: "
-                f"{contents['profiles']}); migrate into an empty database"
+                f"{self.target.url} already holds data that no migration wrote ("
+                + ", ".join(f"{label}: {n}" for label, n in held.items())
+                + "), which the copy would overwrite where its ids meet the source's; "
+                "migrate into an empty database"
             )
         self.write("claim", source=self.source, tables=list(tables))
 

@@ -105,13 +105,14 @@ def test_csv_export_counts_each_namespace_on_stderr(store, tmp_path):
     written = ", ".join(f"{name}: {len(files[name])} rows" for name in CSV_FILES)
     assert result.stdout.splitlines() == [
         f"wrote {out}: {written}",
-        f"import with: neo4j-admin database import full --nodes={out}/identifiers.csv "
-        f"--nodes={out}/profiles.csv --relationships={out}/member_of.csv "
-        f"--relationships={out}/links.csv <database>",
+        f"import with: neo4j-admin database import full <database> "
+        f"--nodes={out}/identifiers.csv --nodes={out}/profiles.csv "
+        f"--relationships={out}/member_of.csv --relationships={out}/links.csv "
+        "--multiline-fields=true",
     ]
 
     bars = last_drawings(result.stderr)
-    kinds = ("identifiers", "profiles", "links")
+    kinds = ("identifiers", "links", "profiles")  # profiles last: of every identifier written
     assert list(bars) == [f"{ns} {kind}" for ns in ("shop", "crm") for kind in kinds]
     for ns in ("shop", "crm"):
         identifiers, profiles = rows["identifiers.csv"][ns], rows["profiles.csv"][ns]

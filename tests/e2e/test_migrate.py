@@ -27,7 +27,7 @@ from graph.keys import ApiKeys
 from graph.store.cypher import CYPHER_DIR, Statement
 from graph.store.sqlite.copy import TABLES
 from graph.store.sqlite.store import SqliteStore
-from graph.transfer.migrate import Progress, TargetNotEmpty, migrate
+from graph.transfer.migrate import OTHER_LABELS, Progress, TargetNotEmpty, held_data, migrate
 from graph.transfer.verify import verify
 
 IDGRAPH = str(Path(sys.executable).parent / "idgraph")
@@ -392,7 +392,7 @@ def test_a_target_holding_other_data_is_refused(source, tmp_path, target, empty_
     api = Client(**settings, neo4j_password=server.password)
     api.link("shop", item("deviceId:d1", "deviceId:d2"))
     api.store.close()
-    with pytest.raises(TargetNotEmpty, match=r"holds data that no migration wrote \(profiles: 1\)"):
+    with pytest.raises(TargetNotEmpty, match=r"no migration wrote \(.*Identifier: 2.*Profile: 1"):
         migrate_file(source, target)
     target.run(ERASE_EVERYTHING, write=True)
     target.initialize()
@@ -401,6 +401,90 @@ def test_a_target_holding_other_data_is_refused(source, tmp_path, target, empty_
     SqliteStore(other).close()
     with pytest.raises(TargetNotEmpty, match="holds a migration from"):
         migrate_file(other, target)
+
+
+FOREIGN_NODE = Statement.parse("foreign_node", "CREATE (:Customer {name: 'kept'})")
+
+
+def a_key_made_there(server) -> None:
+    made = idgraph(
+        "keys", "create", "--namespace", "shop", "--name", "neo-prepared", "--rights", "read",
+        env=server.environment(),
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+
+
+def a_purged_profile(server) -> None:
+    """All that stays of a person erased there: the audit log's row (ids of its own)."""
+    api = Client(
+        store=server.uri,
+        neo4j_user=server.user,
+        neo4j_password=server.password,
+        neo4j_database=server.database,
+    )
+    try:
+        (made,) = api.link("shop", item("deviceId:d1", "deviceId:d2"))
+        assert api.http.delete(f"/v1/shop/profiles/{made['profile_id']}").status_code == 200
+    finally:
+        api.store.close()
+
+
+def another_applications_node(server) -> None:
+    store = server.open_store()
+    try:
+        store.run(FOREIGN_NODE, write=True)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "prepare, held",
+    [
+        pytest.param(a_key_made_there, "ApiKey: 1", id="an-api-key"),
+        pytest.param(a_purged_profile, "Purge: 1", id="only-a-purge"),
+        pytest.param(another_applications_node, "nodes of no idgraph label: 1", id="foreign"),
+    ],
+)
+def test_a_target_holding_any_data_is_refused_and_left_as_it_was(
+    prepare, held, source, target, empty_bolt_server
+):
+    """Every row is copied by MERGE on its id: the source's key 1 would overwrite a key 1 made
+    on the target, its purge 1 the target's purge 1."""
+    on_sqlite = SqliteStore(source)
+    try:
+        ring = ApiKeys(on_sqlite)
+        ring.create("shop", ["read"], "crm-sync")
+        ring.create("shop", ["read", "write"], "old")
+    finally:
+        on_sqlite.close()
+    prepare(empty_bolt_server)
+    before = everything(target), ApiKeys(target).list(None)
+    arguments = ["--to", empty_bolt_server.uri, "--from", f"sqlite:///{source}"]
+    result = idgraph("migrate", *arguments, env=empty_bolt_server.environment())
+    assert result.exit_code == 2, result.output
+    assert f"already holds data that no migration wrote ({held})" in result.output
+    assert "migrate into an empty database" in result.output
+    assert (everything(target), ApiKeys(target).list(None)) == before
+    assert not target.run(CHECKPOINTS, source=str(source.resolve()))  # nothing claimed
+
+
+@pytest.mark.parametrize(
+    "nodes, labels, held",
+    [
+        pytest.param(3, {"SchemaStep": 2, "Sequence": 1, "Purge": 0}, {}, id="fresh-store"),
+        pytest.param(
+            9, {"SchemaStep": 2, "Sequence": 3, "Migration": 4}, {}, id="a-migration-begun"
+        ),
+        pytest.param(
+            6,
+            {"SchemaStep": 2, "Sequence": 1, "Purge": 1, "ApiKey": 1},
+            {"ApiKey": 1, "Purge": 1, OTHER_LABELS: 1},
+            id="keys+purges+a-foreign-node",
+        ),
+    ],
+)
+def test_what_a_target_holds_leaves_out_bookkeeping(nodes, labels, held):
+    assert held_data(nodes, labels) == held
 
 
 def export(store_environment: dict[str, str], format_: str, out: Path) -> str:
