@@ -79,8 +79,8 @@ WHOLE_GRAPH: dict[str, str] = {
         "migration"
     ),
     "migrate/target_contents.cypher": (
-        "counts the target's profiles and reads its Migration nodes, once before a migration "
-        "starts, to refuse a target holding data of its own"
+        "counts the target's nodes, all and by label (from the counts store), and reads its "
+        "Migration nodes, once before a migration starts, to refuse a target holding data"
     ),
     "migrate/checkpoint.cypher": (
         "Migration nodes have no index: one per table of each source a migration came from, "
