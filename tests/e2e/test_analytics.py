@@ -71,15 +71,22 @@ class Shop:
     requests: dict[str, str] = field(default_factory=dict)
 
 
-@pytest.fixture(scope="module")
-def shop(bolt_server, tmp_path_factory) -> Iterator[Shop]:
+def emptied(bolt_server, rules_text: str, folder: Path, **options: Any) -> IdentityService:
+    """A service over the test session's Neo4j, emptied, under ``rules_text`` (a rules file
+    written in ``folder``); the caller closes its store."""
     store = bolt_server.open_store()
     store.run(ERASE_EVERYTHING, write=True)
     store.initialize()
-    rules = tmp_path_factory.mktemp("rules") / "rules.toml"
-    rules.write_text(RULES, encoding="utf-8")
+    rules = folder / "rules.toml"
+    rules.write_text(rules_text, encoding="utf-8")
+    return IdentityService(store, load_rulebook(rules), **options)
+
+
+@pytest.fixture(scope="module")
+def shop(bolt_server, tmp_path_factory) -> Iterator[Shop]:
     clock = Clock()
-    service = IdentityService(store, load_rulebook(rules), clock=clock)
+    service = emptied(bolt_server, RULES, tmp_path_factory.mktemp("rules"), clock=clock)
+    store = service.store
     built = Shop()
 
     def link(at: str, source: str, *items: tuple[str, ...], ns: str = "shop", rid: str = ""):

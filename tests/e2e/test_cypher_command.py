@@ -30,13 +30,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 from app.cli.cypher import available_queries, cypher
-from graph.rules import load_rulebook
-from graph.service import IdentityService, LinkRequest
+from graph.service import LinkRequest
 from graph.store.cypher import CYPHER_DIR, Statement
+from tests.e2e.test_analytics import emptied
 from tests.neo4j_server import free_port
 
 IDGRAPH = str(Path(sys.executable).parent / "idgraph")
-ERASE_EVERYTHING = Statement.read(CYPHER_DIR / "testing" / "erase_everything.cypher")
 NS = "hostile"
 RULES = f"""
 [namespaces.{NS}]
@@ -59,12 +58,8 @@ WINDOW = ("--param", f"ns={NS}", "--param", f"source={SOURCE}",
 
 @pytest.fixture(scope="module")
 def hostile(bolt_server, tmp_path_factory) -> Iterator[None]:
-    store = bolt_server.open_store()
-    store.run(ERASE_EVERYTHING, write=True)
-    store.initialize()
-    rules = tmp_path_factory.mktemp("rules") / "rules.toml"
-    rules.write_text(RULES, encoding="utf-8")
-    service = IdentityService(store, load_rulebook(rules))
+    service = emptied(bolt_server, RULES, tmp_path_factory.mktemp("rules"))
+    store = service.store
     items = [
         [("browserId", HYPERLINK), ("customId", "a, b")],
         [("browserId", HYPERLINK), ("customId", "c")],
