@@ -28,7 +28,12 @@ _LISTED = 50  # identifiers listed per kind; the rest are counted
     metavar="NS",
     help="A namespace to re-key; repeat for several (default: every namespace of the store).",
 )
-@click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Say what would change, each change decided after the ones before it as a run "
+    "decides it; change nothing.",
+)
 def rekey(namespaces: tuple[str, ...], dry_run: bool) -> None:
     """Re-key the identifiers of the configured store (IDGRAPH_STORE, SQLite or Neo4j) that
     today's rules of types and values spell differently or refuse. Run it once on a store
@@ -41,7 +46,9 @@ def rekey(namespaces: tuple[str, ...], dry_run: bool) -> None:
                  then folded into it with its links, history and attribute writes.
     set aside    refused by today's rules (a bare 'ext' type, an Email that is no email): its
                  type becomes '~' + the old type, which no request can name. It stays in its
-                 profile; end its links or purge it if it should go.
+                 profile; end its links or purge it if it should go. So is one in no profile
+                 (replaced, retired by a merge) whose new spelling is another identifier: it
+                 keeps its history, which is not that identifier's.
     refused      the respelling would break a rule (two recognized people, two emails in a
                  profile): the identifier keeps its old key, which no request can name either.
                  End the wrong link (POST /v1/{ns}/links/{id}/end) and run it again.

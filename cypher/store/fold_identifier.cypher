@@ -1,5 +1,8 @@
 // Re-keying into an existing identifier: it keeps the earlier creation, takes the old one's
-// links with their properties, and the old one goes (with its MEMBER_OF).
+// links with their properties, and the old one goes (with its MEMBER_OF). Its profile_id is
+// cleared first: deleted after a merge of this transaction moved it, it was still found by
+// the (ns, profile_id) index, and the next statement loading that profile failed on it
+// (EntityNotFound, Neo4j 5.26).
 // params: $ns, $old, $new
 MATCH (o:Identifier {ns: $ns, key: $old})
 MATCH (n:Identifier {ns: $ns, key: $new})
@@ -19,4 +22,6 @@ CALL (o, n) {
   SET moved = properties(l)
   DELETE l
 }
+SET o.profile_id = null
+WITH o
 DETACH DELETE o

@@ -81,6 +81,12 @@ class ReadTx(Protocol):
     def identifiers(self, namespace: str, keys: Iterable[str]) -> list[StoredIdentifier]:
         """These identifiers, in a profile or in none, by key."""
 
+    def identifiers_after(
+        self, namespace: str, after: str, limit: int
+    ) -> list[tuple[str, str, str, int | None]]:
+        """(key, type, value, profile id) of the first ``limit`` identifiers with keys above
+        ``after``, by key: a re-keying's page, read where its own writes are seen."""
+
     def members_page(
         self, namespace: str, profile_id: int, *, as_of: str | None, after_key: str, limit: int
     ) -> list[StoredIdentifier]:

@@ -7,8 +7,13 @@ normalization."""
 
 from __future__ import annotations
 
+import random
+from types import MappingProxyType
+
+import pytest
+
 from graph.model import Ban, Identifier, LinkItem
-from graph.rules import RuleBook
+from graph.rules import REPLACE, RuleBook, Rules
 from graph.service.rekeying import Rekeying
 from tests.contract.test_history_contract import at, members_at, write_bans
 from tests.contract.test_store_contract import NS, profile, write
@@ -103,3 +108,77 @@ def test_refused_links_naming_an_old_spelling_are_respelled_and_purged_with_it(s
     assert conflict.identifiers == (Identifier("customId", "c2"), BOB)
     store.write(lambda tx: tx.purge_profile(NS, first.profile_id))
     assert store.read(lambda tx: tx.conflicts(NS, since=None, after_id=0, limit=10)) == []
+
+
+def test_a_chunk_respells_in_a_profile_its_earlier_respelling_merged_into_another(store):
+    """EMAIL:a@x.io joins the larger profile of email:a@x.io, which absorbs its own; in the
+    same transaction deviceId:d1, now of that profile, is respelled there too."""
+    write(store, old(Identifier("EMAIL", "a@x.io"), Identifier("deviceId", "d1")), rid="r1")
+    write(store, old(Identifier("email", "a@x.io"), b("b2"), b("b3")), rid="r2")
+
+    report = Rekeying(store, RuleBook(), lambda: at(20)).rekey(NS)  # one chunk
+
+    assert keys(report.respelled) == [
+        ("EMAIL:a@x.io", "email:a@x.io"),
+        ("deviceId:d1", "deviceid:d1"),
+    ]
+    view = profile(store, NS, "deviceid:d1")
+    assert {i.key for i in view.identifiers} == {
+        "email:a@x.io",
+        "deviceid:d1",
+        "browserId:b2",
+        "browserId:b3",
+    }
+
+
+def random_old_store(store, seed: int) -> None:
+    """Requests of an older idgraph: emails, customIds and devices in several spellings, bare
+    ext identifiers, emails replaced (replace policy) or merged; from ``seed``."""
+    rng = random.Random(seed)
+    for n in range(rng.randint(3, 25)):
+        pairs = {}
+        for _ in range(rng.randint(1, 3)):
+            name = rng.choice(["bob", "ann", "eve"])
+            pairs[
+                rng.choice(
+                    [
+                        ("email", f"{name}@x.io"),
+                        ("EMAIL", f"{name}@x.io"),
+                        ("Email", f"{name.upper()}@x.io"),
+                        ("email", f"{name.title()}@x.io"),
+                        ("email", f"{name}@X.io"),
+                        (rng.choice(["customId", "customID"]), name),
+                        (rng.choice(["deviceId", "deviceid"]), f"d{rng.randint(1, 6)}"),
+                        ("ext", f"crm:{name}"),
+                        ("browserId", f"b{rng.randint(1, 6)}"),
+                    ]
+                )  # fmt: skip
+            ] = None
+        rules = rng.choice([Rules(), Rules(on_conflict=MappingProxyType({"email": REPLACE}))])
+        write(
+            store, old(*(Identifier(*p) for p in pairs)), rules=rules, at=at(n + 1), rid=f"old-{n}"
+        )
+
+
+def what(report) -> tuple:
+    return (
+        report.scanned,
+        keys(report.respelled),
+        sorted((change.old.key, change.reason) for change in report.set_aside),
+        sorted((r.old.key, r.new.key, r.rule, r.profiles) for r in report.refused),
+    )
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_dry_run_reports_what_the_run_then_does_and_a_second_run_finds_nothing(store, seed):
+    random_old_store(store, seed)
+    chunk = 1 + seed % 3  # changes a chunk apart and within one
+
+    rekeying = Rekeying(store, RuleBook(), lambda: at(28))
+    dry = rekeying.rekey(NS, dry_run=True, chunk=chunk)
+    done = rekeying.rekey(NS, chunk=chunk)
+    again = rekeying.rekey(NS, chunk=chunk)
+
+    assert what(dry) == what(done)
+    assert (again.respelled, again.set_aside) == ([], [])
+    assert keys(again.refused) == keys(done.refused)

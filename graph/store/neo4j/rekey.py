@@ -1,7 +1,7 @@
-"""The Neo4j store's half of a re-keying (graph/service/rekeying.py), mixed into Neo4jTx: an
-identifier folded into its new spelling, and the refused links and kept answers that name
-the old one renamed. Cypher cannot read JSON text: a profile's attributes and a kept answer
-are rewritten here, in Python."""
+"""The Neo4j store's half of a re-keying (graph/service/rekeying.py), mixed into Neo4jTx: the
+identifiers read a page at a time, an identifier folded into its new spelling, and the
+refused links and kept answers that name the old one renamed. Cypher cannot read JSON text:
+a profile's attributes and a kept answer are rewritten here, in Python."""
 
 from __future__ import annotations
 
@@ -31,6 +31,12 @@ STATEMENTS = (
 class RekeyRows:
     run: Callable[..., list[dict[str, Any]]]  # Neo4jTx.run: a statement by name, its rows
     identifiers: Callable[..., list[Any]]
+
+    def identifiers_after(
+        self, namespace: str, after: str, limit: int
+    ) -> list[tuple[str, str, str, int | None]]:
+        rows = self.run("identifiers_page", ns=namespace, after=after, limit=limit)
+        return [(row["key"], row["type"], row["value"], row["profile_id"]) for row in rows]
 
     def fold_identifier(
         self, namespace: str, old_key: str, new: Identifier, provenance: Provenance

@@ -1,6 +1,6 @@
 """The SQLite store's half of a re-keying (graph/service/rekeying.py), mixed into SqliteTx:
-an identifier folded into its new spelling, and the refused links and kept answers that
-name the old one renamed."""
+the identifiers read a page at a time, an identifier folded into its new spelling, and the
+refused links and kept answers that name the old one renamed."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ from graph.replays import respelled
 from graph.store.rows import dump_json
 from graph.store.sqlite.sql import PLACE_CREATIONS, Sql, json_array
 
+_PAGE = """
+    SELECT key, type, value, profile_id FROM identifiers WHERE ns = ? AND key > ?
+    ORDER BY key LIMIT ?
+"""
 _PROFILES_EVER = """
     SELECT DISTINCT profile_id FROM placements
     WHERE ns = ?1 AND key IN (SELECT value FROM json_each(?2)) AND profile_id IS NOT NULL
@@ -67,6 +71,11 @@ _NAMING_REQUESTS = """
 
 
 class RekeyRows(Sql):
+    def identifiers_after(
+        self, namespace: str, after: str, limit: int
+    ) -> list[tuple[str, str, str, int | None]]:
+        return self._all(_PAGE, namespace, after, limit)
+
     def fold_identifier(
         self, namespace: str, old_key: str, new: Identifier, provenance: Provenance
     ) -> None:
