@@ -224,9 +224,9 @@ def _with_ends(
 class _Keys:
     """The keys of the identifiers an export wrote, kept as their 64-bit hashes in arrays by
     the hash's last 16 bits: about 16 bytes an identifier, where a set would keep each key's
-    text too (over 100: more than a gigabyte at 10,000,000 identifiers). A key missing from the export
-    passes for written only if its hash equals a written key's: one chance in 2**64 per
-    written key, none at the sizes exported."""
+    text too (over 100: more than a gigabyte at 10,000,000 identifiers). A key missing from
+    the export passes for written only if its hash equals a written key's: one chance in
+    2**64 per written key, none at the sizes exported."""
 
     def __init__(self) -> None:
         self._buckets: defaultdict[int, array[int]] = defaultdict(lambda: array("q"))
