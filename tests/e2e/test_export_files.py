@@ -75,7 +75,8 @@ def read_csv(path: Path, reader=csv.reader) -> list:
 
 def neo4j_admin(arguments: list[str], home: Path) -> subprocess.CompletedProcess:
     """neo4j-admin (org.neo4j.cli.AdminTool, from the jars tools/neo4j fetches, as `make`
-    does before the tests) with its data and logs in ``home``."""
+    does before the tests) with its data, logs and import.report (written where it runs) in
+    ``home``."""
     Neo4jServer.build()
     conf = home / "conf"
     conf.mkdir(parents=True)
@@ -86,6 +87,7 @@ def neo4j_admin(arguments: list[str], home: Path) -> subprocess.CompletedProcess
     return subprocess.run(
         [*java, *arguments],
         env={**os.environ, "NEO4J_HOME": str(home), "NEO4J_CONF": str(conf)},
+        cwd=home,
         capture_output=True,
         text=True,
         timeout=180,
